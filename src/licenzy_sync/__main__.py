@@ -1,0 +1,3 @@
+from licenzy_sync.cli import main
+
+main()

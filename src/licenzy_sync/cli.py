@@ -1,0 +1,155 @@
+"""The command line. Thin: parse options, call the layer that does the work, map exit codes.
+
+Heavy modules (the stripe SDK, httpx, jinja2, the sandbox) are imported inside the commands
+that need them, so `--help` and `validate` start fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+import click
+
+from licenzy_sync import __version__
+from licenzy_sync.errors import EXIT_ERROR, EXIT_INVALID, EXIT_OK, ConfigInvalid, LicenzySyncError
+from licenzy_sync.output import Console
+from licenzy_sync.redact import redact
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_CONFIG = "licenzy.yaml"
+DEBUG_ENV = "LICENZY_SYNC_DEBUG"
+
+
+class LazyGroup(click.Group):
+    """Subcommands that live in heavy modules are imported only when invoked."""
+
+    lazy: ClassVar[dict[str, tuple[str, str]]] = {
+        "sandbox": ("licenzy_sync.sandbox.cli:sandbox", "Local Stripe + Licenzy emulators."),
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy:
+            target, short_help = self.lazy[cmd_name]
+            if ctx.resilient_parsing or "--help" in sys.argv[1:2]:
+                return click.Command(cmd_name, short_help=short_help, help=short_help)
+            module_name, attr = target.split(":")
+            command = getattr(importlib.import_module(module_name), attr)
+            assert isinstance(command, click.Command)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+def config_option(f: F) -> F:
+    return click.option(
+        "-c",
+        "--config",
+        "config_path",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=DEFAULT_CONFIG,
+        show_default=True,
+        help="Path to licenzy.yaml.",
+    )(f)
+
+
+def console_options(f: F) -> F:
+    f = click.option("-v", "--verbose", count=True, help="More detail on stderr.")(f)
+    return click.option("--no-color", is_flag=True, help="No colours (NO_COLOR is honoured too).")(
+        f
+    )
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="licenzy-sync")
+def cli() -> None:
+    """Keep a Licenzy + Stripe billing setup in git.
+
+    Exit codes: 0 ok, 1 error (including bad usage), 2 changes or drift where asked for,
+    3 invalid configuration or rule violations.
+    """
+
+
+@cli.command()
+@config_option
+@click.option("--strict", is_flag=True, help="Fail (exit 3) on warnings too.")
+@console_options
+def validate(config_path: Path, strict: bool, no_color: bool, verbose: int) -> None:
+    """Check licenzy.yaml offline: structure, types and the static rules.
+
+    Secret references are not resolved; where a referenced variable is set, its key prefix is
+    checked against the mode block it is used in. Exit 0 valid, 3 invalid.
+    """
+    from licenzy_sync.config.load import load_config
+    from licenzy_sync.render.findings_text import format_findings, summary
+    from licenzy_sync.rules.static import static_findings
+
+    console = Console(no_color, verbose)
+    loaded = load_config(config_path)
+    findings = static_findings(loaded)
+    for line in format_findings(findings, console.style):
+        console.out(line)
+    failed = any(f.is_error for f in findings) or (strict and bool(findings))
+    config = loaded.config
+    if failed:
+        console.out(f"{config_path}: invalid ({summary(findings)})")
+        raise click.exceptions.Exit(EXIT_INVALID)
+    modes = ", ".join(config.modes.declared()) or "none"
+    tail = f"; {summary(findings)}" if findings else ""
+    console.out(f"{config_path}: valid ({len(config.products)} products; modes: {modes}{tail})")
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of licenzy.yaml (for editors and CI)."""
+    from licenzy_sync.config.schema import json_schema_text
+
+    click.echo(json_schema_text(), nl=False)
+
+
+def _report_invalid(error: ConfigInvalid) -> None:
+    from licenzy_sync.render.findings_text import format_findings, summary
+
+    console = Console(no_color="--no-color" in sys.argv)
+    for line in format_findings(error.findings, console.style):
+        console.out(line)
+    console.out(f"invalid configuration ({summary(error.findings)})")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point: every failure becomes a message and an exit code, never a traceback."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        code = cli.main(args=args, prog_name="licenzy-sync", standalone_mode=False)
+    except ConfigInvalid as error:
+        _report_invalid(error)
+        code = EXIT_INVALID
+    except LicenzySyncError as error:
+        sys.stderr.write(f"error: {redact(str(error))}\n")
+        code = error.exit_code
+    except click.exceptions.Abort:
+        sys.stderr.write("aborted\n")
+        code = EXIT_ERROR
+    except click.ClickException as error:
+        error.show()
+        code = EXIT_ERROR
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        code = 130
+    except Exception as error:
+        sys.stderr.write(
+            f"internal error: {type(error).__name__}: {redact(str(error))}\n"
+            f"This is a bug in licenzy-sync; set {DEBUG_ENV}=1 for details when reporting it.\n"
+        )
+        if os.environ.get(DEBUG_ENV):
+            sys.stderr.write(redact(traceback.format_exc()))
+        code = EXIT_ERROR
+    sys.exit(EXIT_OK if code is None else int(code))

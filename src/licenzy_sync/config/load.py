@@ -1,0 +1,220 @@
+"""Load licenzy.yaml into a `Config`, turning every problem into a positioned finding."""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from licenzy_sync.config.models import LITERAL_SECRET, Config
+from licenzy_sync.config.yamlsource import Path as DataPath
+from licenzy_sync.config.yamlsource import SourceMap, YamlError, dotted, load_yaml
+from licenzy_sync.errors import ConfigInvalid, LicenzySyncError
+from licenzy_sync.findings import Finding, Position, Severity
+from licenzy_sync.keys import looks_like_secret
+from licenzy_sync.rules.catalog import LITERAL_SECRET as LITERAL_SECRET_RULE
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    path: Path
+    config: Config
+    source: SourceMap
+
+    def position(self, *path: str | int) -> Position | None:
+        """Where a field is written (its key), or where it would go when it is missing."""
+        return self.source.of_key(path)
+
+
+def load_config(path: Path) -> LoadedConfig:
+    """Raises ConfigInvalid with every structural problem found, each with file:line."""
+    display = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise LicenzySyncError(
+            f"{display}: no such file (pass -c/--config, or start from licenzy.yaml.example)"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LicenzySyncError(f"{display}: cannot read: {exc.__class__.__name__}") from None
+    try:
+        data, source = load_yaml(text, display)
+    except YamlError as exc:
+        raise ConfigInvalid([exc.finding]) from None
+    if not isinstance(data, dict):
+        raise ConfigInvalid(
+            [
+                Finding(
+                    "schema",
+                    Severity.ERROR,
+                    f"the top level must be a mapping of settings, not {_kind_of(data)}",
+                    position=source.of_value(()),
+                    hint="start from licenzy.yaml.example",
+                )
+            ]
+        )
+    findings = _literal_secrets(data, (), source)
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        findings += _translate(exc, data, source)
+        raise ConfigInvalid(_dedupe(findings)) from None
+    if findings:
+        raise ConfigInvalid(findings)
+    return LoadedConfig(path, config, source)
+
+
+def _literal_secrets(data: Any, path: DataPath, source: SourceMap) -> list[Finding]:
+    """Secret-shaped strings anywhere in the file, not only in secret fields."""
+    if isinstance(data, dict):
+        return [
+            f for key, value in data.items() for f in _literal_secrets(value, (*path, key), source)
+        ]
+    if isinstance(data, list):
+        return [
+            f for i, value in enumerate(data) for f in _literal_secrets(value, (*path, i), source)
+        ]
+    if isinstance(data, str) and looks_like_secret(data):
+        return [_literal_secret_finding(path, source)]
+    return []
+
+
+def _literal_secret_finding(path: DataPath, source: SourceMap) -> Finding:
+    return LITERAL_SECRET_RULE.finding(
+        "a literal secret is written in the file (value not shown)",
+        dotted(path),
+        source.of_key(path),
+    )
+
+
+def _translate(exc: ValidationError, data: Any, source: SourceMap) -> list[Finding]:
+    findings: list[Finding] = []
+    for error in exc.errors(include_url=False, include_input=False):
+        path = _data_path(error["loc"], data)
+        if error["type"] == LITERAL_SECRET:
+            findings.append(_literal_secret_finding(path, source))
+            continue
+        if error["type"] == "extra_forbidden":
+            findings.append(_unknown_field(path, source))
+            continue
+        message, hint = _describe(error)
+        findings.append(
+            Finding("schema", Severity.ERROR, message, dotted(path), source.of_key(path), hint)
+        )
+    return findings
+
+
+def _data_path(loc: tuple[str | int, ...], data: Any) -> DataPath:
+    """Pydantic's loc without the union-branch labels it inserts, following the real data."""
+    path: list[str | int] = []
+    node = data
+    for index, part in enumerate(loc):
+        present = (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        )
+        if present:
+            node = node[part]
+        elif not (index == len(loc) - 1 and isinstance(node, dict) and isinstance(part, str)):
+            continue
+        path.append(part)
+    return tuple(path)
+
+
+def _unknown_field(path: DataPath, source: SourceMap) -> Finding:
+    name = str(path[-1])
+    allowed = _allowed_keys(path[:-1])
+    close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
+    hint = (
+        f"did you mean '{close[0]}'?"
+        if close
+        else (f"allowed here: {', '.join(allowed)}" if allowed else "")
+    )
+    return Finding(
+        "schema", Severity.ERROR, f"unknown field '{name}'", dotted(path), source.of_key(path), hint
+    )
+
+
+def _allowed_keys(path: DataPath) -> list[str]:
+    annotation: Any = Config
+    for part in path:
+        annotation = _step(annotation, part)
+        if annotation is None:
+            return []
+    model = _model_of(annotation)
+    return list(model.model_fields) if model else []
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        for arg in typing.get_args(annotation):
+            found = _model_of(arg)
+            if found:
+                return found
+    return None
+
+
+def _step(annotation: Any, part: str | int) -> Any:
+    model = _model_of(annotation)
+    if model is not None:
+        field = model.model_fields.get(str(part))
+        return field.annotation if field else None
+    if typing.get_origin(annotation) in (dict, list):
+        return typing.get_args(annotation)[-1]
+    return None
+
+
+_EXPECTED = {
+    "missing": "required field is missing",
+    "string_type": "expected a string (quote it)",
+    "int_type": "expected a whole number",
+    "bool_type": "expected true or false",
+    "dict_type": "expected a mapping",
+    "model_type": "expected a mapping",
+    "model_attributes_type": "expected a mapping",
+    "list_type": "expected a list",
+}
+
+
+def _describe(error: ErrorDetails) -> tuple[str, str]:
+    kind = error["type"]
+    if kind in _EXPECTED:
+        return _EXPECTED[kind], ""
+    message = str(error["msg"]).removeprefix("Value error, ")
+    message = message.replace("Input should be", "expected").replace("String should", "should")
+    return message, ""
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    """Union types yield one error per branch at the same place; keep one line per place."""
+    merged: dict[tuple[str, str], Finding] = {}
+    for finding in findings:
+        key = (finding.rule_id, finding.field)
+        previous = merged.get(key)
+        if previous is None:
+            merged[key] = finding
+        elif finding.message not in previous.message:
+            merged[key] = Finding(
+                previous.rule_id,
+                previous.severity,
+                f"{previous.message}, or {finding.message}",
+                previous.field,
+                previous.position,
+                previous.hint,
+            )
+    return list(merged.values())
+
+
+def _kind_of(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    return f"a {type(value).__name__}"

@@ -1,0 +1,70 @@
+"""Classify credentials by prefix, the first line of the mode guard.
+
+Only the prefix is ever inspected or reported; the rest of a credential never leaves the
+value it came in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Mode = Literal["test", "live"]
+MODES: tuple[Mode, ...] = ("test", "live")
+
+KeyKind = Literal["secret", "restricted", "publishable", "webhook_secret", "licenzy_api_key"]
+
+
+@dataclass(frozen=True)
+class KeyClass:
+    kind: KeyKind
+    mode: Mode | None
+    prefix: str
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self.kind]
+
+
+_LABELS: dict[KeyKind, str] = {
+    "secret": "secret key",
+    "restricted": "restricted key",
+    "publishable": "publishable key",
+    "webhook_secret": "webhook signing secret",
+    "licenzy_api_key": "Licenzy API key",
+}
+
+
+_PREFIXES: tuple[tuple[str, KeyKind, Mode | None], ...] = (
+    ("sk_test_", "secret", "test"),
+    ("sk_live_", "secret", "live"),
+    ("rk_test_", "restricted", "test"),
+    ("rk_live_", "restricted", "live"),
+    ("pk_test_", "publishable", "test"),
+    ("pk_live_", "publishable", "live"),
+    ("lz_test_", "licenzy_api_key", "test"),
+    ("lz_live_", "licenzy_api_key", "live"),
+    ("whsec_", "webhook_secret", None),
+)
+
+
+def classify(value: str) -> KeyClass | None:
+    """Return the kind and mode a credential's prefix declares, or None if it has none we know.
+
+    Length is deliberately not checked: Stripe changes key lengths without notice.
+    """
+    for prefix, kind, mode in _PREFIXES:
+        if value.startswith(prefix) and len(value) > len(prefix):
+            return KeyClass(kind, mode, prefix)
+    return None
+
+
+def is_server_key(value: str) -> bool:
+    """True for Stripe keys a server may call the API with (secret or restricted)."""
+    found = classify(value)
+    return found is not None and found.kind in ("secret", "restricted")
+
+
+def looks_like_secret(value: str) -> bool:
+    """True when a string is shaped like any credential that must never be written literally."""
+    return classify(value) is not None or value.startswith(("sk_", "rk_", "whsec_", "lzp_"))

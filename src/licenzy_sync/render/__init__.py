@@ -1,0 +1,1 @@
+"""Renderers: they read findings and plans, never compute them."""

@@ -1,0 +1,1 @@
+"""Setup rules with stable ids: the static ones run offline, the remote ones during plan."""

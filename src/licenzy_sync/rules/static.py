@@ -1,0 +1,202 @@
+"""Checks that need nothing but the file (and the names of the environment's variables)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from urllib.parse import urlsplit
+
+from licenzy_sync.config.load import LoadedConfig
+from licenzy_sync.config.models import REQUIRED_EVENTS
+from licenzy_sync.config.secrets import lookup
+from licenzy_sync.findings import Finding
+from licenzy_sync.keys import MODES, Mode, classify
+from licenzy_sync.rules import catalog as r
+
+SUPPORTED_VERSIONS = (1,)
+CODE = re.compile(r"^[A-Z][A-Z0-9_]{1,63}$")
+STRIPE_ID = re.compile(r"^(price|prod|plan|sku|sub|cus|acct|pi|cs|whsec|we)_", re.IGNORECASE)
+PRICE_ID = re.compile(r"^price_[A-Za-z0-9_]+$")
+RESERVED_METADATA_KEYS = ("managed_by", "protect")
+
+
+def static_findings(
+    loaded: LoadedConfig, environ: Mapping[str, str] | None = None
+) -> list[Finding]:
+    """All offline findings; credentials are checked only where their variable is set."""
+    return [
+        *_version(loaded),
+        *_modes(loaded),
+        *_products(loaded),
+        *_credentials(loaded, environ),
+    ]
+
+
+def _version(loaded: LoadedConfig) -> Iterator[Finding]:
+    version = loaded.config.version
+    if version not in SUPPORTED_VERSIONS:
+        yield r.UNSUPPORTED_VERSION.finding(
+            f"version {version} is not supported (this licenzy-sync reads version 1)",
+            "version",
+            loaded.position("version"),
+        )
+
+
+def _modes(loaded: LoadedConfig) -> Iterator[Finding]:
+    modes = loaded.config.modes
+    if not modes.declared():
+        yield r.NO_MODES.finding(
+            "`modes` declares neither test nor live", "modes", loaded.position("modes")
+        )
+    for mode in modes.declared():
+        settings = modes.get(mode)
+        assert settings is not None
+        webhook = settings.webhook
+        base = ("modes", mode, "webhook")
+        if webhook.events != "required":
+            missing = [event for event in REQUIRED_EVENTS if event not in webhook.events]
+            if missing:
+                yield r.EVENTS_MISSING.finding(
+                    f"missing {len(missing)} required event(s): {', '.join(missing)}",
+                    f"modes.{mode}.webhook.events",
+                    loaded.position(*base, "events"),
+                )
+        if webhook.manage and webhook.secret is not None:
+            yield r.SECRET_IGNORED.finding(
+                "`secret` is set but the endpoint is managed",
+                f"modes.{mode}.webhook.secret",
+                loaded.position(*base, "secret"),
+            )
+        if mode == "live" and webhook.url and urlsplit(webhook.url).scheme != "https":
+            yield r.LIVE_WEBHOOK_NOT_HTTPS.finding(
+                f"'{webhook.url}' is not an https URL",
+                f"modes.{mode}.webhook.url",
+                loaded.position(*base, "url"),
+            )
+
+
+def _products(loaded: LoadedConfig) -> Iterator[Finding]:
+    config = loaded.config
+    declared = config.modes.declared()
+    owners: dict[tuple[Mode, str], list[str]] = {}
+    for code, product in config.products.items():
+        at = ("products", code)
+        if STRIPE_ID.match(code):
+            yield r.CODE_LOOKS_LIKE_STRIPE_ID.finding(
+                f"'{code}' looks like a Stripe id, not a product code",
+                f"products.{code}",
+                loaded.position(*at),
+            )
+        elif not CODE.match(code):
+            yield r.CODE_FORMAT.finding(
+                f"'{code}' is not a valid product code", f"products.{code}", loaded.position(*at)
+            )
+        yield from _kind_fields(loaded, code)
+        priced = [mode for mode in MODES if product.price.get(mode)]
+        if not priced:
+            yield r.NO_PRICE.finding(
+                f"{code} has no price for test or live",
+                f"products.{code}.price",
+                loaded.position(*at, "price"),
+            )
+        for mode in priced:
+            price_id = product.price.get(mode)
+            assert price_id is not None
+            where = (*at, "price", mode)
+            field = f"products.{code}.price.{mode}"
+            if not PRICE_ID.match(price_id):
+                yield r.PRICE_ID_FORMAT.finding(
+                    f"'{price_id}' is not a price id", field, loaded.position(*where)
+                )
+            if mode not in declared:
+                yield r.MODE_NOT_DECLARED.finding(
+                    f"{code} has a {mode} price but `modes.{mode}` is not declared",
+                    field,
+                    loaded.position(*where),
+                )
+            owners.setdefault((mode, price_id), []).append(code)
+        if product.price.test and product.price.test == product.price.live:
+            yield r.PRICE_IN_BOTH_MODES.finding(
+                f"{code} uses '{product.price.test}' in both modes",
+                f"products.{code}.price.live",
+                loaded.position(*at, "price", "live"),
+            )
+        for key in RESERVED_METADATA_KEYS:
+            if key in product.metadata:
+                yield r.RESERVED_METADATA.finding(
+                    f"metadata key '{key}' is reserved",
+                    f"products.{code}.metadata.{key}",
+                    loaded.position(*at, "metadata", key),
+                )
+    for (mode, price_id), codes in owners.items():
+        for code in codes[1:]:
+            yield r.PRICE_SHARED.finding(
+                f"{price_id} ({mode}) is mapped to {', '.join(codes)}",
+                f"products.{code}.price.{mode}",
+                loaded.position("products", code, "price", mode),
+            )
+
+
+def _kind_fields(loaded: LoadedConfig, code: str) -> Iterator[Finding]:
+    product = loaded.config.products[code]
+    needs = {"usage_pack": "units", "time_pass": "duration_days"}.get(product.kind)
+    at = ("products", code)
+    for field_name in ("units", "duration_days"):
+        present = getattr(product, field_name) is not None
+        if field_name == needs and not present:
+            yield r.KIND_FIELD_MISSING.finding(
+                f"a {product.kind} needs `{field_name}`",
+                f"products.{code}.{field_name}",
+                loaded.position(*at),
+            )
+        elif field_name != needs and present:
+            yield r.KIND_FIELD_UNEXPECTED.finding(
+                f"`{field_name}` does not apply to a {product.kind}",
+                f"products.{code}.{field_name}",
+                loaded.position(*at, field_name),
+            )
+
+
+def _credentials(loaded: LoadedConfig, environ: Mapping[str, str] | None) -> Iterator[Finding]:
+    """The first mode guard: a set variable's prefix must fit the field and the mode block."""
+    config = loaded.config
+    token = lookup(config.licenzy.token, environ)
+    if token is not None:
+        found = classify(token.reveal())
+        if found is not None:
+            yield r.WRONG_CREDENTIAL.finding(
+                f"${{{token.env_name}}} holds a {found.label}, not a portal token",
+                "licenzy.token",
+                loaded.position("licenzy", "token"),
+            )
+    for mode in config.modes.declared():
+        settings = config.modes.get(mode)
+        assert settings is not None
+        key = lookup(settings.stripe.secret_key, environ)
+        field = f"modes.{mode}.stripe.secret_key"
+        position = loaded.position("modes", mode, "stripe", "secret_key")
+        if key is not None:
+            found = classify(key.reveal())
+            if found is None or found.kind not in ("secret", "restricted"):
+                what = f"a {found.label}" if found else "no Stripe key"
+                yield r.WRONG_CREDENTIAL.finding(
+                    f"${{{key.env_name}}} holds {what}; the API needs a secret (sk_) or "
+                    "restricted (rk_) key",
+                    field,
+                    position,
+                )
+            elif found.mode != mode:
+                yield r.KEY_MODE_MISMATCH.finding(
+                    f"${{{key.env_name}}} holds a {found.mode} key ({found.prefix}...) "
+                    f"in the {mode} block",
+                    field,
+                    position,
+                )
+        if settings.webhook.secret is not None:
+            secret = lookup(settings.webhook.secret, environ)
+            if secret is not None and not secret.reveal().startswith("whsec_"):
+                yield r.WRONG_CREDENTIAL.finding(
+                    f"${{{secret.env_name}}} does not hold a webhook signing secret (whsec_...)",
+                    f"modes.{mode}.webhook.secret",
+                    loaded.position("modes", mode, "webhook", "secret"),
+                )

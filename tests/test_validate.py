@@ -1,0 +1,146 @@
+"""`validate` and `schema` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from licenzy_sync.config.schema import json_schema_text
+from tests.cli_runner import run_cli
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "licenzy.yaml.example"
+
+BASE = """version: 1
+project: proj_x
+licenzy:
+  token: ${LICENZY_PORTAL_TOKEN}
+modes:
+  test:
+    stripe:
+      secret_key: ${STRIPE_TEST_SECRET_KEY}
+"""
+
+
+def write(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "licenzy.yaml"
+    path.write_text(BASE + body)
+    return path
+
+
+def test_example_is_valid(capsys: pytest.CaptureFixture[str]) -> None:
+    result = run_cli(capsys, "validate", "-c", str(EXAMPLE))
+    assert result.code == 0, result.text
+    assert "valid (3 products; modes: test, live)" in result.out
+
+
+def test_example_starts_with_schema_modeline() -> None:
+    assert EXAMPLE.read_text().splitlines()[0] == (
+        "# yaml-language-server: $schema=./licenzy.schema.json"
+    )
+
+
+def test_committed_schema_is_current() -> None:
+    committed = (ROOT / "licenzy.schema.json").read_text()
+    assert committed == json_schema_text(), "run: licenzy-sync schema > licenzy.schema.json"
+
+
+def test_schema_command_prints_json_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    result = run_cli(capsys, "schema")
+    assert result.code == 0
+    schema = json.loads(result.out)
+    assert schema["$schema"].endswith("2020-12/schema")
+    assert set(schema["required"]) == {"version", "project", "licenzy", "modes"}
+
+
+def test_warnings_pass_unless_strict(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(
+        tmp_path,
+        "products:\n  AA:\n    kind: subscription\n    price: {test: price_1}\n"
+        "  BB:\n    kind: subscription\n    price: {test: price_1}\n",
+    )
+    relaxed = run_cli(capsys, "validate", "-c", str(path))
+    assert relaxed.code == 0, relaxed.text
+    assert "warning LZ009 products.BB.price.test" in relaxed.out
+    strict = run_cli(capsys, "validate", "--strict", "-c", str(path))
+    assert strict.code == 3
+
+
+def test_all_findings_reported_in_one_pass(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(
+        tmp_path,
+        "products:\n  bad_code:\n    kind: usage_pack\n    price: {test: prod_1}\n",
+    )
+    result = run_cli(capsys, "validate", "-c", str(path))
+    assert result.code == 3
+    for rule in ("LZ002", "LZ004", "LZ005"):
+        assert f" {rule} " in result.out
+
+
+def test_missing_file_is_an_error_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = run_cli(capsys, "validate", "-c", str(tmp_path / "nope.yaml"))
+    assert result.code == 1
+    assert "no such file" in result.err
+    assert "Traceback" not in result.text
+
+
+def test_usage_error_exits_1_not_2(capsys: pytest.CaptureFixture[str]) -> None:
+    """Exit 2 means "changes" to CI scripts; a typo must never look like that."""
+    result = run_cli(capsys, "validate", "--no-such-flag")
+    assert result.code == 1
+
+
+def test_env_values_never_printed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    planted = "sk_live_PLANTEDvalue0042"
+    monkeypatch.setenv("STRIPE_TEST_SECRET_KEY", planted)
+    path = write(tmp_path, "products: {}\n")
+    result = run_cli(capsys, "validate", "-c", str(path))
+    assert result.code == 3
+    assert "LZ021" in result.out
+    assert planted not in result.text
+    assert "sk_live_..." in result.out
+
+
+def test_help_and_validate_do_not_import_heavy_modules() -> None:
+    code = (
+        "import sys; from licenzy_sync.cli import main\n"
+        "try:\n    main(['validate', '-c', sys.argv[1]])\nexcept SystemExit: pass\n"
+        "heavy = {'stripe', 'httpx', 'jinja2', 'deepdiff'} & set(sys.modules)\n"
+        "assert not heavy, heavy\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(EXAMPLE)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert (
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import licenzy_sync.cli, sys; assert 'stripe' not in sys.modules",
+            ],
+            check=False,
+        ).returncode
+        == 0
+    )
+
+
+def test_module_entry_point_and_version() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "licenzy_sync", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0
+    assert "licenzy-sync, version" in done.stdout
