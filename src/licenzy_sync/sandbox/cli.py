@@ -1,0 +1,188 @@
+"""`licenzy-sync sandbox ...`: run, inspect, reset and seed the local emulators.
+
+Every command works on the sandbox directory (``--dir``, else ``LICENZY_SYNC_SANDBOX_DIR``,
+else ``.licenzy-sync/sandbox/``), which a running `serve` shares with them: seeding or
+resetting while it runs is seen by its clients at once.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import signal
+import sqlite3
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+from typing import Any, TypeVar
+
+import click
+
+from licenzy_sync.sandbox.app import Sandbox, sandbox_dir
+from licenzy_sync.sandbox.inprocess import LICENZY_BASE
+from licenzy_sync.sandbox.seed import seed, spec_from_config
+from licenzy_sync.sandbox.server import LOOPBACK, SandboxServer
+from licenzy_sync.targets import LICENZY_URL_ENV
+
+DEFAULT_PORT = 7421
+PORTAL_TOKEN = "lzp_sandbox"
+PROJECT_ID = "proj_sandbox"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _dir_option(command: F) -> F:
+    return click.option(
+        "--dir",
+        "directory",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Sandbox state directory [default: $LICENZY_SYNC_SANDBOX_DIR or "
+        ".licenzy-sync/sandbox].",
+    )(command)
+
+
+def _open(state: Path) -> Sandbox:
+    try:
+        return Sandbox.open(state)
+    except (OSError, sqlite3.Error) as exc:
+        raise click.ClickException(f"Cannot open the sandbox state in {state}: {exc}") from None
+
+
+@click.group("sandbox")
+def sandbox() -> None:
+    """Local Stripe and Licenzy emulators, for trying licenzy-sync and for tests."""
+
+
+@sandbox.command()
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=DEFAULT_PORT,
+    show_default=True,
+    help="Port on 127.0.0.1; 0 picks a free one.",
+)
+@_dir_option
+def serve(port: int, directory: Path | None) -> None:
+    """Serve both emulators on 127.0.0.1 until Ctrl-C."""
+    state = sandbox_dir(directory)
+    box = _open(state)
+    try:
+        server = SandboxServer(box, port)
+    except OSError as exc:
+        box.store.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise click.ClickException(
+                f"Port {port} on {LOOPBACK} is already in use; choose another with --port "
+                "(--port 0 picks a free one)."
+            ) from None
+        raise click.ClickException(f"Cannot listen on {LOOPBACK}:{port}: {exc.strerror}.") from None
+    base = server.base_url
+    click.echo(f"Sandbox listening on {base} (state in {state})")
+    click.echo(f"  Stripe:  {base}/stripe")
+    click.echo(f"  Licenzy: {base}/licenzy")
+    click.echo("Point licenzy-sync at it:")
+    click.echo(f"  export LICENZY_URL={base}/licenzy")
+    click.echo(f"  export LICENZY_SYNC_STRIPE_API_BASE={base}/stripe")
+    click.echo(
+        f"Defaults: portal token {PORTAL_TOKEN}, project {PROJECT_ID}; "
+        "any well-formed sk_test_/sk_live_ key is accepted."
+    )
+    click.echo("Press Ctrl-C to stop.")
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    server.start()
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        server.stop()
+        box.store.close()
+    click.echo("Sandbox stopped.")
+
+
+@sandbox.command()
+@_dir_option
+def reset(directory: Path | None) -> None:
+    """Delete everything in the sandbox and restore its defaults."""
+    state = sandbox_dir(directory)
+    box = _open(state)
+    try:
+        box.control.reset()
+    finally:
+        box.store.close()
+    click.echo(f"Sandbox in {state} reset to its defaults.")
+
+
+@sandbox.command()
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@_dir_option
+def status(fmt: str, directory: Path | None) -> None:
+    """Show how many objects of each kind the sandbox holds."""
+    state = sandbox_dir(directory)
+    box = _open(state)
+    try:
+        objects = box.control.object_counts()
+    finally:
+        box.store.close()
+    if fmt == "json":
+        click.echo(json.dumps({"directory": str(state), "objects": objects}, indent=2))
+        return
+    click.echo(f"Sandbox state in {state}")
+    rows = [("KIND", "SCOPE", "COUNT")] + [
+        (row["kind"], row["scope"], str(row["count"])) for row in objects
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(2)]
+    for kind, scope, count in rows:
+        click.echo(f"{kind:<{widths[0]}}  {scope:<{widths[1]}}  {count:>5}")
+
+
+@sandbox.command("seed")
+@click.option(
+    "-c",
+    "--config",
+    "config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=Path("licenzy.yaml"),
+    show_default=True,
+    help="The licenzy.yaml whose project, modes and prices to create.",
+)
+@click.option(
+    "--licenzy-url", envvar=LICENZY_URL_ENV, default=LICENZY_BASE, show_default=True,
+    help="Licenzy URL the hand-made (manage: false) tenant endpoints point at; set it to the "
+    "served sandbox's Licenzy URL when plans run against `sandbox serve`.",
+)
+@_dir_option
+def seed_command(config: Path, licenzy_url: str, directory: Path | None) -> None:
+    """Create what a licenzy.yaml refers to: project, Stripe connections, API keys, prices,
+    and the endpoints a person would have made by hand for `manage: false` modes."""
+    state = sandbox_dir(directory)
+    try:
+        spec = spec_from_config(config, licenzy_url)
+        box = _open(state)
+        try:
+            report = seed(box, spec)
+        finally:
+            box.store.close()
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    for line in report.skipped:
+        click.echo(f"  skipped {line}", err=True)
+    if not report.created:
+        click.echo(f"The sandbox in {state} already holds everything {config} refers to.")
+        return
+    click.echo(f"Seeded the sandbox in {state}:")
+    for line in report.created:
+        click.echo(f"  created {line}")
+
+if __name__ == "__main__":
+    sandbox()

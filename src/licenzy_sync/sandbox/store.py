@@ -1,0 +1,161 @@
+"""SQLite-backed state shared by every emulator and every process using one sandbox directory.
+
+SQLite gives what a JSON file cannot: per-object writes (an apply of thousands of products
+stays fast), real transactions (a failed request leaves nothing half-written) and safe
+concurrent writers across processes (``BEGIN IMMEDIATE`` plus a busy timeout).
+
+Objects are JSON documents addressed by (kind, scope, id). ``scope`` partitions state the way
+the real systems do, e.g. ``acct_123/test`` for Stripe or ``proj_sandbox/live`` for Licenzy.
+Each object gets a sequence number when first inserted, which gives the newest-first order
+Stripe lists use and stable cursors.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS objects (
+    kind TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (kind, scope, id)
+);
+CREATE INDEX IF NOT EXISTS objects_by_seq ON objects (kind, scope, seq);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+STATE_FILE = "state.sqlite3"
+
+
+class Tx:
+    """One transaction: every read and write of a single emulated request."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def get(self, kind: str, scope: str, id_: str) -> dict[str, Any] | None:
+        row = self._conn.execute(
+            "SELECT body FROM objects WHERE kind=? AND scope=? AND id=?", (kind, scope, id_)
+        ).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    def seq_of(self, kind: str, scope: str, id_: str) -> int | None:
+        row = self._conn.execute(
+            "SELECT seq FROM objects WHERE kind=? AND scope=? AND id=?", (kind, scope, id_)
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+    def put(self, kind: str, scope: str, id_: str, body: dict[str, Any]) -> None:
+        """Insert or replace; a replaced object keeps its place in list order."""
+        text = json.dumps(body, separators=(",", ":"), sort_keys=True)
+        updated = self._conn.execute(
+            "UPDATE objects SET body=? WHERE kind=? AND scope=? AND id=?",
+            (text, kind, scope, id_),
+        ).rowcount
+        if not updated:
+            self._conn.execute(
+                "INSERT INTO objects (kind, scope, id, seq, body) VALUES (?, ?, ?, ?, ?)",
+                (kind, scope, id_, self.next_value("seq"), text),
+            )
+
+    def delete(self, kind: str, scope: str, id_: str) -> bool:
+        return bool(
+            self._conn.execute(
+                "DELETE FROM objects WHERE kind=? AND scope=? AND id=?", (kind, scope, id_)
+            ).rowcount
+        )
+
+    def iter(
+        self,
+        kind: str,
+        scope: str,
+        *,
+        newest_first: bool = True,
+        below_seq: int | None = None,
+        above_seq: int | None = None,
+    ) -> Iterator[tuple[int, dict[str, Any]]]:
+        """Objects of one kind and scope in insertion order (or its reverse), lazily."""
+        sql = "SELECT seq, body FROM objects WHERE kind=? AND scope=?"
+        args: list[Any] = [kind, scope]
+        if below_seq is not None:
+            sql += " AND seq < ?"
+            args.append(below_seq)
+        if above_seq is not None:
+            sql += " AND seq > ?"
+            args.append(above_seq)
+        sql += " ORDER BY seq DESC" if newest_first else " ORDER BY seq ASC"
+        for seq, body in self._conn.execute(sql, args):
+            yield int(seq), dict(json.loads(body))
+
+    def count(self, kind: str, scope: str) -> int:
+        row = self._conn.execute(
+            "SELECT COUNT(*) FROM objects WHERE kind=? AND scope=?", (kind, scope)
+        ).fetchone()
+        return int(row[0])
+
+    def scopes(self, kind: str) -> list[str]:
+        rows = self._conn.execute("SELECT DISTINCT scope FROM objects WHERE kind=?", (kind,))
+        return [str(r[0]) for r in rows]
+
+    def next_value(self, name: str) -> int:
+        """A persistent counter, for sequence numbers and deterministic ids."""
+        self._conn.execute(
+            "INSERT INTO counters (name, value) VALUES (?, 1) "
+            "ON CONFLICT(name) DO UPDATE SET value = value + 1",
+            (name,),
+        )
+        row = self._conn.execute("SELECT value FROM counters WHERE name=?", (name,)).fetchone()
+        return int(row[0])
+
+
+class Store:
+    """The sandbox's state, in memory (``path=None``) or in a directory shared by processes."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        if path is None:
+            target = ":memory:"
+        else:
+            path.mkdir(parents=True, exist_ok=True)
+            target = str(path / STATE_FILE)
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(
+            target, timeout=30.0, isolation_level=None, check_same_thread=False
+        )
+        if path is not None:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.executescript(_SCHEMA)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        """Serialises requests in this process and, with BEGIN IMMEDIATE, across processes.
+
+        Everything written inside is rolled back if the block raises.
+        """
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield Tx(self._conn)
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def reset(self) -> None:
+        with self.transaction() as tx:
+            tx._conn.execute("DELETE FROM objects")
+            tx._conn.execute("DELETE FROM counters")
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

@@ -1,0 +1,37 @@
+"""Identifiers shaped like Stripe's, and the store scopes Stripe state lives in."""
+
+from __future__ import annotations
+
+import secrets
+import string
+
+from licenzy_sync.keys import Mode
+
+_ALPHABET = string.ascii_letters + string.digits
+
+DEFAULT_ACCOUNT_ID = "acct_1LzSandboxDefault"
+ACCOUNT_SCOPE = "stripe"
+"""Scope of objects shared by both modes: accounts and key bindings."""
+
+
+def _token(length: int) -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def new_id(prefix: str) -> str:
+    """Random, like Stripe's, and never reused after a sandbox reset, so an id remembered from
+    before (in a saved plan, say) cannot silently name a different object."""
+    return f"{prefix}_1{_token(23)}"
+
+
+def new_request_id() -> str:
+    return f"req_{_token(14)}"
+
+
+def new_webhook_secret() -> str:
+    return f"whsec_{_token(32)}"
+
+
+def scope(account_id: str, mode: Mode) -> str:
+    """Test and live state of one account never share a scope, so they cannot leak."""
+    return f"{account_id}/{mode}"

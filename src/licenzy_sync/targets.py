@@ -1,0 +1,56 @@
+"""Where and with which credentials a run talks to Stripe and Licenzy.
+
+Endpoint precedence: the environment (what an operator or CI sets) over the config file over
+the public defaults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from licenzy_sync.config.secrets import Secret
+from licenzy_sync.keys import Mode
+
+LICENZY_URL_ENV = "LICENZY_URL"
+STRIPE_API_BASE_ENV = "LICENZY_SYNC_STRIPE_API_BASE"
+DEFAULT_LICENZY_URL = "https://licenzy.app"
+DEFAULT_STRIPE_API_BASE = "https://api.stripe.com"
+TENANT_WEBHOOK_PATH = "/v1/webhooks/stripe/tenant"
+
+
+@dataclass(frozen=True)
+class StripeTarget:
+    mode: Mode
+    api_base: str
+    secret_key: Secret
+    key_env: str
+    """Name of the variable the key came from: the only way a message may refer to it."""
+
+
+@dataclass(frozen=True)
+class Targets:
+    project: str
+    licenzy_url: str
+    portal_token: Secret
+    stripe: dict[Mode, StripeTarget]
+
+    @property
+    def tenant_webhook_url(self) -> str:
+        return self.licenzy_url.rstrip("/") + TENANT_WEBHOOK_PATH
+
+
+@dataclass(frozen=True)
+class Transports:
+    """In-process hooks for the sandbox; None means real network I/O.
+
+    Typed loosely on purpose: the stripe SDK and httpx are imported only where used.
+    """
+
+    stripe_http_client: Any = None
+    httpx_transport: Any = None
+
+
+def pick(environ: Mapping[str, str], env_name: str, configured: str | None, default: str) -> str:
+    return (environ.get(env_name) or configured or default).rstrip("/")
