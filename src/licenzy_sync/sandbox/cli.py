@@ -78,6 +78,15 @@ def serve(port: int, directory: Path | None) -> None:
                 "(--port 0 picks a free one)."
             ) from None
         raise click.ClickException(f"Cannot listen on {LOOPBACK}:{port}: {exc.strerror}.") from None
+    # Handlers and the listener are in place before the banner: whoever reads "Press Ctrl-C"
+    # may signal at once.
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    server.start()
     base = server.base_url
     click.echo(f"Sandbox listening on {base} (state in {state})")
     click.echo(f"  Stripe:  {base}/stripe")
@@ -90,13 +99,6 @@ def serve(port: int, directory: Path | None) -> None:
         "any well-formed sk_test_/sk_live_ key is accepted."
     )
     click.echo("Press Ctrl-C to stop.")
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    server.start()
     try:
         while not stop.wait(0.5):
             pass
