@@ -46,7 +46,11 @@ def env_name(ref: str) -> str:
 
 
 def lookup(ref: str, environ: Mapping[str, str] | None = None) -> Secret | None:
-    """The referenced value, or None when the variable is unset or empty."""
+    """The referenced value, or None when the variable is unset or empty.
+
+    Surrounding whitespace is dropped: a trailing newline from `$(cat key.txt)` or a secrets
+    store would otherwise surface as a baffling transport error.
+    """
     name = env_name(ref)
-    value = (os.environ if environ is None else environ).get(name, "")
+    value = (os.environ if environ is None else environ).get(name, "").strip()
     return Secret(value, name) if value else None

@@ -69,7 +69,7 @@ class SandboxServer:
         return f"http://{LOOPBACK}:{self.port}"
 
     def serve_forever(self) -> None:
-        self._server.serve_forever(poll_interval=0.2)
+        self._server.serve_forever(poll_interval=0.05)
 
     def start(self) -> SandboxServer:
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)

@@ -1,0 +1,94 @@
+"""The only modules that talk to Stripe and Licenzy; everything else works on `state`.
+
+Shared here: the error every provider failure becomes, the fingerprint of a normalised object,
+text scrubbing for anything a remote system wrote, and the small fan-out helper the readers
+use. Nothing in this package imports the stripe SDK or httpx at module level, so the CLI
+starts without them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from licenzy_sync import redact
+from licenzy_sync.errors import LicenzySyncError
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+T = TypeVar("T")
+D = TypeVar("D", bound="DataclassInstance")
+
+_KEY_SHAPED = re.compile(
+    r"\b(?:sk|rk|pk)_(?:test|live)_[A-Za-z0-9*]+|\b(?:whsec|lzp)_[A-Za-z0-9*]+"
+)
+"""Credential-shaped tokens, masked or not: Stripe quotes keys as ``sk_test_****abcd``."""
+
+
+class ProviderError(LicenzySyncError):
+    """Stripe or Licenzy could not be read (or written): bad credentials, an unexpected answer,
+    or failures that outlasted the retry budget. The message names the system, the mode and
+    the credential's variable, never a credential."""
+
+
+def safe_text(text: str) -> str:
+    """Remote text (an SDK or server message) made fit to show: registered secrets and
+    anything shaped like a credential are removed, and it is kept to one line."""
+    cleaned = _KEY_SHAPED.sub("[redacted]", redact.redact(text))
+    return " ".join(cleaned.split())
+
+
+def fingerprint(obj: DataclassInstance) -> str:
+    """sha256 of the canonical JSON of a normalised dataclass, without its own fingerprint
+    field: two reads give the same value exactly when every kept field is equal."""
+    fields = dataclasses.asdict(obj)
+    fields.pop("fingerprint", None)
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def fingerprinted(obj: D) -> D:
+    """``obj`` with its ``fingerprint`` field filled in from its other fields."""
+    return dataclasses.replace(obj, fingerprint=fingerprint(obj))
+
+
+def parallel(calls: Sequence[Callable[[], T]], *, workers: int) -> list[T]:
+    """Run ``calls`` concurrently and return their results in order, failing like
+    `raise_failures` once every call has finished."""
+    if len(calls) <= 1:
+        return [call() for call in calls]
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(calls)))) as pool:
+        futures = [pool.submit(call) for call in calls]
+    raise_failures(futures)
+    return [future.result() for future in futures]
+
+
+def raise_failures(futures: Iterable[Future[Any]]) -> None:
+    """Wait for every future; report all provider failures of a run together.
+
+    A single failure is re-raised as is (its type may carry detail, e.g. an error code);
+    several are joined into one `ProviderError`, one message per line, so a run with a bad
+    Stripe key and a bad portal token says both at once. Any other exception is a bug and is
+    re-raised as is.
+    """
+    failures: list[ProviderError] = []
+    for future in futures:
+        error = future.exception()
+        if error is None:
+            continue
+        if not isinstance(error, ProviderError):
+            raise error
+        failures.append(error)
+    if len(failures) == 1:
+        raise failures[0]
+    if failures:
+        messages: list[str] = []
+        for failure in failures:
+            messages.extend(line for line in str(failure).splitlines() if line not in messages)
+        raise ProviderError("\n".join(messages))

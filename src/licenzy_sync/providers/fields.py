@@ -1,0 +1,90 @@
+"""Typed access to the JSON Stripe and Licenzy answer with.
+
+The Licenzy portal contract is an assumption (docs: design/portal-contract.md), so an answer
+that does not fit it must become a clear message naming the field, not a KeyError traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+L = TypeVar("L", bound=str)
+
+
+class Malformed(ValueError):
+    """An answer lacks a field or has one of the wrong type; the message names the field."""
+
+
+def as_object(value: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise Malformed(f"{where} is not a JSON object")
+    return value
+
+
+def as_list(value: Any, where: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise Malformed(f"{where} is not a JSON array")
+    return value
+
+
+def _get(obj: Mapping[str, Any], name: str) -> Any:
+    if name not in obj:
+        raise Malformed(f"field {name!r} is missing")
+    return obj[name]
+
+
+def string(obj: Mapping[str, Any], name: str) -> str:
+    value = _get(obj, name)
+    if not isinstance(value, str):
+        raise Malformed(f"field {name!r} is not a string")
+    return value
+
+
+def opt_string(obj: Mapping[str, Any], name: str) -> str | None:
+    """A string or null; an absent field counts as null (optional in the contract)."""
+    value = obj.get(name)
+    if value is not None and not isinstance(value, str):
+        raise Malformed(f"field {name!r} is not a string or null")
+    return value
+
+
+def boolean(obj: Mapping[str, Any], name: str) -> bool:
+    value = _get(obj, name)
+    if not isinstance(value, bool):
+        raise Malformed(f"field {name!r} is not true or false")
+    return value
+
+
+def opt_int(obj: Mapping[str, Any], name: str) -> int | None:
+    value = obj.get(name)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise Malformed(f"field {name!r} is not an integer or null")
+    return value
+
+
+def string_map(obj: Mapping[str, Any], name: str) -> dict[str, str]:
+    """A ``{str: str}`` object such as metadata; absent or null counts as empty."""
+    value = obj.get(name)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not all(
+        isinstance(key, str) and isinstance(item, str) for key, item in value.items()
+    ):
+        raise Malformed(f"field {name!r} is not an object of strings")
+    return dict(value)
+
+
+def strings(obj: Mapping[str, Any], name: str) -> tuple[str, ...]:
+    value = _get(obj, name)
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise Malformed(f"field {name!r} is not an array of strings")
+    return tuple(value)
+
+
+def one_of(obj: Mapping[str, Any], name: str, allowed: tuple[L, ...]) -> L:
+    value = _get(obj, name)
+    for option in allowed:
+        if value == option:
+            return option
+    raise Malformed(f"field {name!r} is not one of: {', '.join(allowed)}")

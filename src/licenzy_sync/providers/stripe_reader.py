@@ -1,0 +1,339 @@
+"""Reading one Stripe mode with the key configured for it: account, prices, webhook endpoints.
+
+The SDK's own retries are off (``max_network_retries=0``): every call goes through the run's
+`Channel`, so retries, the rate limit and the request count are the same for every system.
+
+Price fetch cost never grows per object. Stripe has no filter by price id, so N referenced
+ids cost either N retrieves or one list page per 100 prices in the account. The reader lists
+while many ids are still unfound and switches to retrieving the rest as soon as that costs no
+more than the larger of a small threshold and the pages already spent: a ski-rental rule that
+keeps the total within about twice the cheaper of the two, whatever the account holds.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Collection, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+from licenzy_sync.keys import classify
+from licenzy_sync.providers import (
+    ProviderError,
+    fingerprinted,
+    parallel,
+    raise_failures,
+    safe_text,
+)
+from licenzy_sync.providers.fields import (
+    Malformed,
+    as_object,
+    boolean,
+    one_of,
+    opt_int,
+    opt_string,
+    string,
+    string_map,
+    strings,
+)
+from licenzy_sync.providers.retry import Channels, Retryable, parse_retry_after
+from licenzy_sync.state import PriceType, StripeEndpoint, StripePrice, StripeSnapshot
+from licenzy_sync.targets import StripeTarget, Transports
+
+if TYPE_CHECKING:
+    import stripe
+    from stripe.params import PriceListParams, WebhookEndpointListParams
+
+T = TypeVar("T")
+
+RETRIEVE_MAX = 10
+"""Up to this many ids are always retrieved one by one (concurrently) rather than listed."""
+PAGE_LIMIT = 100
+"""Stripe's largest page."""
+RETRIEVE_WORKERS = 8
+"""Concurrent retrieves per mode; the rate limiter, not this, bounds the request rate."""
+CONNECT_TIMEOUT = 10.0
+READ_TIMEOUT = 30.0
+PRICE_TYPES: tuple[PriceType, ...] = ("one_time", "recurring")
+
+
+def system_name(target: StripeTarget) -> str:
+    """The counter and rate-limit key: Stripe limits each mode separately."""
+    return f"stripe.{target.mode}"
+
+
+class _Forbidden(ProviderError):
+    """Stripe answered 403: the key may not make this call."""
+
+
+class StripeReader:
+    """Reads one mode of one Stripe account; safe to use from several threads at once."""
+
+    def __init__(
+        self,
+        target: StripeTarget,
+        channels: Channels,
+        transports: Transports,
+        *,
+        retrieve_max: int = RETRIEVE_MAX,
+    ) -> None:
+        self.target = target
+        self._env = f"${{{target.key_env}}}"
+        found = classify(target.secret_key.reveal())
+        if found is None or found.kind not in ("secret", "restricted"):
+            raise ProviderError(
+                f"{self._env} ({target.mode} mode) does not hold a Stripe secret (sk_) or "
+                "restricted (rk_) key"
+            )
+        self.key_kind: Literal["secret", "restricted"] = (
+            "secret" if found.kind == "secret" else "restricted"
+        )
+        self._key_label = found.label
+        self._who = f"Stripe ({target.mode} mode, key in {self._env})"
+        self._channel = channels.get(system_name(target))
+        self._retrieve_max = retrieve_max
+        self._evidence_lock = threading.Lock()
+        self._livemode: bool | None = None
+
+        import stripe
+
+        # The SDK's requests client keeps one session per thread; it is released with them.
+        http_client = transports.stripe_http_client or stripe.RequestsClient(
+            timeout=(CONNECT_TIMEOUT, READ_TIMEOUT)
+        )
+        self._client = stripe.StripeClient(
+            target.secret_key.reveal(),
+            base_addresses={"api": target.api_base},
+            http_client=http_client,
+            max_network_retries=0,
+        )
+
+    def __repr__(self) -> str:
+        return f"StripeReader({self._who})"
+
+    # What a plan needs.
+
+    def snapshot(self, price_ids: Collection[str]) -> StripeSnapshot:
+        """Account, endpoints and the referenced prices, read concurrently."""
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            account = pool.submit(self.account_id)
+            endpoints = pool.submit(self.webhook_endpoints)
+            prices = pool.submit(self.prices, price_ids)
+        raise_failures([account, endpoints, prices])
+        return StripeSnapshot(
+            mode=self.target.mode,
+            key_kind=self.key_kind,
+            key_livemode=self.key_livemode(),
+            account_id=account.result(),
+            prices=prices.result(),
+            endpoints=endpoints.result(),
+        )
+
+    def account_id(self) -> str | None:
+        """Only secret keys ask: restricted keys get 403 on /v1/account, and even a secret
+        key's answer is a nicety, never something a run depends on."""
+        if self.key_kind != "secret":
+            return None
+        try:
+            account = self._call("read the account", self._client.v1.accounts.retrieve_current)
+        except _Forbidden:
+            return None
+        return self._parse("account", account, lambda body: string(body, "id"))
+
+    def key_livemode(self) -> bool | None:
+        """``livemode`` of an object this key fetched: Stripe's word on the key's mode.
+
+        Objects read for the plan are the evidence; when there were none, one price is
+        listed. None when the mode holds no price at all.
+        """
+        if self._livemode is None:
+            params: PriceListParams = {"limit": 1}
+            page = self._call("list prices", partial(self._client.v1.prices.list, params=params))
+            for price in page.data:
+                self._price(price)
+        return self._livemode
+
+    def webhook_endpoints(self) -> list[StripeEndpoint]:
+        """Every endpoint of the mode; Stripe allows 16, so this is one page."""
+        endpoints: list[StripeEndpoint] = []
+        params: WebhookEndpointListParams = {"limit": PAGE_LIMIT}
+        while True:
+            page = self._call(
+                "list webhook endpoints",
+                partial(self._client.v1.webhook_endpoints.list, params=params),
+            )
+            endpoints.extend(self._endpoint(endpoint) for endpoint in page.data)
+            if not page.has_more or not page.data:
+                return endpoints
+            params["starting_after"] = page.data[-1].id
+
+    def prices(self, price_ids: Collection[str]) -> dict[str, StripePrice]:
+        """The prices among ``price_ids`` that exist in this mode; the others are absent.
+
+        Stripe lists only active prices unless asked for inactive ones, so the listing makes
+        two passes (active, then inactive). After both passes an id is known to be absent; a
+        few such ids are still retrieved, as Stripe's list omits inline prices.
+        """
+        wanted = set(price_ids)
+        found: dict[str, StripePrice] = {}
+        pages = 0
+        listed_all = True
+        for active in (True, False):
+            cursor: str | None = None
+            while not self._retrieving_is_cheaper(len(wanted), pages):
+                params: PriceListParams = {"limit": PAGE_LIMIT, "active": active}
+                if cursor is not None:
+                    params["starting_after"] = cursor
+                page = self._call(
+                    "list prices", partial(self._client.v1.prices.list, params=params)
+                )
+                pages += 1
+                for item in page.data:
+                    price = self._price(item)
+                    if price.id in wanted:
+                        found[price.id] = price
+                        wanted.discard(price.id)
+                if not page.has_more or not page.data:
+                    break
+                cursor = page.data[-1].id
+            else:  # stopped listing because retrieving the rest became cheaper
+                listed_all = False
+                break
+        if wanted and (not listed_all or self._retrieving_is_cheaper(len(wanted), pages)):
+            found.update(self._retrieve(wanted))
+        return found
+
+    def _retrieving_is_cheaper(self, remaining: int, pages: int) -> bool:
+        return remaining <= max(self._retrieve_max, pages)
+
+    def _retrieve(self, price_ids: Collection[str]) -> dict[str, StripePrice]:
+        calls = [partial(self._retrieve_one, price_id) for price_id in sorted(price_ids)]
+        results = parallel(calls, workers=RETRIEVE_WORKERS)
+        return {price.id: price for price in results if price is not None}
+
+    def _retrieve_one(self, price_id: str) -> StripePrice | None:
+        import stripe
+
+        def attempt() -> StripePrice | None:
+            try:
+                return self._price(self._client.v1.prices.retrieve(price_id))
+            except stripe.InvalidRequestError as error:
+                if error.http_status == 404:
+                    return None
+                raise
+
+        return self._call(f"retrieve price {price_id}", attempt)
+
+    # Plumbing: every SDK call, errors, parsing.
+
+    def _call(self, op: str, fn: Callable[[], T]) -> T:
+        """Run one SDK call through the channel; SDK errors become `Retryable` or a clean
+        `ProviderError` (never the SDK's message about the key, which quotes part of it)."""
+        import stripe
+
+        def attempt() -> T:
+            try:
+                return fn()
+            except stripe.RateLimitError as error:
+                retry_after = parse_retry_after(_header(error.headers, "retry-after"))
+                raise Retryable("HTTP 429 (rate limited)", retry_after) from None
+            except stripe.APIConnectionError:
+                raise Retryable("no answer (connection failed or timed out)") from None
+            except stripe.APIError as error:
+                if error.http_status is None or error.http_status >= 500:
+                    raise Retryable(f"HTTP {error.http_status or 'error'}") from None
+                raise
+
+        try:
+            return self._channel.call(attempt, what=f"{self._who}: {op}")
+        except stripe.AuthenticationError:
+            raise ProviderError(
+                f"Stripe rejected the key in {self._env} ({self.target.mode} mode): "
+                "authentication failed"
+            ) from None
+        except stripe.PermissionError:
+            raise _Forbidden(
+                f"The {self._key_label} in {self._env} ({self.target.mode} mode) may not "
+                f"{op}: Stripe answered 403; give the key read access to it"
+            ) from None
+        except stripe.StripeError as error:
+            raise ProviderError(f"{self._who}: {op} was refused: {_describe(error)}") from None
+
+    def _observe(self, livemode: bool) -> None:
+        with self._evidence_lock:
+            if self._livemode is None:
+                self._livemode = livemode
+
+    def _parse(self, what: str, obj: stripe.StripeObject, build: Callable[[Any], T]) -> T:
+        try:
+            return build(as_object(obj.to_dict(), what))
+        except Malformed as problem:
+            raise ProviderError(
+                f"{self._who}: unexpected {what} object: {safe_text(str(problem))}"
+            ) from None
+
+    def _price(self, obj: stripe.StripeObject) -> StripePrice:
+        price = self._parse("price", obj, _price_of)
+        self._observe(price.livemode)
+        return price
+
+    def _endpoint(self, obj: stripe.StripeObject) -> StripeEndpoint:
+        endpoint = self._parse("webhook endpoint", obj, _endpoint_of)
+        self._observe(endpoint.livemode)
+        return endpoint
+
+
+def _price_of(body: Mapping[str, Any]) -> StripePrice:
+    recurring = body.get("recurring")
+    schedule = None if recurring is None else as_object(recurring, "field 'recurring'")
+    product = body.get("product")
+    return fingerprinted(
+        StripePrice(
+            id=string(body, "id"),
+            livemode=boolean(body, "livemode"),
+            active=boolean(body, "active"),
+            type=one_of(body, "type", PRICE_TYPES),
+            recurring_interval=None if schedule is None else string(schedule, "interval"),
+            usage_type=None if schedule is None else opt_string(schedule, "usage_type"),
+            currency=string(body, "currency"),
+            unit_amount=opt_int(body, "unit_amount"),
+            product=(
+                string(product, "id") if isinstance(product, Mapping) else string(body, "product")
+            ),
+            lookup_key=opt_string(body, "lookup_key"),
+            fingerprint="",
+        )
+    )
+
+
+def _endpoint_of(body: Mapping[str, Any]) -> StripeEndpoint:
+    return fingerprinted(
+        StripeEndpoint(
+            id=string(body, "id"),
+            livemode=boolean(body, "livemode"),
+            url=string(body, "url"),
+            enabled_events=strings(body, "enabled_events"),
+            status=string(body, "status"),
+            api_version=opt_string(body, "api_version"),
+            description=opt_string(body, "description"),
+            metadata=string_map(body, "metadata"),
+            fingerprint="",
+        )
+    )
+
+
+def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
+    for key, value in (headers or {}).items():
+        if key.lower() == name:
+            return value
+    return None
+
+
+def _describe(error: stripe.StripeError) -> str:
+    """Status, Stripe's error code and its message, scrubbed of anything key-shaped."""
+    parts = [f"HTTP {error.http_status}" if error.http_status else "error"]
+    if error.code:
+        parts.append(str(error.code))
+    text = f"{' '.join(parts)}: {safe_text(error.user_message or '')}"
+    return text.rstrip(": ")

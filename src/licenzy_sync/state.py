@@ -1,0 +1,116 @@
+"""What Stripe and Licenzy hold, normalised: the providers produce it, the planner reads it.
+
+Only the fields a rule or a diff needs are kept. Secrets never enter: Licenzy returns only the
+last four characters of stored secrets, and those stay internal (``_last4`` fields are never
+rendered).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from licenzy_sync.config.models import ProductKind
+from licenzy_sync.keys import Mode
+
+PriceType = Literal["one_time", "recurring"]
+
+
+@dataclass(frozen=True)
+class StripePrice:
+    id: str
+    livemode: bool
+    active: bool
+    type: PriceType
+    recurring_interval: str | None
+    usage_type: str | None
+    """``licensed`` or ``metered`` for recurring prices, None for one-time ones."""
+    currency: str
+    unit_amount: int | None
+    product: str
+    lookup_key: str | None
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class StripeEndpoint:
+    id: str
+    livemode: bool
+    url: str
+    enabled_events: tuple[str, ...]
+    status: str
+    """``enabled`` or ``disabled``."""
+    api_version: str | None
+    description: str | None
+    metadata: dict[str, str]
+    fingerprint: str
+
+
+@dataclass
+class StripeSnapshot:
+    """One mode of one Stripe account, as seen with the key configured for that mode."""
+
+    mode: Mode
+    key_kind: Literal["secret", "restricted"]
+    key_livemode: bool | None
+    """``livemode`` of an object the key fetched: the server's word on the key's mode."""
+    account_id: str | None
+    """None when the key may not read the account (restricted keys)."""
+    prices: dict[str, StripePrice] = field(default_factory=dict)
+    """Every price the config references for this mode that exists in this mode."""
+    endpoints: list[StripeEndpoint] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LicenzyConnection:
+    mode: Mode
+    connected: bool
+    stripe_account_id: str | None
+    key_kind: str | None
+    validated_at: str | None
+    webhook_secret_set: bool
+    webhook_secret_last4: str | None
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class LicenzyProduct:
+    code: str
+    mode: Mode
+    kind: ProductKind
+    stripe_price_id: str
+    name: str | None
+    status: Literal["active", "archived"]
+    units: int | None
+    duration_days: int | None
+    metadata: dict[str, str]
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class LicenzyApiKey:
+    id: str
+    name: str
+    mode: Mode
+    revoked: bool
+
+
+@dataclass
+class LicenzyModeSnapshot:
+    mode: Mode
+    connection: LicenzyConnection
+    products: dict[str, LicenzyProduct] = field(default_factory=dict)
+    """Every product of the mode, active and archived, by code."""
+    api_keys: list[LicenzyApiKey] = field(default_factory=list)
+
+
+@dataclass
+class RemoteState:
+    project_id: str
+    project_name: str
+    stripe: dict[Mode, StripeSnapshot] = field(default_factory=dict)
+    licenzy: dict[Mode, LicenzyModeSnapshot] = field(default_factory=dict)
+    other_mode_prices: dict[Mode, set[str]] = field(default_factory=dict)
+    """Price ids referenced in a mode but found in the other mode (the mode guard's evidence)."""
+    requests: dict[str, int] = field(default_factory=dict)
+    """HTTP requests made per system ("stripe.test", "licenzy", ...), for -v and benchmarks."""

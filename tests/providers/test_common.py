@@ -1,0 +1,117 @@
+"""What every provider shares: scrubbing remote text, fingerprints, fan-out with all errors."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from licenzy_sync.config.secrets import Secret
+from licenzy_sync.providers import (
+    ProviderError,
+    fingerprint,
+    fingerprinted,
+    parallel,
+    safe_text,
+)
+from licenzy_sync.providers.fields import Malformed, one_of, opt_int, string_map, strings
+
+
+def test_safe_text_removes_registered_and_key_shaped_secrets() -> None:
+    Secret("sk_test_registered_value_123", "STRIPE_TEST_SECRET_KEY")
+    text = (
+        "Invalid API Key provided: sk_live_**********************abcd; also "
+        "sk_test_registered_value_123 and whsec_abc123 and lzp_tok3n\n  next line"
+    )
+    assert safe_text(text) == (
+        "Invalid API Key provided: [redacted]; also [redacted] and [redacted] and [redacted] "
+        "next line"
+    )
+
+
+@dataclass(frozen=True)
+class Thing:
+    name: str
+    tags: tuple[str, ...]
+    meta: dict[str, str] = field(default_factory=dict)
+    fingerprint: str = ""
+
+
+def test_fingerprint_is_canonical_and_ignores_its_own_field() -> None:
+    one = fingerprinted(Thing("a", ("x", "y"), {"k": "1", "j": "2"}))
+    two = fingerprinted(Thing("a", ("x", "y"), {"j": "2", "k": "1"}, fingerprint="stale"))
+    assert one.fingerprint == two.fingerprint == fingerprint(one)
+    assert len(one.fingerprint) == 64
+    assert fingerprinted(Thing("a", ("y", "x"))).fingerprint != one.fingerprint
+    assert fingerprinted(Thing("b", ("x", "y"), {"k": "1", "j": "2"})).fingerprint != (
+        one.fingerprint
+    )
+
+
+def test_parallel_runs_calls_concurrently_and_keeps_their_order() -> None:
+    barrier = threading.Barrier(3, timeout=5)
+
+    def call(value: int) -> int:
+        barrier.wait()  # fails unless all three run at the same time
+        return value * 10
+
+    assert parallel([lambda: call(1), lambda: call(2), lambda: call(3)], workers=3) == [
+        10,
+        20,
+        30,
+    ]
+
+
+def test_parallel_reports_every_provider_failure_once() -> None:
+    def fail(message: str) -> int:
+        raise ProviderError(message)
+
+    with pytest.raises(ProviderError) as caught:
+        parallel(
+            [lambda: fail("first"), lambda: 1, lambda: fail("second"), lambda: fail("first")],
+            workers=4,
+        )
+    assert str(caught.value).splitlines() == ["first", "second"]
+
+
+def test_parallel_keeps_a_single_failures_type() -> None:
+    class Specific(ProviderError):
+        pass
+
+    def fail() -> int:
+        raise Specific("only one")
+
+    with pytest.raises(Specific):
+        parallel([fail, lambda: 2], workers=2)
+
+
+def test_parallel_lets_bugs_through_unchanged() -> None:
+    def bug() -> int:
+        raise ZeroDivisionError
+
+    with pytest.raises(ZeroDivisionError):
+        parallel([bug, lambda: 2], workers=2)
+
+
+@pytest.mark.parametrize(
+    ("check", "body", "message"),
+    [
+        (
+            lambda b: one_of(b, "kind", ("a", "b")),
+            {"kind": "c"},
+            "field 'kind' is not one of: a, b",
+        ),
+        (lambda b: one_of(b, "kind", ("a",)), {}, "field 'kind' is missing"),
+        (lambda b: opt_int(b, "units"), {"units": True}, "field 'units' is not an integer or null"),
+        (lambda b: string_map(b, "metadata"), {"metadata": {"k": 1}}, "not an object of strings"),
+        (lambda b: strings(b, "events"), {"events": "x"}, "field 'events' is not an array"),
+    ],
+)
+def test_fields_name_what_is_wrong(
+    check: Callable[[dict[str, Any]], object], body: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(Malformed, match=message):
+        check(body)

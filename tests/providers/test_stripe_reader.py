@@ -1,0 +1,363 @@
+"""The Stripe reader against the sandbox, in-process and over loopback HTTP."""
+
+from __future__ import annotations
+
+import time
+import traceback
+
+import pytest
+
+from licenzy_sync.keys import Mode
+from licenzy_sync.providers import ProviderError
+from licenzy_sync.providers.retry import Channels, RetryPolicy
+from licenzy_sync.providers.stripe_reader import RETRIEVE_MAX, StripeReader
+from licenzy_sync.sandbox.faults import FaultSpec
+from licenzy_sync.sandbox.stripe_api import DEFAULT_ACCOUNT_ID
+from licenzy_sync.state import StripePrice
+from tests.conftest import Endpoints
+from tests.providers.conftest import (
+    KEY_ENVS,
+    KEYS,
+    Paths,
+    Sleeps,
+    bulk_prices,
+    stripe_target,
+    transports,
+)
+
+TENANT_URL = "https://licenzy.app/v1/webhooks/stripe/tenant"
+
+
+def reader(
+    endpoints: Endpoints,
+    channels: Channels,
+    *,
+    mode: Mode = "test",
+    key: str | None = None,
+    retrieve_max: int = RETRIEVE_MAX,
+) -> StripeReader:
+    return StripeReader(
+        stripe_target(endpoints, mode, key),
+        channels,
+        transports(endpoints),
+        retrieve_max=retrieve_max,
+    )
+
+
+def seed_catalog(endpoints: Endpoints) -> None:
+    control = endpoints.sandbox.control
+    control.put_price("test", "price_pro_monthly", recurring_interval="month", unit_amount=2900)
+    control.put_price("test", "price_credits", currency="eur", unit_amount=500)
+    control.put_price(
+        "test", "price_old_yearly", recurring_interval="year", usage_type="metered", active=False
+    )
+    control.put_price("live", "price_live_only", recurring_interval="month")
+
+
+def test_snapshot_maps_prices_endpoints_account_and_mode(
+    endpoints: Endpoints, channels: Channels
+) -> None:
+    seed_catalog(endpoints)
+    created = endpoints.stripe(KEYS["test"]).v1.webhook_endpoints.create(
+        params={
+            "url": TENANT_URL,
+            "enabled_events": ["checkout.session.completed", "charge.refunded"],
+            "description": "Licenzy tenant webhook",
+            "metadata": {"managed_by": "licenzy-sync"},
+        }
+    )
+    wanted = {"price_pro_monthly", "price_credits", "price_old_yearly", "price_live_only"}
+
+    snapshot = reader(endpoints, channels).snapshot(wanted)
+
+    assert (snapshot.mode, snapshot.key_kind) == ("test", "secret")
+    assert snapshot.account_id == DEFAULT_ACCOUNT_ID
+    assert snapshot.key_livemode is False
+    assert sorted(snapshot.prices) == ["price_credits", "price_old_yearly", "price_pro_monthly"]
+    pro = snapshot.prices["price_pro_monthly"]
+    assert (pro.type, pro.recurring_interval, pro.usage_type, pro.active) == (
+        "recurring",
+        "month",
+        "licensed",
+        True,
+    )
+    assert (pro.currency, pro.unit_amount, pro.livemode) == ("usd", 2900, False)
+    assert pro.product.startswith("prod_")
+    credits = snapshot.prices["price_credits"]
+    assert (credits.type, credits.recurring_interval, credits.usage_type) == (
+        "one_time",
+        None,
+        None,
+    )
+    assert (credits.currency, credits.unit_amount) == ("eur", 500)
+    old = snapshot.prices["price_old_yearly"]
+    assert (old.active, old.recurring_interval, old.usage_type) == (False, "year", "metered")
+    [endpoint] = snapshot.endpoints
+    assert endpoint.id == created.id
+    assert endpoint.url == TENANT_URL
+    assert endpoint.enabled_events == ("checkout.session.completed", "charge.refunded")
+    assert (endpoint.status, endpoint.livemode) == ("enabled", False)
+    assert endpoint.description == "Licenzy tenant webhook"
+    assert endpoint.metadata == {"managed_by": "licenzy-sync"}
+
+
+def test_fingerprints_are_stable_and_follow_every_kept_field(
+    endpoints: Endpoints, channels: Channels
+) -> None:
+    seed_catalog(endpoints)
+    stripe = reader(endpoints, channels)
+    first = stripe.prices({"price_pro_monthly", "price_credits"})
+    again = stripe.prices({"price_pro_monthly", "price_credits"})
+    assert first == again
+    assert len({price.fingerprint for price in first.values()}) == 2
+    endpoints.stripe(KEYS["test"]).v1.prices.update(
+        "price_pro_monthly", params={"lookup_key": "pro"}
+    )
+    changed = stripe.prices({"price_pro_monthly", "price_credits"})
+    assert changed["price_pro_monthly"].lookup_key == "pro"
+    assert changed["price_pro_monthly"].fingerprint != first["price_pro_monthly"].fingerprint
+    assert changed["price_credits"].fingerprint == first["price_credits"].fingerprint
+
+
+def test_restricted_key_is_read_without_the_account_endpoint(
+    endpoints: Endpoints, channels: Channels
+) -> None:
+    seed_catalog(endpoints)
+    paths = Paths(endpoints.sandbox)
+    snapshot = reader(endpoints, channels, key="rk_test_providers4tests").snapshot(
+        {"price_pro_monthly"}
+    )
+    assert snapshot.key_kind == "restricted"
+    assert snapshot.account_id is None
+    assert snapshot.key_livemode is False
+    assert list(snapshot.prices) == ["price_pro_monthly"]
+    assert paths.count("stripe", "/v1/account") == 0
+
+
+def test_a_live_key_in_the_test_block_shows_livemode_true(
+    endpoints: Endpoints, channels: Channels
+) -> None:
+    seed_catalog(endpoints)
+    snapshot = reader(endpoints, channels, mode="test", key=KEYS["live"]).snapshot(
+        {"price_pro_monthly", "price_live_only"}
+    )
+    assert snapshot.mode == "test"
+    assert snapshot.key_livemode is True
+    assert list(snapshot.prices) == ["price_live_only"]
+
+
+def test_key_mode_is_probed_with_one_price_when_nothing_else_was_fetched(
+    endpoints: Endpoints, channels: Channels
+) -> None:
+    stripe = reader(endpoints, channels, mode="live")
+    assert stripe.snapshot(set()).key_livemode is None
+    endpoints.sandbox.control.put_price("live", "price_any", recurring_interval="month")
+    before = channels.counter.counts()["stripe.live"]
+    assert stripe.key_livemode() is True
+    assert channels.counter.counts()["stripe.live"] == before + 1
+
+
+def test_retrieving_and_listing_find_exactly_the_same_prices(
+    endpoints: Endpoints, channels: Channels
+) -> None:
+    seed_catalog(endpoints)
+    bulk = bulk_prices(endpoints.sandbox, "test", 130)
+    control = endpoints.sandbox.control
+    control.put_price("test", "price_archived_pack", active=False)
+    wanted = {
+        *bulk[::3],
+        "price_pro_monthly",
+        "price_credits",
+        "price_old_yearly",
+        "price_archived_pack",
+        "price_live_only",
+        "price_does_not_exist",
+    }
+
+    retrieved = reader(endpoints, channels, retrieve_max=len(wanted)).prices(wanted)
+    retrieves = channels.counter.counts()["stripe.test"]
+    listed = reader(endpoints, channels, retrieve_max=0).prices(wanted)
+    pages = channels.counter.counts()["stripe.test"] - retrieves
+
+    assert retrieved == listed
+    assert set(listed) == wanted - {"price_live_only", "price_does_not_exist"}
+    assert listed["price_archived_pack"].active is False
+    assert retrieves == len(wanted)
+    # 134 active prices, one page of the 2 inactive ones, then the 2 ids no list showed are
+    # retrieved (Stripe lists omit inline prices): never more than the pages spent.
+    assert pages == 2 + 1 + 2
+
+
+def test_two_thousand_prices_cost_twenty_pages_not_two_thousand_retrieves(
+    endpoints: Endpoints, channels: Channels
+) -> None:
+    ids = bulk_prices(endpoints.sandbox, "test", 2000)
+    found = reader(endpoints, channels).prices(set(ids))
+    assert set(found) == set(ids)
+    assert channels.counter.counts() == {"stripe.test": 20}
+    assert endpoints.sandbox.control.request_counts()["stripe"]["test"] == 20
+
+
+def test_a_few_ids_missing_after_a_full_listing_cost_a_few_retrieves(
+    endpoints: Endpoints, channels: Channels
+) -> None:
+    ids = bulk_prices(endpoints.sandbox, "test", 300)
+    missing = {f"price_gone{index}" for index in range(5)}
+    found = reader(endpoints, channels).prices({*ids, *missing})
+    assert set(found) == set(ids)
+    assert channels.counter.counts() == {"stripe.test": 3 + 5}
+
+
+def test_listing_switches_to_retrieving_once_that_is_cheaper(
+    endpoints: Endpoints, channels: Channels
+) -> None:
+    """The oldest prices come last in Stripe's newest-first list: paging all 3,000 would
+    take 30 pages; the reader stops once the pages spent match the ids still missing."""
+    ids = bulk_prices(endpoints.sandbox, "test", 3000)
+    wanted = set(ids[:12])
+    found = reader(endpoints, channels).prices(wanted)
+    assert set(found) == wanted
+    assert channels.counter.counts() == {"stripe.test": 12 + 12}
+
+
+def test_up_to_the_threshold_ids_are_retrieved_concurrently(
+    endpoints: Endpoints, channels: Channels
+) -> None:
+    seed_catalog(endpoints)
+    paths = Paths(endpoints.sandbox)
+    found = reader(endpoints, channels).prices({"price_pro_monthly", "price_credits", "price_x"})
+    assert set(found) == {"price_pro_monthly", "price_credits"}
+    assert paths.count("stripe", "/v1/prices/") == 3
+    assert paths.count("stripe") == 3
+
+
+@pytest.mark.parametrize(
+    ("fault", "reason"),
+    [
+        (FaultSpec.error("/stripe/v1/prices", 429, retry_after=2, times=2), "429"),
+        (FaultSpec.error("/stripe/v1/prices", 503, times=2), "503"),
+        (FaultSpec.drop("/stripe/v1/prices", times=2), "drop"),
+    ],
+    ids=["429", "503", "drop"],
+)
+def test_transient_failures_are_retried(
+    endpoints: Endpoints, channels: Channels, sleeps: Sleeps, fault: FaultSpec, reason: str
+) -> None:
+    seed_catalog(endpoints)
+    endpoints.sandbox.control.add_fault(fault)
+    found = reader(endpoints, channels).prices({"price_pro_monthly"})
+    assert list(found) == ["price_pro_monthly"]
+    assert channels.counter.counts() == {"stripe.test": 3}
+    if reason == "429":
+        assert sleeps.calls == [2.0, 2.0]
+    else:
+        assert len(sleeps.calls) == 2
+
+
+def test_failures_beyond_the_budget_give_a_clean_error(
+    endpoints: Endpoints, channels: Channels
+) -> None:
+    endpoints.sandbox.control.add_fault(FaultSpec.error("/stripe/v1/prices", 503, times=None))
+    with pytest.raises(ProviderError) as caught:
+        reader(endpoints, channels).prices({"price_pro_monthly"})
+    assert str(caught.value) == (
+        "Stripe (test mode, key in ${STRIPE_TEST_SECRET_KEY}): retrieve price "
+        "price_pro_monthly failed after 5 attempts: HTTP 503"
+    )
+    assert channels.counter.counts() == {"stripe.test": 5}
+
+
+def test_a_rejected_key_gives_a_clean_error_without_the_key(
+    endpoints: Endpoints, channels: Channels
+) -> None:
+    key = "sk_live_revokedkey123456"
+    endpoints.sandbox.control.revoke_stripe_key(key)
+    with pytest.raises(ProviderError) as caught:
+        reader(endpoints, channels, mode="live", key=key).snapshot({"price_a"})
+    message = str(caught.value)
+    assert message == (
+        "Stripe rejected the key in ${STRIPE_LIVE_SECRET_KEY} (live mode): authentication failed"
+    )
+    shown = "".join(traceback.format_exception(caught.value))
+    assert "3456" not in shown
+    assert "API Key" not in shown, "the SDK's message (which quotes keys) must not be chained"
+
+
+def test_a_value_that_is_no_server_key_is_refused_before_any_request(
+    endpoints: Endpoints, channels: Channels
+) -> None:
+    with pytest.raises(ProviderError) as caught:
+        reader(endpoints, channels, key="pk_test_publishable99")
+    assert str(caught.value) == (
+        f"${{{KEY_ENVS['test']}}} (test mode) does not hold a Stripe secret (sk_) or "
+        "restricted (rk_) key"
+    )
+    assert endpoints.sandbox.control.request_counts() == {}
+
+
+def test_a_refused_request_names_the_call_and_stripes_reason(
+    endpoints: Endpoints, channels: Channels
+) -> None:
+    endpoints.sandbox.control.add_fault(FaultSpec.error("/stripe/v1/webhook_endpoints", 400))
+    with pytest.raises(ProviderError) as caught:
+        reader(endpoints, channels).webhook_endpoints()
+    assert str(caught.value) == (
+        "Stripe (test mode, key in ${STRIPE_TEST_SECRET_KEY}): list webhook endpoints was "
+        "refused: HTTP 400: Injected by the sandbox: HTTP 400."
+    )
+
+
+def test_price_fields_survive_a_round_trip_through_the_dataclass(
+    endpoints: Endpoints, channels: Channels
+) -> None:
+    seed_catalog(endpoints)
+    price = reader(endpoints, channels).prices({"price_credits"})["price_credits"]
+    assert isinstance(price, StripePrice)
+    assert len(price.fingerprint) == 64
+
+
+def test_a_restricted_key_without_read_access_is_told_what_it_lacks(
+    endpoints: Endpoints, channels: Channels
+) -> None:
+    endpoints.sandbox.control.add_fault(FaultSpec.error("/stripe/v1/prices", 403))
+    with pytest.raises(ProviderError) as caught:
+        reader(endpoints, channels, key="rk_test_providers4tests").prices({"price_a"})
+    assert str(caught.value) == (
+        "The restricted key in ${STRIPE_TEST_SECRET_KEY} (test mode) may not retrieve price "
+        "price_a: Stripe answered 403; give the key read access to it"
+    )
+
+
+def test_a_secret_key_refused_the_account_still_reads(
+    endpoints: Endpoints, channels: Channels
+) -> None:
+    seed_catalog(endpoints)
+    endpoints.sandbox.control.add_fault(FaultSpec.error("/stripe/v1/account", 403))
+    snapshot = reader(endpoints, channels).snapshot({"price_credits"})
+    assert snapshot.account_id is None
+    assert list(snapshot.prices) == ["price_credits"]
+
+
+def test_the_default_pace_keeps_a_read_under_stripes_limit(endpoints: Endpoints) -> None:
+    """The sandbox enforces Stripe's live limit (100/s, a one-second bucket); 150 concurrent
+    retrieves paced by the default channels must never meet a 429."""
+    ids = bulk_prices(endpoints.sandbox, "live", 150)
+    endpoints.sandbox.control.set_rate_limit(True)
+    paths = Paths(endpoints.sandbox)
+    started = time.monotonic()
+    found = reader(endpoints, Channels(), mode="live", retrieve_max=len(ids)).prices(set(ids))
+    elapsed = time.monotonic() - started
+    assert set(found) == set(ids)
+    assert paths.count("stripe", status=429) == 0
+    assert elapsed >= (150 - 90) / 90 - 0.05
+
+
+def test_unpaced_the_same_read_meets_the_limit(endpoints: Endpoints, sleeps: Sleeps) -> None:
+    """The control for the test above: without pacing or retries the limit bites."""
+    ids = bulk_prices(endpoints.sandbox, "live", 150)
+    endpoints.sandbox.control.set_rate_limit(True)
+    unpaced = Channels(
+        policy=RetryPolicy(attempts=1, sleep=sleeps), rates={"stripe.live": 1_000_000.0}
+    )
+    with pytest.raises(ProviderError, match=r"failed \(not retried\): HTTP 429"):
+        reader(endpoints, unpaced, mode="live", retrieve_max=len(ids)).prices(set(ids))
