@@ -1,0 +1,64 @@
+"""The Plan and its JSON form (``format_version`` 1, documented in docs/plan-format.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from licenzy_sync.findings import Finding, Severity
+from licenzy_sync.keys import Mode
+
+FORMAT_VERSION = 1
+
+Action = Literal["create", "update", "replace", "archive", "no-op"]
+ACTIONS: tuple[Action, ...] = ("create", "update", "replace", "archive", "no-op")
+System = Literal["stripe", "licenzy"]
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True)
+class ResourceChange:
+    address: str
+    """Stable across runs, e.g. ``licenzy.test.product[PRO_MONTHLY]``."""
+    system: System
+    mode: Mode
+    type: str
+    """``product``, ``webhook_endpoint``, ``webhook_secret``."""
+    name: str
+    action: Action
+    reason: str = ""
+    changes: tuple[FieldChange, ...] = ()
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    """Secret values never appear in before/after, not even masked."""
+
+
+@dataclass
+class Plan:
+    project: str
+    modes: list[Mode]
+    resources: list[ResourceChange] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    fingerprints: dict[str, str] = field(default_factory=dict)
+    """Fingerprint of each remote object read for a touched address, for `apply PLANFILE`."""
+    config_file: str = ""
+
+    @property
+    def changes(self) -> list[ResourceChange]:
+        return [r for r in self.resources if r.action != "no-op"]
+
+    @property
+    def has_errors(self) -> bool:
+        return any(f.severity is Severity.ERROR for f in self.findings)
+
+    def counts(self) -> dict[Action, int]:
+        counted: dict[Action, int] = dict.fromkeys(ACTIONS, 0)
+        for resource in self.resources:
+            counted[resource.action] += 1
+        return counted
