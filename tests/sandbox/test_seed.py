@@ -111,14 +111,32 @@ def test_seed_creates_what_a_config_needs(box: Sandbox) -> None:
 def test_licenzy_accepts_every_seeded_price_for_its_kind(box: Sandbox) -> None:
     seed(box, SPEC)
     products: list[dict[str, Any]] = [
-        {"code": "PRO_MONTHLY", "mode": "test", "kind": "subscription",
-         "stripe_price_id": "price_1ProTest"},
-        {"code": "PRO_MONTHLY", "mode": "live", "kind": "subscription",
-         "stripe_price_id": "price_1ProLive"},
-        {"code": "CREDITS_1K", "mode": "test", "kind": "usage_pack",
-         "stripe_price_id": "price_1CreditsTest", "units": 1000},
-        {"code": "DAY_PASS", "mode": "test", "kind": "time_pass",
-         "stripe_price_id": "price_1DayTest", "duration_days": 1},
+        {
+            "code": "PRO_MONTHLY",
+            "mode": "test",
+            "kind": "subscription",
+            "stripe_price_id": "price_1ProTest",
+        },
+        {
+            "code": "PRO_MONTHLY",
+            "mode": "live",
+            "kind": "subscription",
+            "stripe_price_id": "price_1ProLive",
+        },
+        {
+            "code": "CREDITS_1K",
+            "mode": "test",
+            "kind": "usage_pack",
+            "stripe_price_id": "price_1CreditsTest",
+            "units": 1000,
+        },
+        {
+            "code": "DAY_PASS",
+            "mode": "test",
+            "kind": "time_pass",
+            "stripe_price_id": "price_1DayTest",
+            "duration_days": 1,
+        },
     ]
     for product in products:
         answer = portal(box, "POST", "/projects/proj_acme/products", product)
@@ -254,7 +272,9 @@ def test_cli_seed_status_reset(tmp_path: Path) -> None:
     assert "created Stripe test price price_1ProTest (monthly recurring)" in first.output
     assert "lz_test_" not in first.output
     assert sorted(_prices(state, "test")) == [
-        "price_1CreditsTest", "price_1DayTest", "price_1ProTest"
+        "price_1CreditsTest",
+        "price_1DayTest",
+        "price_1ProTest",
     ]
     second = runner.invoke(sandbox_cli, ["seed", "-c", str(config), "--dir", str(state)])
     assert second.exit_code == 0

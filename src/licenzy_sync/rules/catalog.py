@@ -156,3 +156,132 @@ ENV_MISSING = _rule(
     "a referenced environment variable is not set",
     "export the variable, or run with --sandbox to use the sandbox's defaults",
 )
+
+PRICE_MISSING = _rule(
+    "LZ101",
+    E,
+    "referenced Stripe price does not exist",
+    "check the price id in the Stripe dashboard of the same mode",
+)
+PRICE_INACTIVE = _rule(
+    "LZ102",
+    E,
+    "referenced Stripe price is archived (inactive)",
+    "reactivate the price in Stripe or map the product to an active price",
+)
+PRICE_OTHER_MODE = _rule(
+    "LZ103",
+    E,
+    "referenced Stripe price lives in the other mode",
+    "test blocks take test prices and live blocks live prices; copy the id from the right mode",
+)
+PRICE_SHAPE = _rule(
+    "LZ104",
+    E,
+    "price billing shape does not fit the product kind",
+    "subscription needs a recurring price; time_pass and usage_pack need a one-time price",
+)
+PRICE_METERED = _rule(
+    "LZ105",
+    W,
+    "subscription mapped to a metered recurring price",
+    "Licenzy grants access per subscription; use a licensed (per-seat) recurring price",
+)
+KEY_LIVEMODE = _rule(
+    "LZ106",
+    E,
+    "Stripe says the key of this block belongs to the other mode",
+    "use the test key in `modes.test` and the live key in `modes.live`",
+)
+CONNECTION_MISSING = _rule(
+    "LZ110",
+    E,
+    "Licenzy has no Stripe connection for a mode in use",
+    "connect Stripe for this mode in the Licenzy portal (Stripe keys page)",
+)
+CONNECTION_NOT_VALIDATED = _rule(
+    "LZ111",
+    E,
+    "Licenzy's Stripe connection for a mode in use is not validated",
+    "re-save the Stripe key in the Licenzy portal so Licenzy validates it",
+)
+CONNECTION_OTHER_ACCOUNT = _rule(
+    "LZ112",
+    E,
+    "Licenzy is connected to a different Stripe account than the configured key",
+    "connect Licenzy to the account whose prices the config references, or fix the key",
+)
+WEBHOOK_SECRET_MISSING = _rule(
+    "LZ114",
+    E,
+    "no inbound webhook signing secret is stored in Licenzy for a mode in use",
+    "set `webhook.manage: true`, or set `webhook.secret` so apply stores it, or store it in the "
+    "portal",
+)
+ENDPOINT_MISSING = _rule(
+    "LZ120",
+    E,
+    "no Stripe webhook endpoint delivers to Licenzy's tenant URL",
+    "set `webhook.manage: true` so apply creates it, or create it in the Stripe dashboard",
+)
+ENDPOINT_DISABLED = _rule(
+    "LZ121",
+    E,
+    "the tenant webhook endpoint is disabled",
+    "enable it in Stripe, or set `webhook.manage: true`",
+)
+ENDPOINT_EVENTS = _rule(
+    "LZ122",
+    E,
+    "the tenant webhook endpoint misses events Licenzy requires",
+    "add the events in Stripe, or set `webhook.manage: true`",
+)
+ENDPOINT_DUPLICATE = _rule(
+    "LZ123",
+    E,
+    "more than one Stripe endpoint delivers to the tenant URL",
+    "delete all but one: every event would reach Licenzy twice",
+)
+ENDPOINT_WRONG_URL = _rule(
+    "LZ124",
+    E,
+    "a tenant webhook endpoint points at the wrong URL",
+    "point it at {licenzy url}/v1/webhooks/stripe/tenant, or let licenzy-sync manage it",
+)
+ENDPOINT_UNOWNED = _rule(
+    "LZ125",
+    E,
+    "the tenant endpoint exists but was not created by licenzy-sync",
+    "delete it in Stripe so apply can create a managed one, or set `webhook.manage: false`",
+)
+NO_API_KEY = _rule(
+    "LZ130",
+    W,
+    "no active Licenzy API key for a mode in use",
+    "create one in the Licenzy portal and put it in your backend's secrets",
+)
+KIND_CHANGED = _rule(
+    "LZ131",
+    W,
+    "product kind differs from Licenzy's; kind is immutable, so it is replaced",
+    "apply archives the old product and creates a new one; entitlements keep the old one",
+)
+UNMANAGED_PRODUCT = _rule(
+    "LZ132",
+    W,
+    "a Licenzy product is not in the config",
+    "add it to licenzy.yaml (or `licenzy-sync import`), or archive it; licenzy-sync leaves "
+    "products without its marker alone",
+)
+PRUNABLE_PRODUCT = _rule(
+    "LZ133",
+    W,
+    "a product licenzy-sync created is no longer in the config",
+    "run apply with --prune to archive it, or put it back in licenzy.yaml",
+)
+PROTECTED_PRODUCT = _rule(
+    "LZ134",
+    W,
+    "a protected product is no longer in the config; it is kept",
+    "remove the protection in Licenzy first if it really must go",
+)

@@ -72,8 +72,6 @@ class SeedSpec:
     webhooks: tuple[SeedWebhook, ...] = ()
 
 
-
-
 @dataclass
 class SeedReport:
     """What a seed created and what it could not, each as one human-readable line."""
@@ -115,18 +113,29 @@ def _webhook(sandbox: Sandbox, project_id: str, webhook: SeedWebhook, report: Se
         [("url", webhook.url), *((f"enabled_events[{i}]", e) for i, e in enumerate(webhook.events))]
     )
     created = sandbox.handle(
-        Request("POST", "/stripe/v1/webhook_endpoints", "", {
-            "authorization": key, "content-type": "application/x-www-form-urlencoded",
-        }, form.encode())
+        Request(
+            "POST",
+            "/stripe/v1/webhook_endpoints",
+            "",
+            {
+                "authorization": key,
+                "content-type": "application/x-www-form-urlencoded",
+            },
+            form.encode(),
+        )
     ).payload()
     body = json.dumps({"webhook_secret": created["secret"]}).encode()
     stored = sandbox.handle(
         Request(
-            "PUT", f"/licenzy/portal/projects/{project_id}/stripe-connection/{webhook.mode}"
-            "/webhook-secret", "", {
+            "PUT",
+            f"/licenzy/portal/projects/{project_id}/stripe-connection/{webhook.mode}"
+            "/webhook-secret",
+            "",
+            {
                 "authorization": f"Bearer {DEFAULT_PORTAL_TOKEN}",
                 "content-type": "application/json",
-            }, body,
+            },
+            body,
         )
     )
     if stored.status != 200:
@@ -171,8 +180,9 @@ def _price(tx: Tx, price: SeedPrice, report: SeedReport) -> None:
         )
         return
     interval = SUBSCRIPTION_INTERVAL if price.kind == "subscription" else None
-    stripe_api.put_price(tx, account, price.mode, price_id=price.price_id,
-                         recurring_interval=interval)
+    stripe_api.put_price(
+        tx, account, price.mode, price_id=price.price_id, recurring_interval=interval
+    )
     shape = "monthly recurring" if interval else "one-time"
     report.created.append(f"Stripe {price.mode} price {price.price_id} ({shape})")
 

@@ -1,0 +1,38 @@
+"""What every planning step reads: the config with positions, the remote state, the scope."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from licenzy_sync.config.load import LoadedConfig
+from licenzy_sync.config.models import ModeSettings
+from licenzy_sync.findings import Finding
+from licenzy_sync.keys import Mode
+from licenzy_sync.plan.model import ResourceChange
+from licenzy_sync.rules.catalog import Rule
+from licenzy_sync.state import RemoteState
+from licenzy_sync.targets import Targets
+
+
+@dataclass
+class PlanContext:
+    loaded: LoadedConfig
+    state: RemoteState
+    targets: Targets
+    prune: bool
+    resources: list[ResourceChange] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    fingerprints: dict[str, str] = field(default_factory=dict)
+
+    def report(self, rule: Rule, message: str, address: str, *config_path: str | int) -> None:
+        """A finding tied to the place in licenzy.yaml a user would edit to fix it."""
+        field_name = ".".join(str(part) for part in config_path)
+        self.findings.append(
+            rule.finding(message, field_name, self.loaded.position(*config_path), address=address)
+        )
+
+    def settings(self, mode: Mode) -> ModeSettings:
+        found = self.loaded.config.modes.get(mode)
+        if found is None:
+            raise ValueError(f"mode {mode} is not declared")
+        return found

@@ -1,0 +1,26 @@
+"""Ownership markers: how licenzy-sync knows, without a state file, what it may change or prune."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+MANAGED_BY_KEY = "managed_by"
+MANAGED_BY = "licenzy-sync"
+PROTECT_KEY = "protect"
+
+
+def markers(protect: bool) -> dict[str, str]:
+    """Stamped on every object licenzy-sync writes; protection travels with the remote object so
+    deleting the YAML entry cannot remove a protected product."""
+    stamped = {MANAGED_BY_KEY: MANAGED_BY}
+    if protect:
+        stamped[PROTECT_KEY] = "true"
+    return stamped
+
+
+def is_managed(metadata: Mapping[str, str]) -> bool:
+    return metadata.get(MANAGED_BY_KEY) == MANAGED_BY
+
+
+def is_protected(metadata: Mapping[str, str]) -> bool:
+    return metadata.get(PROTECT_KEY) == "true"

@@ -1,0 +1,108 @@
+"""Turning a loaded config into a run: which modes, which endpoints, which credentials.
+
+Missing credentials are reported all at once, before any request is made.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from licenzy_sync.config.load import LoadedConfig
+from licenzy_sync.config.secrets import Secret, env_name, lookup
+from licenzy_sync.errors import ConfigInvalid, LicenzySyncError
+from licenzy_sync.keys import MODES, Mode
+from licenzy_sync.rules import catalog as r
+from licenzy_sync.targets import (
+    DEFAULT_LICENZY_URL,
+    DEFAULT_STRIPE_API_BASE,
+    LICENZY_URL_ENV,
+    STRIPE_API_BASE_ENV,
+    StripeTarget,
+    Targets,
+    Transports,
+    pick,
+)
+
+SANDBOX_PORTAL_TOKEN = "lzp_sandbox"
+SANDBOX_STRIPE_KEYS: dict[Mode, str] = {"test": "sk_test_sandbox", "live": "sk_live_sandbox"}
+
+
+@dataclass(frozen=True)
+class Run:
+    targets: Targets
+    transports: Transports
+    modes: list[Mode]
+
+
+def select_modes(loaded: LoadedConfig, requested: str) -> list[Mode]:
+    declared = loaded.config.modes.declared()
+    if requested == "all":
+        return declared
+    if requested not in declared:
+        raise LicenzySyncError(
+            f"--mode {requested}: {loaded.path} declares no `modes.{requested}` block "
+            f"(declared: {', '.join(declared) or 'none'})"
+        )
+    return [mode for mode in MODES if mode == requested]
+
+
+def prepare(
+    loaded: LoadedConfig,
+    modes: list[Mode],
+    *,
+    sandbox: bool,
+    environ: Mapping[str, str] | None = None,
+) -> Run:
+    """Resolve every credential the run needs; with --sandbox, unset ones take its defaults."""
+    env = os.environ if environ is None else environ
+    config = loaded.config
+    missing = []
+
+    def secret(ref: str, sandbox_default: str, *path: str) -> Secret | None:
+        found = lookup(ref, env)
+        if found is None and sandbox:
+            return Secret(sandbox_default, env_name(ref))
+        if found is None:
+            missing.append(
+                r.ENV_MISSING.finding(
+                    f"${{{env_name(ref)}}} is not set", ".".join(path), loaded.position(*path)
+                )
+            )
+        return found
+
+    token = secret(config.licenzy.token, SANDBOX_PORTAL_TOKEN, "licenzy", "token")
+    keys: dict[Mode, Secret | None] = {}
+    for mode in modes:
+        settings = config.modes.get(mode)
+        assert settings is not None
+        keys[mode] = secret(
+            settings.stripe.secret_key,
+            SANDBOX_STRIPE_KEYS[mode],
+            "modes",
+            mode,
+            "stripe",
+            "secret_key",
+        )
+    if missing:
+        raise ConfigInvalid(missing)
+    assert token is not None
+    if sandbox:
+        from licenzy_sync.sandbox.inprocess import sandbox_transports
+
+        transports, licenzy_url, stripe_base = sandbox_transports()
+    else:
+        transports = Transports()
+        licenzy_url = pick(env, LICENZY_URL_ENV, config.licenzy.url, DEFAULT_LICENZY_URL)
+        stripe_base = ""
+    stripe_targets: dict[Mode, StripeTarget] = {}
+    for mode in modes:
+        settings = config.modes.get(mode)
+        key = keys[mode]
+        assert settings is not None and key is not None
+        base = stripe_base or pick(
+            env, STRIPE_API_BASE_ENV, settings.stripe.api_base, DEFAULT_STRIPE_API_BASE
+        )
+        stripe_targets[mode] = StripeTarget(mode, base, key, key.env_name)
+    return Run(Targets(config.project, licenzy_url, token, stripe_targets), transports, modes)
