@@ -10,15 +10,15 @@ import importlib
 import os
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import ClassVar
 
 import click
 
 from licenzy_sync import __version__
+from licenzy_sync.cli_options import config_option, console_options
 from licenzy_sync.errors import (
-    EXIT_CHANGES,
     EXIT_ERROR,
     EXIT_INVALID,
     EXIT_OK,
@@ -28,9 +28,6 @@ from licenzy_sync.errors import (
 from licenzy_sync.output import Console
 from licenzy_sync.redact import redact
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-DEFAULT_CONFIG = "licenzy.yaml"
 DEBUG_ENV = "LICENZY_SYNC_DEBUG"
 
 
@@ -38,6 +35,10 @@ class LazyGroup(click.Group):
     """Subcommands that live in heavy modules are imported only when invoked."""
 
     lazy: ClassVar[dict[str, tuple[str, str]]] = {
+        "plan": (
+            "licenzy_sync.commands.plan:plan",
+            "Read Stripe and Licenzy, check the rules, show what apply would change.",
+        ),
         "sandbox": ("licenzy_sync.sandbox.cli:sandbox", "Local Stripe + Licenzy emulators."),
     }
 
@@ -54,25 +55,6 @@ class LazyGroup(click.Group):
             assert isinstance(command, click.Command)
             return command
         return super().get_command(ctx, cmd_name)
-
-
-def config_option(f: F) -> F:
-    return click.option(
-        "-c",
-        "--config",
-        "config_path",
-        type=click.Path(path_type=Path, dir_okay=False),
-        default=DEFAULT_CONFIG,
-        show_default=True,
-        help="Path to licenzy.yaml.",
-    )(f)
-
-
-def console_options(f: F) -> F:
-    f = click.option("-v", "--verbose", count=True, help="More detail on stderr.")(f)
-    return click.option("--no-color", is_flag=True, help="No colours (NO_COLOR is honoured too).")(
-        f
-    )
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -120,83 +102,6 @@ def schema() -> None:
     from licenzy_sync.config.schema import json_schema_text
 
     click.echo(json_schema_text(), nl=False)
-
-
-def sandbox_option(f: F) -> F:
-    return click.option(
-        "--sandbox",
-        is_flag=True,
-        help="Run against the local sandbox (LICENZY_SYNC_SANDBOX_DIR, default "
-        ".licenzy-sync/sandbox/); unset credentials take the sandbox defaults.",
-    )(f)
-
-
-def mode_option(f: F) -> F:
-    return click.option(
-        "--mode",
-        type=click.Choice(["test", "live", "all"]),
-        default="all",
-        show_default=True,
-        help="Which mode blocks to plan.",
-    )(f)
-
-
-@cli.command()
-@config_option
-@mode_option
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "markdown"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for machines, markdown for PR comments.",
-)
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Also save the plan (JSON, with fingerprints) for `apply PLANFILE`.",
-)
-@click.option(
-    "--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes (0 when none)."
-)
-@click.option(
-    "--prune",
-    is_flag=True,
-    help="Plan archiving products licenzy-sync created that left the file (never protected ones).",
-)
-@sandbox_option
-@console_options
-def plan(
-    config_path: Path,
-    mode: str,
-    fmt: str,
-    out: Path | None,
-    detailed_exitcode: bool,
-    prune: bool,
-    sandbox: bool,
-    no_color: bool,
-    verbose: int,
-) -> None:
-    """Read Stripe and Licenzy, check the setup rules, and show what apply would change.
-
-    Exit 0 no changes (or changes without --detailed-exitcode), 2 changes with
-    --detailed-exitcode, 3 rule violations, 1 error.
-    """
-    from licenzy_sync.planfile import write_plan
-    from licenzy_sync.render.select import render
-    from licenzy_sync.workflow import make_plan
-
-    console = Console(no_color, verbose)
-    result, _ = make_plan(config_path, mode, sandbox=sandbox, prune=prune, console=console)
-    console.out(render(result, fmt, console).rstrip("\n"))
-    if out is not None:
-        write_plan(result, out)
-        console.err(f"plan saved to {out}")
-    if result.has_errors:
-        raise click.exceptions.Exit(EXIT_INVALID)
-    if detailed_exitcode and result.changes:
-        raise click.exceptions.Exit(EXIT_CHANGES)
 
 
 def _report_invalid(error: ConfigInvalid) -> None:

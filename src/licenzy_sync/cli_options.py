@@ -1,0 +1,51 @@
+"""Options every command shares, so each flag means the same everywhere."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_CONFIG = "licenzy.yaml"
+
+
+def config_option(f: F) -> F:
+    return click.option(
+        "-c",
+        "--config",
+        "config_path",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=DEFAULT_CONFIG,
+        show_default=True,
+        help="Path to licenzy.yaml.",
+    )(f)
+
+
+def console_options(f: F) -> F:
+    f = click.option("-v", "--verbose", count=True, help="More detail on stderr.")(f)
+    return click.option("--no-color", is_flag=True, help="No colours (NO_COLOR is honoured too).")(
+        f
+    )
+
+
+def sandbox_option(f: F) -> F:
+    return click.option(
+        "--sandbox",
+        is_flag=True,
+        help="Run against the local sandbox (LICENZY_SYNC_SANDBOX_DIR, default "
+        ".licenzy-sync/sandbox/); unset credentials take the sandbox defaults.",
+    )(f)
+
+
+def mode_option(f: F) -> F:
+    return click.option(
+        "--mode",
+        type=click.Choice(["test", "live", "all"]),
+        default="all",
+        show_default=True,
+        help="Which mode blocks to plan.",
+    )(f)
