@@ -35,6 +35,10 @@ class LazyGroup(click.Group):
     """Subcommands that live in heavy modules are imported only when invoked."""
 
     lazy: ClassVar[dict[str, tuple[str, str]]] = {
+        "apply": (
+            "licenzy_sync.commands.apply:apply",
+            "Make Stripe and Licenzy match licenzy.yaml, then prove it.",
+        ),
         "plan": (
             "licenzy_sync.commands.plan:plan",
             "Read Stripe and Licenzy, check the rules, show what apply would change.",

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from licenzy_sync.config.load import LoadedConfig, load_config
-from licenzy_sync.errors import ConfigInvalid
+from licenzy_sync.errors import EXIT_INVALID, ConfigInvalid, LicenzySyncError
 from licenzy_sync.keys import Mode
 from licenzy_sync.output import Console
 from licenzy_sync.plan.model import Plan
 from licenzy_sync.rules.static import static_findings
 from licenzy_sync.runtime import Run, prepare, select_modes
+
+if TYPE_CHECKING:
+    from licenzy_sync.providers.retry import Channels
+
+
+class PlanRefused(LicenzySyncError):
+    """A saved plan that must not be executed: stale, or carrying rule violations."""
+
+    exit_code = EXIT_INVALID
 
 
 def referenced_prices(loaded: LoadedConfig, modes: list[Mode]) -> dict[Mode, set[str]]:
@@ -24,7 +34,13 @@ def referenced_prices(loaded: LoadedConfig, modes: list[Mode]) -> dict[Mode, set
 
 
 def make_plan(
-    config_path: Path, requested_mode: str, *, sandbox: bool, prune: bool, console: Console
+    config_path: Path,
+    requested_mode: str,
+    *,
+    sandbox: bool,
+    prune: bool,
+    console: Console,
+    channels: Channels | None = None,
 ) -> tuple[Plan, Run]:
     """Refuses (ConfigInvalid, exit 3) before any request when the file has errors."""
     from licenzy_sync.plan.planner import build_plan
@@ -36,8 +52,59 @@ def make_plan(
         raise ConfigInvalid(static)
     modes = select_modes(loaded, requested_mode)
     run = prepare(loaded, modes, sandbox=sandbox)
-    state = read_remote(run.targets, referenced_prices(loaded, modes), run.transports, modes=modes)
+    state = read_remote(
+        run.targets,
+        referenced_prices(loaded, modes),
+        run.transports,
+        modes=modes,
+        channels=channels,
+    )
     for system, count in sorted(state.requests.items()):
         console.debug(f"requests: {system}: {count}")
     plan = build_plan(loaded, state, run.targets, modes=modes, prune=prune, static=static)
     return plan, run
+
+
+def mode_of(plan: Plan) -> str:
+    """The --mode that reproduces a plan's scope."""
+    return plan.modes[0] if len(plan.modes) == 1 else "all"
+
+
+def load_saved_plan(
+    planfile: Path,
+    config_path: Path | None,
+    *,
+    sandbox: bool,
+    console: Console,
+    channels: Channels | None = None,
+) -> tuple[Plan, Run]:
+    """The saved plan, once every remote object it read is shown to be unchanged.
+
+    The objects are read again and fingerprinted exactly as the plan did; any difference
+    (changed, created or deleted since) refuses the plan and names the object.
+    """
+    from licenzy_sync.planfile import read_plan
+
+    saved = read_plan(planfile)
+    if saved.has_errors:
+        raise PlanRefused(f"{planfile}: the plan has rule violations; fix them and plan again")
+    config = config_path or Path(saved.config_file)
+    fresh, run = make_plan(
+        config, mode_of(saved), sandbox=sandbox, prune=True, console=console, channels=channels
+    )
+    if fresh.project != saved.project:
+        raise PlanRefused(
+            f"{planfile} was made for project {saved.project}, {config} names {fresh.project}"
+        )
+    moved = [
+        address
+        for address, fingerprint in saved.fingerprints.items()
+        if fresh.fingerprints.get(address, "absent") != fingerprint
+    ]
+    if moved:
+        listing = "\n".join(f"  {address}" for address in moved)
+        raise PlanRefused(
+            f"{planfile} is stale: {len(moved)} object(s) changed since it was made:\n"
+            f"{listing}\nRun plan again and review the new plan."
+        )
+    return saved, run

@@ -254,6 +254,16 @@ def test_lost_secret_replaces_the_managed_endpoint(world: World) -> None:
     assert run.actions()["licenzy.test.webhook_secret[tenant]"] == "create"
 
 
+def test_stale_secret_in_licenzy_replaces_the_managed_endpoint(world: World) -> None:
+    """Licenzy holds *a* secret, but not this endpoint's (e.g. a racing apply stored another)."""
+    world.converge()
+    _set_connection(world, "test", webhook_secret_last4="zzzz")
+    run = world.plan()
+    assert run.actions()["stripe.test.webhook_endpoint[tenant]"] == "replace"
+    assert run.actions()["licenzy.test.webhook_secret[tenant]"] == "update"
+    assert "zzzz" not in run.result.text
+
+
 def test_no_licenzy_api_key_warns(world: World) -> None:
     world.seed()
     with world.sandbox.store.transaction() as tx:
@@ -264,7 +274,8 @@ def test_no_licenzy_api_key_warns(world: World) -> None:
     assert run.rules()["LZ130"] == {"licenzy.live.api_keys[all]"}
 
 
-def test_kind_change_is_a_replace(world: World) -> None:
+def test_kind_change_is_refused_not_planned(world: World) -> None:
+    """Kind is immutable and an archived product keeps its code: no plan can change a kind."""
     world.converge()
     world.write(
         CONFIG.replace(
@@ -273,7 +284,8 @@ def test_kind_change_is_a_replace(world: World) -> None:
         ).replace("{test: price_1CreditsTest}", "{test: price_1PassTest}")
     )
     run = world.plan()
-    assert run.actions()["licenzy.test.product[CREDITS]"] == "replace"
+    assert run.code == 3
+    assert "licenzy.test.product[CREDITS]" not in run.actions()
     assert run.rules()["LZ131"] == {"licenzy.test.product[CREDITS]"}
 
 

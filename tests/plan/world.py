@@ -17,7 +17,7 @@ import pytest
 import stripe
 
 from licenzy_sync.keys import Mode
-from licenzy_sync.plan.ownership import markers
+from licenzy_sync.plan.ownership import SECRET_LAST4_KEY, markers
 from licenzy_sync.sandbox.app import Sandbox
 from licenzy_sync.sandbox.licenzy_base import SCOPE, iso, sha256_hex
 from licenzy_sync.sandbox.seed import seed, spec_from_config
@@ -167,6 +167,9 @@ class World:
                 "metadata": markers(False),
             }
         )
+        self.stripe("test").v1.webhook_endpoints.update(
+            endpoint.id, params={"metadata": {SECRET_LAST4_KEY: endpoint.secret[-4:]}}
+        )
         with self.portal() as portal:
             stored = portal.put(
                 "/stripe-connection/test/webhook-secret", json={"webhook_secret": endpoint.secret}
@@ -185,6 +188,30 @@ class World:
             run.plan = json.loads(result.out)
             assert_valid_plan(run.plan)
         return run
+
+    def apply(self, *args: str) -> Result:
+        result = run_cli(self.capsys, "apply", "-c", str(self.config), *args)
+        self.outputs.append(result.text)
+        return result
+
+    def managed_endpoints(self, mode: Mode) -> list[Any]:
+        listed = self.stripe(mode).v1.webhook_endpoints.list(params={"limit": 100})
+        return [e for e in listed.data if e.metadata.to_dict().get("managed_by") == "licenzy-sync"]
+
+    def wired(self, mode: Mode) -> bool:
+        """The proof that Stripe's endpoint and Licenzy's secret belong together: a signed
+        event for the mode is accepted by Licenzy."""
+        results = self.sandbox.control.send_event(mode, "checkout.session.completed")
+        return bool(results) and all(result["accepted"] for result in results)
+
+    def assert_converged(self) -> None:
+        """The invariants every finished apply must leave: no changes, no duplicate endpoint,
+        the webhook wiring proven in every mode."""
+        run = self.plan("--detailed-exitcode")
+        assert run.code == 0, run.result.text
+        assert len(self.managed_endpoints("test")) == 1
+        assert self.wired("test")
+        assert self.wired("live")
 
     def assert_no_secret_leaked(self) -> None:
         for text in self.outputs:

@@ -7,6 +7,11 @@ from collections.abc import Mapping
 MANAGED_BY_KEY = "managed_by"
 MANAGED_BY = "licenzy-sync"
 PROTECT_KEY = "protect"
+SECRET_LAST4_KEY = "licenzy_secret_last4"
+"""On a managed endpoint: the last four characters of its signing secret, exactly what Licenzy
+shows of the secret it stores. Stripe never reveals an endpoint's secret after creation, so
+this is the only way to see that Licenzy holds *this* endpoint's secret and not a stale one.
+Internal: never rendered."""
 
 
 def markers(protect: bool) -> dict[str, str]:

@@ -9,7 +9,7 @@ from licenzy_sync.keys import Mode
 from licenzy_sync.plan import addresses
 from licenzy_sync.plan.context import PlanContext
 from licenzy_sync.plan.model import Action, FieldChange, ResourceChange
-from licenzy_sync.plan.ownership import is_managed, is_protected, markers
+from licenzy_sync.plan.ownership import MANAGED_BY_KEY, is_managed, is_protected, markers
 from licenzy_sync.rules import catalog as r
 from licenzy_sync.state import LicenzyProduct
 
@@ -79,6 +79,8 @@ def _plan_product(
         )
         return
     before = observed_product(have)
+    if _adopted_as_is(before, after):
+        after = {**after, "metadata": before["metadata"]}
     changes = tuple(
         FieldChange(name, before[name], after[name])
         for name in COMPARED
@@ -92,20 +94,6 @@ def _plan_product(
             "products",
             code,
             "kind",
-        )
-        ctx.resources.append(
-            ResourceChange(
-                address,
-                "licenzy",
-                mode,
-                "product",
-                code,
-                "replace",
-                f"kind is immutable in Licenzy ({have.kind} -> {product.kind})",
-                changes,
-                before,
-                after,
-            )
         )
         return
     action: Action = "update" if changes else "no-op"
@@ -123,6 +111,18 @@ def _plan_product(
             before,
             after,
         )
+    )
+
+
+def _adopted_as_is(before: dict[str, Any], after: dict[str, Any]) -> bool:
+    """A product made in the portal and declared in the file, equal but for licenzy-sync's
+    marker, is adopted as it is: not rewritten just to carry the marker (any real change
+    stamps it). Leaving it unmarked only means --prune will never archive it."""
+    unmarked = {k: v for k, v in after["metadata"].items() if k != MANAGED_BY_KEY}
+    return (
+        not is_managed(before["metadata"])
+        and before["metadata"] == unmarked
+        and all(before[name] == after[name] for name in COMPARED if name != "metadata")
     )
 
 

@@ -15,7 +15,7 @@ from licenzy_sync.keys import Mode
 from licenzy_sync.plan import addresses
 from licenzy_sync.plan.context import PlanContext
 from licenzy_sync.plan.model import Action, FieldChange, ResourceChange
-from licenzy_sync.plan.ownership import MANAGED_BY, MANAGED_BY_KEY, is_managed
+from licenzy_sync.plan.ownership import MANAGED_BY, MANAGED_BY_KEY, SECRET_LAST4_KEY, is_managed
 from licenzy_sync.rules import catalog as r
 from licenzy_sync.state import StripeEndpoint
 from licenzy_sync.targets import TENANT_WEBHOOK_PATH
@@ -39,12 +39,18 @@ def desired_endpoint(url: str, settings: WebhookSettings) -> dict[str, Any]:
 
 def observed_endpoint(endpoint: StripeEndpoint) -> dict[str, Any]:
     return {
+        "id": endpoint.id,
         "url": endpoint.url,
         "enabled_events": sorted(endpoint.enabled_events),
         "status": endpoint.status,
         "description": endpoint.description,
-        "metadata": dict(endpoint.metadata),
+        "metadata": {k: v for k, v in endpoint.metadata.items() if k != SECRET_LAST4_KEY},
     }
+
+
+def secret_matches(endpoint: StripeEndpoint, stored: bool, stored_last4: str | None) -> bool:
+    """Whether Licenzy holds this endpoint's secret, as far as both sides let us see."""
+    return stored and endpoint.metadata.get(SECRET_LAST4_KEY) == stored_last4
 
 
 def plan_webhook(ctx: PlanContext, mode: Mode) -> None:
@@ -80,7 +86,6 @@ def _managed(
     address = addresses.webhook_endpoint(mode)
     ours = [e for e in endpoints if is_managed(e.metadata)]
     after = desired_endpoint(url, settings)
-    secret_stored = ctx.state.licenzy[mode].connection.webhook_secret_set
     connection = ctx.state.licenzy[mode].connection
     ctx.fingerprints[addresses.webhook_secret(mode)] = connection.fingerprint
     if not ours:
@@ -119,7 +124,16 @@ def _managed(
         for name in after
         if before[name] != after[name]
     )
-    if not secret_stored:
+    if len(ours) > 1 or not secret_matches(
+        endpoint, connection.webhook_secret_set, connection.webhook_secret_last4
+    ):
+        if len(ours) > 1:
+            why = f"{len(ours)} endpoints carry licenzy-sync's marker (one is kept)"
+            before = {**before, "duplicates": [e.id for e in ours[1:]]}
+        elif not connection.webhook_secret_set:
+            why = "Licenzy holds no signing secret for it"
+        else:
+            why = "Licenzy holds a signing secret that is not this endpoint's"
         ctx.resources.append(
             ResourceChange(
                 address,
@@ -128,14 +142,18 @@ def _managed(
                 "webhook_endpoint",
                 "tenant",
                 "replace",
-                "Licenzy holds no signing secret for it and Stripe reveals a secret "
-                "only at creation",
+                f"{why}, and Stripe reveals a secret only at creation",
                 changes,
                 before,
                 after,
             )
         )
-        _store_secret(ctx, mode, "create", "the replacement endpoint's signing secret")
+        _store_secret(
+            ctx,
+            mode,
+            "update" if connection.webhook_secret_set else "create",
+            "the replacement endpoint's signing secret",
+        )
         return
     ctx.resources.append(
         ResourceChange(

@@ -31,6 +31,7 @@ from licenzy_sync.providers.fields import (
     string,
     string_map,
 )
+from licenzy_sync.providers.network import timeouts
 from licenzy_sync.providers.retry import Channels, Retryable, parse_retry_after
 from licenzy_sync.state import (
     LicenzyApiKey,
@@ -48,8 +49,6 @@ A = TypeVar("A")
 
 SYSTEM = "licenzy"
 PAGE_LIMIT = 100
-CONNECT_TIMEOUT = 10.0
-READ_TIMEOUT = 30.0
 RETRY_SAFE_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE"})
 """Methods whose repetition changes nothing more; other writes are retried only when they
 carry an Idempotency-Key."""
@@ -93,7 +92,7 @@ class LicenzyClient:
                     "Accept": "application/json",
                 },
                 transport=transports.httpx_transport,
-                timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
+                timeout=httpx.Timeout(timeouts()[1], connect=timeouts()[0]),
             )
         except httpx.InvalidURL:
             raise self._bad_url() from None

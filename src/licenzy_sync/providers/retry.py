@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from licenzy_sync.providers import ProviderError
+from licenzy_sync.providers.network import attempts
 
 T = TypeVar("T")
 
@@ -186,7 +187,7 @@ class Channels:
     many threads and readers share it. Pass the same instance to the reader and the executor
     so an apply's writes share the limits and the counts."""
 
-    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    policy: RetryPolicy = field(default_factory=lambda: RetryPolicy(attempts=attempts()))
     rates: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_RATES))
     clock: Clock = time.monotonic
     counter: RequestCounter = field(default_factory=RequestCounter)

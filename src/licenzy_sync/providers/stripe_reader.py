@@ -37,6 +37,7 @@ from licenzy_sync.providers.fields import (
     string_map,
     strings,
 )
+from licenzy_sync.providers.network import timeouts
 from licenzy_sync.providers.retry import Channels, Retryable, parse_retry_after
 from licenzy_sync.state import PriceType, StripeEndpoint, StripePrice, StripeSnapshot
 from licenzy_sync.targets import StripeTarget, Transports
@@ -53,14 +54,22 @@ PAGE_LIMIT = 100
 """Stripe's largest page."""
 RETRIEVE_WORKERS = 8
 """Concurrent retrieves per mode; the rate limiter, not this, bounds the request rate."""
-CONNECT_TIMEOUT = 10.0
-READ_TIMEOUT = 30.0
 PRICE_TYPES: tuple[PriceType, ...] = ("one_time", "recurring")
 
 
 def system_name(target: StripeTarget) -> str:
     """The counter and rate-limit key: Stripe limits each mode separately."""
     return f"stripe.{target.mode}"
+
+
+class StripeApiError(ProviderError):
+    """Stripe refused a request (4xx other than 401/403/429); ``code`` is Stripe's error code
+    (e.g. ``resource_missing``) so callers can act on specific ones."""
+
+    def __init__(self, message: str, *, code: str | None, status: int | None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
 
 
 class _Forbidden(ProviderError):
@@ -100,7 +109,7 @@ class StripeReader:
 
         # The SDK's requests client keeps one session per thread; it is released with them.
         http_client = transports.stripe_http_client or stripe.RequestsClient(
-            timeout=(CONNECT_TIMEOUT, READ_TIMEOUT)
+            timeout=timeouts()
         )
         self._client = stripe.StripeClient(
             target.secret_key.reveal(),
@@ -258,7 +267,11 @@ class StripeReader:
                 f"{op}: Stripe answered 403; give the key read access to it"
             ) from None
         except stripe.StripeError as error:
-            raise ProviderError(f"{self._who}: {op} was refused: {_describe(error)}") from None
+            raise StripeApiError(
+                f"{self._who}: {op} was refused: {_describe(error)}",
+                code=str(error.code) if error.code else None,
+                status=error.http_status,
+            ) from None
 
     def _observe(self, livemode: bool) -> None:
         with self._evidence_lock:

@@ -262,9 +262,10 @@ NO_API_KEY = _rule(
 )
 KIND_CHANGED = _rule(
     "LZ131",
-    W,
-    "product kind differs from Licenzy's; kind is immutable, so it is replaced",
-    "apply archives the old product and creates a new one; entitlements keep the old one",
+    E,
+    "product kind differs from Licenzy's; kind is immutable and a code is never freed",
+    "give the new product a new code; the old one stays (archive it with --prune once it "
+    "carries licenzy-sync's marker)",
 )
 UNMANAGED_PRODUCT = _rule(
     "LZ132",

@@ -184,7 +184,7 @@ class Control:
             "status": None,
             "accepted": False,
         }
-        if urlsplit(delivery.url).path.rstrip("/") != WEBHOOK_PATH:
+        if not urlsplit(delivery.url).path.rstrip("/").endswith(WEBHOOK_PATH):
             return {**result, "error": "not_delivered"}
         request = Request("POST", "/licenzy" + WEBHOOK_PATH, "", delivery.headers, delivery.body)
         try:

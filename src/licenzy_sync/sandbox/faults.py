@@ -45,7 +45,8 @@ class FaultSpec:
     ``/stripe/v1/prices`` matches ``/stripe/v1/prices/price_1`` but not ``/stripe/v1/pricesx``.
     ``times`` is the number of matching requests it affects; ``None`` keeps it until cleared.
     ``after_commit`` lets the emulator run (and commit) first, then loses the answer: the
-    case an idempotent re-run has to survive.
+    case an idempotent re-run has to survive. ``skip`` lets that many matching requests
+    through untouched first, to reach the second write to one route.
     """
 
     action: Action
@@ -56,6 +57,7 @@ class FaultSpec:
     latency: float | None = None
     times: int | None = 1
     after_commit: bool = False
+    skip: int = 0
 
     def __post_init__(self) -> None:
         if self.action not in ACTIONS:
@@ -76,6 +78,8 @@ class FaultSpec:
             raise FaultSpecError("latency is required for, and only for, action 'latency'.")
         if self.latency is not None and self.latency <= 0:
             raise FaultSpecError("latency must be a positive number of seconds.")
+        if self.skip < 0:
+            raise FaultSpecError("skip must be a whole number of requests (>= 0).")
         if self.after_commit and self.action == "latency":
             raise FaultSpecError("after_commit applies to 'error' and 'drop' faults only.")
 
@@ -140,6 +144,7 @@ class FaultSpec:
             latency=_number(body, "latency", float),
             times=_number(body, "times", int) if "times" in body else _default_times(action),
             after_commit=_flag(body, "after_commit"),
+            skip=_number(body, "skip", int) or 0,
         )
 
     def matches(self, request: Request) -> bool:
@@ -198,6 +203,7 @@ class Fault:
     id: str
     spec: FaultSpec
     remaining: int | None
+    to_skip: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, **asdict(self.spec), "remaining": self.remaining}
@@ -261,13 +267,13 @@ class Faults:
 
     def add(self, spec: FaultSpec) -> str:
         with self._lock:
-            fault = Fault(f"flt_{next(self._ids)}", spec, spec.times)
+            fault = Fault(f"flt_{next(self._ids)}", spec, spec.times, spec.skip)
             self._faults.append(fault)
             return fault.id
 
     def list(self) -> list[Fault]:
         with self._lock:
-            return [Fault(f.id, f.spec, f.remaining) for f in self._faults]
+            return [Fault(f.id, f.spec, f.remaining, f.to_skip) for f in self._faults]
 
     def clear(self) -> int:
         with self._lock:
@@ -308,6 +314,9 @@ class Faults:
                 return decision
             for fault in self._faults:
                 if not fault.spec.matches(request):
+                    continue
+                if fault.to_skip:
+                    fault.to_skip -= 1
                     continue
                 if fault.spec.latency is not None:
                     decision.delay += fault.spec.latency

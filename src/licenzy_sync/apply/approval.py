@@ -1,0 +1,68 @@
+"""Who may let an apply write: a person at a terminal, or CI that said --auto-approve.
+
+Live changes need the project id typed back; without a terminal and without --auto-approve
+nothing is written and the command says what needed approval (it never waits for input that
+cannot come).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from licenzy_sync.errors import EXIT_INVALID, LicenzySyncError
+from licenzy_sync.output import Console
+from licenzy_sync.plan.model import Plan
+
+
+class NotApproved(LicenzySyncError):
+    exit_code = EXIT_INVALID
+
+
+def live_banner(plan: Plan, console: Console) -> None:
+    live = [r for r in plan.changes if r.mode == "live"]
+    if not live:
+        return
+    console.err(
+        console.style(
+            f"LIVE MODE: {len(live)} change(s) to live billing of {plan.project}:",
+            "red",
+            "bold",
+            stream_color=console.err_color,
+        )
+    )
+    for resource in live:
+        console.err(f"  {resource.action:8} {resource.address}")
+
+
+def approve(plan: Plan, console: Console, *, auto_approve: bool) -> None:
+    """Returns when the changes may be written; raises NotApproved otherwise."""
+    if auto_approve:
+        return
+    changes = plan.changes
+    live = sum(1 for r in changes if r.mode == "live")
+    if not sys.stdin.isatty():
+        raise NotApproved(
+            f"apply needs approval for {len(changes)} change(s) ({live} live) and there is no "
+            "terminal to ask; review the plan above and run again with --auto-approve"
+        )
+    if live:
+        answer = click.prompt(
+            f"Type the project id ({plan.project}) to apply {len(changes)} change(s), "
+            f"{live} of them live",
+            default="",
+            show_default=False,
+            err=True,
+        )
+        if answer.strip() != plan.project:
+            raise NotApproved("apply cancelled: the project id was not typed back")
+        return
+    answer = click.prompt(
+        f"Apply {len(changes)} change(s)? Only 'yes' is accepted",
+        default="",
+        show_default=False,
+        err=True,
+    )
+    if answer.strip() != "yes":
+        raise NotApproved("apply cancelled")

@@ -1,0 +1,64 @@
+"""Writes to Stripe: only the tenant webhook endpoint, the one Stripe object licenzy-sync owns.
+
+Every write carries the caller's Idempotency-Key and goes through the same channel as reads
+(retries, rate limit, request count), so a retried create after a lost answer gets Stripe's
+stored answer, secret included, instead of a second endpoint.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING
+
+from licenzy_sync.config.secrets import Secret
+from licenzy_sync.providers.stripe_reader import StripeApiError, StripeReader
+from licenzy_sync.state import StripeEndpoint
+
+if TYPE_CHECKING:
+    from stripe.params import WebhookEndpointCreateParams, WebhookEndpointUpdateParams
+
+
+class StripeWriter(StripeReader):
+    def create_endpoint(
+        self, params: WebhookEndpointCreateParams, *, idempotency_key: str
+    ) -> tuple[StripeEndpoint, Secret]:
+        """The new endpoint and its signing secret, which Stripe reveals only here."""
+        created = self._call(
+            "create the tenant webhook endpoint",
+            partial(
+                self._client.v1.webhook_endpoints.create,
+                params=params,
+                options={"idempotency_key": idempotency_key},
+            ),
+        )
+        secret = Secret(str(created.secret), f"{self.target.mode} webhook endpoint secret")
+        return self._endpoint(created), secret
+
+    def update_endpoint(
+        self, endpoint_id: str, params: WebhookEndpointUpdateParams, *, idempotency_key: str
+    ) -> StripeEndpoint:
+        updated = self._call(
+            f"update webhook endpoint {endpoint_id}",
+            partial(
+                self._client.v1.webhook_endpoints.update,
+                endpoint_id,
+                params=params,
+                options={"idempotency_key": idempotency_key},
+            ),
+        )
+        return self._endpoint(updated)
+
+    def delete_endpoint(self, endpoint_id: str, *, idempotency_key: str) -> None:
+        """Deleting what is already gone is success: a re-run after a lost answer lands here."""
+        try:
+            self._call(
+                f"delete webhook endpoint {endpoint_id}",
+                partial(
+                    self._client.v1.webhook_endpoints.delete,
+                    endpoint_id,
+                    options={"idempotency_key": idempotency_key},
+                ),
+            )
+        except StripeApiError as error:
+            if error.code != "resource_missing":
+                raise

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.plan.world import World
+
+
+@pytest.fixture
+def world(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[World]:
+    made = World(tmp_path, capsys)
+    made.environment(monkeypatch)
+    made.seed()
+    yield made
+    made.assert_no_secret_leaked()
+    made.close()
