@@ -39,6 +39,14 @@ class LazyGroup(click.Group):
             "licenzy_sync.commands.apply:apply",
             "Make Stripe and Licenzy match licenzy.yaml, then prove it.",
         ),
+        "drift": (
+            "licenzy_sync.commands.drift:drift",
+            "Compare Stripe and Licenzy with licenzy.yaml; classify drift breaking or benign.",
+        ),
+        "import": (
+            "licenzy_sync.commands.import_:import_",
+            "Write a licenzy.yaml from what Licenzy and Stripe hold now.",
+        ),
         "plan": (
             "licenzy_sync.commands.plan:plan",
             "Read Stripe and Licenzy, check the rules, show what apply would change.",
