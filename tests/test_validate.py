@@ -114,7 +114,8 @@ def test_env_values_never_printed(
 def test_help_and_validate_do_not_import_heavy_modules() -> None:
     code = (
         "import sys; from licenzy_sync.cli import main\n"
-        "try:\n    main(['validate', '-c', sys.argv[1]])\nexcept SystemExit: pass\n"
+        "for args in (['--help'], ['validate', '-c', sys.argv[1]]):\n"
+        "    try:\n        main(args)\n    except SystemExit: pass\n"
         "heavy = {'stripe', 'httpx', 'jinja2', 'deepdiff'} & set(sys.modules)\n"
         "assert not heavy, heavy\n"
     )

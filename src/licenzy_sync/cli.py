@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import click
+from click.shell_completion import CompletionItem
 
 from licenzy_sync import __version__
 from licenzy_sync.cli_options import config_option, console_options
@@ -43,6 +44,7 @@ class LazyGroup(click.Group):
             "licenzy_sync.commands.drift:drift",
             "Compare Stripe and Licenzy with licenzy.yaml; classify drift breaking or benign.",
         ),
+        "github": ("licenzy_sync.commands.github:github", "Post plan comments and drift issues."),
         "import": (
             "licenzy_sync.commands.import_:import_",
             "Write a licenzy.yaml from what Licenzy and Stripe hold now.",
@@ -59,14 +61,36 @@ class LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.lazy:
-            target, short_help = self.lazy[cmd_name]
-            if ctx.resilient_parsing or "--help" in sys.argv[1:2]:
-                return click.Command(cmd_name, short_help=short_help, help=short_help)
-            module_name, attr = target.split(":")
+            module_name, attr = self.lazy[cmd_name][0].split(":")
             command = getattr(importlib.import_module(module_name), attr)
             assert isinstance(command, click.Command)
             return command
         return super().get_command(ctx, cmd_name)
+
+    def _short_help(self, ctx: click.Context, name: str, limit: int) -> str | None:
+        """From the table for lazy commands: listing them must not import them."""
+        if name in self.lazy:
+            return self.lazy[name][1]
+        command = super().get_command(ctx, name)
+        return None if command is None or command.hidden else command.get_short_help_str(limit)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        limit = formatter.width - 6 - max(len(name) for name in self.list_commands(ctx))
+        rows = [
+            (name, short)
+            for name in self.list_commands(ctx)
+            if (short := self._short_help(ctx, name, limit)) is not None
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+        names = [
+            CompletionItem(name, help=self._short_help(ctx, name, 45))
+            for name in self.list_commands(ctx)
+            if name.startswith(incomplete)
+        ]
+        return names + click.Command.shell_complete(self, ctx, incomplete)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

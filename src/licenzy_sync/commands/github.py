@@ -1,0 +1,201 @@
+"""`licenzy-sync github comment` and `github drift-issue`: the steps the reusable GitHub
+workflows run after `plan` and `drift`, in Python so they are tested like the rest."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TextIO
+
+import click
+
+from licenzy_sync.cli_options import config_option, console_options
+from licenzy_sync.output import Console
+
+_DONE = {
+    "created": "created",
+    "updated": "updated",
+    "unchanged": "up to date:",
+}
+
+
+def _repo_option(f: click.decorators.FC) -> click.decorators.FC:
+    return click.option(
+        "--repo", help="owner/name of the repository (default: GITHUB_REPOSITORY)."
+    )(f)
+
+
+@click.group()
+def github() -> None:
+    """Post plans and drift reports to GitHub (for CI).
+
+    Reads what GitHub Actions sets: GITHUB_TOKEN (never printed), GITHUB_REPOSITORY,
+    GITHUB_EVENT_PATH, GITHUB_API_URL (default https://api.github.com). Failed API calls end
+    with one line saying which call and why, and exit 1; 5xx answers and rate limits are
+    retried.
+    """
+
+
+@github.command()
+@click.option(
+    "--body-file",
+    type=click.File("r", encoding="utf-8"),
+    required=True,
+    help="The output of `plan --format markdown` ('-' for stdin).",
+)
+@click.option(
+    "--pr",
+    "pr_number",
+    type=click.IntRange(min=1),
+    help="Pull request number (default: the one in GITHUB_EVENT_PATH).",
+)
+@click.option(
+    "--exit-code",
+    type=int,
+    help="plan's exit code, named in the comment when plan failed before showing a plan.",
+)
+@click.option(
+    "--log-file",
+    type=click.File("r", encoding="utf-8"),
+    help="plan's stderr, quoted in the comment when plan failed before showing a plan.",
+)
+@config_option
+@_repo_option
+@console_options
+def comment(
+    body_file: TextIO,
+    pr_number: int | None,
+    exit_code: int | None,
+    log_file: TextIO | None,
+    config_path: Path,
+    repo: str | None,
+    no_color: bool,
+    verbose: int,
+) -> None:
+    """Create or update the one plan comment of this project on a pull request.
+
+    The comment is the one whose first line is the body's hidden marker, so every run edits
+    it instead of adding another. When plan failed before showing a plan (the body has no
+    marker), a failure comment with plan's output takes its place; -c names the project.
+
+    Without GITHUB_TOKEN, or for a pull request from a fork (GitHub gives those a read-only
+    token), prints what it would post, adds it to the job summary and exits 0 with a notice.
+    """
+    from licenzy_sync.github import (
+        Environment,
+        GitHub,
+        GitHubError,
+        failure_comment,
+        parse_marker,
+        project_of,
+        read_event,
+        show_unposted,
+        upsert_comment,
+    )
+
+    console = Console(no_color, verbose)
+    environment = Environment.read(os.environ)
+    body = body_file.read()
+    if parse_marker(body) is None:
+        output = "\n".join(part for part in (body, log_file.read() if log_file else "") if part)
+        body = failure_comment(project_of(config_path), exit_code, output, environment.run_url())
+    event = read_event(environment.event_path)
+    if event.fork or environment.token is None:
+        why = (
+            "a pull request from a fork gets a read-only token"
+            if event.fork
+            else "GITHUB_TOKEN is not set"
+        )
+        show_unposted(body, f"not posting the plan comment: {why}", environment, console.out)
+        return
+    repository = environment.repository_or_fail(repo)
+    number = pr_number or event.number
+    if number is None:
+        raise GitHubError(
+            "no pull request number: pass --pr N, or run on a pull_request event "
+            "(GITHUB_EVENT_PATH)"
+        )
+    with GitHub(
+        environment.api_url,
+        environment.token,
+        repository,
+        needs="pull-requests: write",
+        log=console.debug,
+    ) as client:
+        outcome = upsert_comment(client, number, body)
+    console.out(f"plan comment {_DONE[outcome.action]} {outcome.url}")
+    if outcome.duplicates:
+        console.err(
+            f"note: {outcome.duplicates} more comment(s) carry the same marker; "
+            "only the oldest is kept up to date"
+        )
+
+
+@github.command("drift-issue")
+@click.option(
+    "--body-file",
+    type=click.File("r", encoding="utf-8"),
+    required=True,
+    help="The output of `drift --format markdown` ('-' for stdin).",
+)
+@click.option(
+    "--exit-code",
+    type=int,
+    required=True,
+    help="drift's exit code: 0 no drift, 2 drift, anything else a failed check.",
+)
+@click.option(
+    "--label",
+    default="licenzy-sync-drift",
+    show_default=True,
+    help="Label that marks drift issues (created on first use).",
+)
+@_repo_option
+@console_options
+def drift_issue(
+    body_file: TextIO,
+    exit_code: int,
+    label: str,
+    repo: str | None,
+    no_color: bool,
+    verbose: int,
+) -> None:
+    """Open, update or close the project's drift issue.
+
+    Exit code 2 (drift): opens one issue titled "licenzy-sync drift: PROJECT" with the label,
+    or updates the open one whose body starts with the report's marker. 0 (no drift):
+    comments on that issue and closes it. Anything else means drift itself failed: the issue
+    is left alone and this exits 1.
+    """
+    from licenzy_sync.github import Environment, GitHub, GitHubError, drift_found, sync_drift_issue
+
+    console = Console(no_color, verbose)
+    drift_found(exit_code)  # a failed check ends here, before anything else can fail
+    if not label or "," in label:
+        raise click.BadParameter("must be one label name, without commas", param_hint="--label")
+    environment = Environment.read(os.environ)
+    body = body_file.read()
+    if environment.token is None:
+        raise GitHubError(
+            "GITHUB_TOKEN is not set: the drift job needs it in its environment, with "
+            "`permissions: issues: write`"
+        )
+    repository = environment.repository_or_fail(repo)
+    with GitHub(
+        environment.api_url,
+        environment.token,
+        repository,
+        needs="issues: write",
+        log=console.debug,
+    ) as client:
+        outcome = sync_drift_issue(
+            client, body, exit_code, label=label, run_url=environment.run_url()
+        )
+    if outcome.action == "nothing":
+        console.out("no drift, and no open drift issue")
+    elif outcome.action == "closed":
+        console.out(f"drift cleared; closed {outcome.url}")
+    elif outcome.action == "created":
+        console.out(f"drift found; opened {outcome.url}")
+    else:
+        console.out(f"drift found; issue {_DONE[outcome.action]} {outcome.url}")
