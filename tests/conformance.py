@@ -14,6 +14,9 @@ from typing import Any
 from openapi_schema_validator import OAS30Validator
 
 from licenzy_sync.sandbox import stripe_spec
+from licenzy_sync.sandbox.app import Sandbox
+from licenzy_sync.sandbox.http import Request, Response
+from licenzy_sync.sandbox.stripe_form import Location, decode_params
 
 ERROR_SCHEMA = {"$ref": "#/components/schemas/error"}
 
@@ -94,3 +97,35 @@ def _describe(error: Any) -> str:
         reasons = sorted({f"{c.message}" for c in error.context})
         return f"{where}: {error.message} ({'; '.join(reasons[:4])})"
     return f"{where}: {error.message}"
+
+
+def watch(sandbox: Sandbox) -> list[str]:
+    """Check every Stripe exchange the sandbox sees from now on: each answer against the
+    spec, and each request that reached an emulated operation (what the core and the SDK
+    sent) against the operation's parameters. Returns the list problems are appended to."""
+    problems: list[str] = []
+
+    def check(system: str, request: Request, response: Response) -> None:
+        if system != "stripe":
+            return
+        where = f"{request.method} {request.path} -> {response.status}"
+        if response.body:
+            payload = response.payload()
+            problems.extend(
+                f"{where}: answer: {p}"
+                for p in validate_response(request.method, request.path, response.status, payload)
+            )
+        if (
+            response.status >= 400
+            or stripe_spec.match_operation(request.method, request.path) is None
+        ):
+            return
+        location: Location = "body" if request.method == "POST" else "query"
+        raw = request.body if location == "body" else request.query
+        params = decode_params(raw, request.method, request.path, location)
+        problems.extend(
+            f"{where}: request: {p}" for p in validate_request(request.method, request.path, params)
+        )
+
+    sandbox.observers.append(check)
+    return problems

@@ -14,7 +14,6 @@ import pytest
 import stripe
 
 from licenzy_sync.sandbox.app import Sandbox
-from licenzy_sync.sandbox.http import Request, Response
 from licenzy_sync.sandbox.inprocess import (
     LICENZY_BASE,
     STRIPE_BASE,
@@ -22,7 +21,7 @@ from licenzy_sync.sandbox.inprocess import (
     SandboxTransport,
 )
 from licenzy_sync.sandbox.server import SandboxServer
-from tests.conformance import validate_response
+from tests.conformance import watch
 
 SANDBOX_TOKEN = "lzp_sandbox"
 
@@ -57,20 +56,10 @@ class Endpoints:
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
     box = Sandbox.in_memory()
-    problems: list[str] = []
-
-    def check(system: str, request: Request, response: Response) -> None:
-        if system != "stripe" or not response.body:
-            return
-        for problem in validate_response(
-            request.method, request.path, response.status, response.payload()
-        ):
-            problems.append(f"{request.method} {request.path} -> {response.status}: {problem}")
-
-    box.observers.append(check)
+    problems = watch(box)
     yield box
     box.store.close()
-    assert not problems, "Stripe emulator answers off-spec:\n" + "\n".join(problems[:20])
+    assert not problems, "Stripe exchanges off-spec:\n" + "\n".join(problems[:20])
 
 
 @pytest.fixture(params=["inprocess", "served"])
@@ -78,7 +67,10 @@ def endpoints(request: pytest.FixtureRequest, sandbox: Sandbox) -> Iterator[Endp
     """The same sandbox reached in-process and over real loopback HTTP."""
     if request.param == "inprocess":
         yield Endpoints(
-            sandbox, STRIPE_BASE, LICENZY_BASE, SandboxStripeClient(sandbox),
+            sandbox,
+            STRIPE_BASE,
+            LICENZY_BASE,
+            SandboxStripeClient(sandbox),
             SandboxTransport(sandbox),
         )
         return
@@ -89,4 +81,3 @@ def endpoints(request: pytest.FixtureRequest, sandbox: Sandbox) -> Iterator[Endp
         )
     finally:
         server.stop()
-

@@ -24,6 +24,7 @@ from licenzy_sync.sandbox.seed import seed, spec_from_config
 from licenzy_sync.sandbox.server import SandboxServer
 from licenzy_sync.targets import TENANT_WEBHOOK_PATH
 from tests.cli_runner import Result, run_cli
+from tests.conformance import watch
 from tests.render.plan_schema import assert_valid_plan
 
 PROJECT = "proj_sandbox"
@@ -86,6 +87,7 @@ class PlanRun:
 class World:
     def __init__(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         self.sandbox = Sandbox.in_memory()
+        self.off_spec = watch(self.sandbox)
         self.server = SandboxServer(self.sandbox).start()
         self.base = self.server.base_url
         self.config = tmp_path / "licenzy.yaml"
@@ -221,6 +223,7 @@ class World:
     def close(self) -> None:
         self.server.stop()
         self.sandbox.store.close()
+        assert not self.off_spec, "Stripe exchanges off-spec:\n" + "\n".join(self.off_spec[:20])
 
 
 def wait_a_second() -> None:
