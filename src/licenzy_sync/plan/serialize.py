@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -240,7 +241,14 @@ def ensure_secret_free(plan: Plan, doing: str) -> None:
     Values of resources are checked for credential-shaped strings; every string of the plan is
     checked against the secrets this process has resolved (the redaction registry). ``doing``
     completes "refusing to ...", e.g. ``"write the plan"``.
+
+    A plan of thousands of resources holds tens of thousands of strings, too many to check
+    one by one on every render: the checked strings are serialised once and screened in a
+    single pass, and only a plan the screen cannot clear is walked string by string, which
+    decides and names the place.
     """
+    if _screened_clean(plan):
+        return
     for resource in plan.resources:
         where = resource.address
         _check_strings(resource.name, f"{where}: name", doing, shaped=True)
@@ -263,6 +271,48 @@ def ensure_secret_free(plan: Plan, doing: str) -> None:
         doing,
         shaped=False,
     )
+
+
+_SHAPED_START = re.compile(r'"(?:sk|rk|pk|lzp?|whsec)_')
+"""A JSON string (value or key) starting with any prefix `looks_like_secret` knows, and with
+some that it does not (``pk_`` or ``lz_`` alone): the screen may send a clean plan to the
+walk, never wave a dirty one through. Letters and ``_`` are never escaped, so prefixes show."""
+_JSON_ESCAPE = re.compile(r'\\(?:u[0-9a-fA-F]{4}|.)')
+
+
+def _screened_clean(plan: Plan) -> bool:
+    """True when no string `ensure_secret_free` checks can fail it; False when unsure.
+
+    The strings checked for credential shapes and the others are serialised separately by
+    the C encoder, exactly the values the walk visits (keys included). Registered secrets are
+    looked for in both texts with JSON's escapes undone, so each string appears verbatim.
+    Values without a JSON form (sets, tuple keys: a planner bug) are left to the walk.
+    """
+    shaped = [
+        [r.name, r.before, r.after, [[c.before, c.after] for c in r.changes]]
+        for r in plan.resources
+    ]
+    other = [
+        [r.reason for r in plan.resources],
+        [[f.message, f.hint, f.field, f.address] for f in plan.findings],
+        [plan.project, plan.config_file, plan.fingerprints],
+    ]
+    try:
+        shaped_text = json.dumps(shaped, ensure_ascii=False)
+        other_text = json.dumps(other, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return False
+    if _SHAPED_START.search(shaped_text):
+        return False
+    verbatim = _unescaped(shaped_text) + "\n" + _unescaped(other_text)
+    return redact(verbatim) == verbatim
+
+
+def _unescaped(text: str) -> str:
+    """JSON text with every string escape replaced by the character it stands for."""
+    if "\\" not in text:
+        return text
+    return _JSON_ESCAPE.sub(lambda escape: str(json.loads(f'"{escape.group(0)}"')), text)
 
 
 def _check_strings(value: Any, where: str, doing: str, *, shaped: bool) -> None:

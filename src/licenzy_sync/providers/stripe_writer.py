@@ -32,7 +32,7 @@ class StripeWriter(StripeReader):
             ),
         )
         secret = Secret(str(created.secret), f"{self.target.mode} webhook endpoint secret")
-        return self._endpoint(created), secret
+        return self._endpoint(created.to_dict()), secret
 
     def update_endpoint(
         self, endpoint_id: str, params: WebhookEndpointUpdateParams, *, idempotency_key: str
@@ -46,7 +46,7 @@ class StripeWriter(StripeReader):
                 options={"idempotency_key": idempotency_key},
             ),
         )
-        return self._endpoint(updated)
+        return self._endpoint(updated.to_dict())
 
     def delete_endpoint(self, endpoint_id: str, *, idempotency_key: str) -> None:
         """Deleting what is already gone is success: a re-run after a lost answer lands here."""

@@ -1,0 +1,272 @@
+"""`licenzy-sync plan` against the served sandbox: what a real run pays for a large catalog.
+
+Issue 4's targets: for 2,000 products in each of test and live, a plan makes no more requests
+than one per 100 objects listed plus a small constant per mode, and takes under 3 s, with
+50 ms added to every request and Stripe's rate limit on. Sequential paging at that latency is
+the floor (20 pages of 100 at 50 ms: about 1 s).
+
+Each case gets its own sandbox directory, seeded in-process before its server starts (a
+catalog of thousands of objects costs one transaction, not thousands of requests), then served
+by `licenzy-sync sandbox serve` in a separate process, so every request the CLI makes is real
+loopback HTTP. "converged" holds every Licenzy product and the managed webhook endpoints
+already (the plan is all no-ops); "fresh" holds only the Stripe prices (every product is a
+create). The CLI runs as a subprocess, timed wall-clock, imports included, as a user or CI
+job would see it; the request counts are the server's own.
+
+    python bench/plan_bench.py [--sizes 10,200,2000] [--repeats 3] [--write]
+
+``--write`` replaces the plan section of bench/RESULTS.md with the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from common import (
+    CLI,
+    ENV,
+    LATENCY,
+    RATE_LIMIT,
+    catalog,
+    cli_env,
+    config_text,
+    difference,
+    fresh_rate_limit,
+    request_counts,
+    seed_state,
+    served,
+    slow_network,
+    write_section,
+)
+
+from licenzy_sync.config.models import REQUIRED_EVENTS
+from licenzy_sync.keys import MODES
+from licenzy_sync.plan.ownership import MANAGED_BY, MANAGED_BY_KEY, SECRET_LAST4_KEY
+from licenzy_sync.plan.webhooks import ENDPOINT_DESCRIPTION
+from licenzy_sync.sandbox.cli import PORTAL_TOKEN, PROJECT_ID
+from licenzy_sync.targets import TENANT_WEBHOOK_PATH
+
+SIZES = (10, 200, 2_000)
+STATES = ("converged", "fresh")
+REPEATS = 3
+PAGE = 100
+"""Largest page both Stripe and the Licenzy portal serve."""
+PER_MODE = 5
+"""Requests a mode costs besides paging: Stripe account, webhook endpoints and the (empty)
+inactive-prices pass; Licenzy connection and API keys."""
+SHARED = 1
+"""Requests no mode owns: resolving the Licenzy project."""
+TARGET_SIZE = 2_000
+TARGET_SECONDS = 3.0
+PLAN_TIMEOUT = 60.0
+HEADING = "## plan (served sandbox, 50 ms latency, Stripe rate limit on)"
+
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    requests: Mapping[str, int]
+    """"stripe.test", "stripe.live", "licenzy": what the server counted."""
+    changes: int
+
+
+@dataclass(frozen=True)
+class Row:
+    size: int
+    state: str
+    requests: Mapping[str, int]
+    seconds: list[float]
+    changes: int
+
+    @property
+    def best(self) -> float:
+        """The run least disturbed by whatever else the machine was doing."""
+        return min(self.seconds)
+
+    @property
+    def total(self) -> int:
+        return sum(self.requests.values())
+
+    @property
+    def budget(self) -> int:
+        """One request per page of objects listed (Stripe's prices; Licenzy's catalog, empty
+        when fresh), plus each mode's fixed cost."""
+        licenzy_listed = self.size if self.state == "converged" else 0
+        pages = max(1, math.ceil(self.size / PAGE)) + max(1, math.ceil(licenzy_listed / PAGE))
+        return len(MODES) * (pages + PER_MODE) + SHARED
+
+
+def converge_webhooks(base: str) -> None:
+    """The managed endpoint of each mode, marked with its secret's last four characters, and
+    that secret in Licenzy, as apply leaves them; over the APIs because the endpoint's URL
+    names the server's port and Stripe reveals the secret only on creation."""
+    form = {
+        "url": f"{base}/licenzy{TENANT_WEBHOOK_PATH}",
+        "description": ENDPOINT_DESCRIPTION,
+        f"metadata[{MANAGED_BY_KEY}]": MANAGED_BY,
+        **{f"enabled_events[{i}]": event for i, event in enumerate(sorted(REQUIRED_EVENTS))},
+    }
+    with httpx.Client(base_url=base) as http:
+        for mode in MODES:
+            stripe = {"Authorization": f"Bearer {ENV[f'STRIPE_{mode.upper()}_KEY']}"}
+            created = http.post("/stripe/v1/webhook_endpoints", data=form, headers=stripe)
+            created.raise_for_status()
+            endpoint = created.json()
+            http.post(
+                f"/stripe/v1/webhook_endpoints/{endpoint['id']}",
+                data={f"metadata[{SECRET_LAST4_KEY}]": endpoint["secret"][-4:]}, headers=stripe,
+            ).raise_for_status()
+            http.put(
+                f"/licenzy/portal/projects/{PROJECT_ID}/stripe-connection/{mode}/webhook-secret",
+                json={"webhook_secret": endpoint["secret"]},
+                headers={"Authorization": f"Bearer {PORTAL_TOKEN}"},
+            ).raise_for_status()
+
+
+def plan_once(base: str, config: Path, http: httpx.Client) -> Run:
+    """One `licenzy-sync plan`, timed from spawn to exit.
+
+    A run's requests (the server's counts) must equal what the CLI itself counted (``-v``),
+    so no number comes from requests it did not make. Every run starts with Stripe's rate
+    limit buckets full.
+    """
+    fresh_rate_limit(http)
+    before = request_counts(http)
+    command = [str(CLI), "plan", "-c", str(config), "--format", "json", "-v"]
+    began = time.perf_counter()
+    done = subprocess.run(
+        command, env=cli_env(base), capture_output=True, text=True, timeout=PLAN_TIMEOUT,
+        check=False,
+    )
+    seconds = time.perf_counter() - began
+    if done.returncode != 0:
+        raise SystemExit(f"plan exited {done.returncode}:\n{done.stderr[-2000:]}")
+    seen = difference(request_counts(http), before)
+    claimed = {system: int(n) for system, n in re.findall(r"requests: (\S+): (\d+)", done.stderr)}
+    if claimed != {system: n for system, n in seen.items() if n}:
+        raise SystemExit(f"the CLI counted {claimed} requests, the sandbox saw {seen}")
+    resources = json.loads(done.stdout)["resources"]
+    changes = sum(1 for resource in resources if resource["action"] != "no-op")
+    return Run(seconds, seen, changes)
+
+
+def run(sizes: list[int], repeats: int) -> list[Row]:
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="plan-bench-") as scratch:
+        for size in sizes:
+            products = catalog(size)
+            config = Path(scratch) / f"licenzy-{size}.yaml"
+            config.write_text(config_text(products))
+            for state in STATES:
+                directory = Path(scratch) / f"sandbox-{size}-{state}"
+                seed_state(directory, config, products, converged=state == "converged")
+                with served(directory) as base, httpx.Client(base_url=base) as http:
+                    if state == "converged":
+                        converge_webhooks(base)
+                    slow_network(http)
+                    runs = [plan_once(base, config, http) for _ in range(repeats)]
+                if len({(r.changes, tuple(r.requests.items())) for r in runs}) != 1:
+                    raise SystemExit(f"{size} {state}: repeated plans differ: {runs}")
+                if state == "converged" and runs[0].changes:
+                    raise SystemExit(
+                        f"{size} converged: the plan has {runs[0].changes} changes; the bench's "
+                        "idea of a converged world is out of date"
+                    )
+                row = Row(size, state, runs[0].requests, [r.seconds for r in runs], runs[0].changes)
+                print(f"{size} {state}: {row.best:.2f} s, {row.total} requests", file=sys.stderr)
+                rows.append(row)
+    return rows
+
+
+def table(rows: list[Row]) -> str:
+    lines = [
+        "| products per mode | state | changes | Stripe test | Stripe live | Licenzy | total "
+        "| budget | best s | median s |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {r.size:,} | {r.state} | {r.changes:,} | {r.requests['stripe.test']} "
+        f"| {r.requests['stripe.live']} | {r.requests['licenzy']} | {r.total} | {r.budget} "
+        f"| {r.best:.2f} | {statistics.median(r.seconds):.2f} |"
+        for r in rows
+    ]
+    return "\n".join(lines)
+
+
+def verdicts(rows: list[Row]) -> str:
+    target = [r for r in rows if r.size == TARGET_SIZE]
+    if not target:
+        return f"Targets not checked: run with {TARGET_SIZE:,} in --sizes."
+    over = [r for r in target if r.total > r.budget]
+    slow = [r for r in target if r.best >= TARGET_SECONDS]
+    requests = "met" if not over else "NOT met (" + ", ".join(
+        f"{r.state}: {r.total} > {r.budget}" for r in over) + ")"
+    seconds = "met" if not slow else "NOT met (" + ", ".join(
+        f"{r.state}: {r.best:.2f} s" for r in slow) + ")"
+    others = [r for r in rows if r.size != TARGET_SIZE and r.total > r.budget]
+    beyond = "".join(
+        f"- outside the target, over budget: {r.size:,} {r.state} ({r.total} > {r.budget}).\n"
+        for r in others
+    )
+    return (
+        f"Targets for {TARGET_SIZE:,} products per mode (both states):\n\n"
+        f"- requests within the budget, one per {PAGE} objects listed plus {PER_MODE} per mode "
+        f"and {SHARED} shared (about 90 in all): {requests}.\n"
+        f"- best time under {TARGET_SECONDS:.0f} s: {seconds}. The floor is sequential paging: "
+        f"{TARGET_SIZE // PAGE} pages at {LATENCY * 1000:.0f} ms, about "
+        f"{TARGET_SIZE // PAGE * LATENCY:.0f} s.\n"
+        f"{beyond}"
+    )
+
+
+def section(rows: list[Row], repeats: int) -> str:
+    return (
+        f"{HEADING}\n\n"
+        f"`python bench/plan_bench.py --write` on {time.strftime('%Y-%m-%d')}: best and median "
+        f"of {repeats} runs per case, Python {platform.python_version()}, "
+        f"{platform.machine()}, {os.cpu_count()} cores shared by the CLI and the server. Each "
+        "case is `licenzy-sync plan --format json` as a subprocess (interpreter start, imports "
+        "and rendering included) against `licenzy-sync sandbox serve` in another process, "
+        f"{LATENCY * 1000:.0f} ms added to every Stripe and Licenzy request and Stripe's rate "
+        f"limit on ({RATE_LIMIT['test']}/s test, {RATE_LIMIT['live']}/s live). Every product "
+        "is priced in both modes; \"converged\" already holds the whole Licenzy catalog and the "
+        "managed endpoints (all no-ops), \"fresh\" only the Stripe prices (all creates). "
+        "Requests are the server's counts (equal to the CLI's own), identical on every run; "
+        f"the budget is one per {PAGE} objects listed plus {PER_MODE} per mode and {SHARED} "
+        "shared.\n\n"
+        f"{table(rows)}\n\n"
+        f"{verdicts(rows)}"
+    )
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--sizes", default=",".join(map(str, SIZES)), help="products per mode, comma-separated"
+    )
+    parser.add_argument("--repeats", type=int, default=REPEATS, help="runs per case")
+    parser.add_argument("--write", action="store_true", help="update RESULTS.md")
+    args = parser.parse_args(argv)
+    sizes = [int(size) for size in args.sizes.split(",")]
+    text = section(run(sizes, args.repeats), args.repeats)
+    print(text)
+    if args.write:
+        write_section(HEADING, text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
