@@ -12,13 +12,13 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import click
 from click.shell_completion import CompletionItem
 
 from licenzy_sync import __version__
-from licenzy_sync.cli_options import config_option, console_options
+from licenzy_sync.cli_options import configs_option, console_options
 from licenzy_sync.errors import (
     EXIT_ERROR,
     EXIT_INVALID,
@@ -28,6 +28,9 @@ from licenzy_sync.errors import (
 )
 from licenzy_sync.output import Console
 from licenzy_sync.redact import redact
+
+if TYPE_CHECKING:
+    from licenzy_sync.config.load import LoadedConfig
 
 DEBUG_ENV = "LICENZY_SYNC_DEBUG"
 
@@ -104,32 +107,83 @@ def cli() -> None:
 
 
 @cli.command()
-@config_option
+@configs_option
 @click.option("--strict", is_flag=True, help="Fail (exit 3) on warnings too.")
 @console_options
-def validate(config_path: Path, strict: bool, no_color: bool, verbose: int) -> None:
+def validate(config_paths: tuple[Path, ...], strict: bool, no_color: bool, verbose: int) -> None:
     """Check licenzy.yaml offline: structure, types and the static rules.
 
     Secret references are not resolved; where a referenced variable is set, its key prefix is
-    checked against the mode block it is used in. Exit 0 valid, 3 invalid.
+    checked against the mode block it is used in. With several files (-c repeated or a glob),
+    each is checked and two files naming the same project are an error. Exit 0 valid,
+    3 invalid, 1 error; with several files the worst of these (1, then 3).
     """
     from licenzy_sync.config.load import load_config
+    from licenzy_sync.projects import expand_configs
+
+    console = Console(no_color, verbose)
+    configs = expand_configs(config_paths)
+    if len(configs) > 1:
+        _validate_files(configs, strict, console)
+        return
+    code = _validate_loaded(load_config(configs[0]), strict, console)
+    if code:
+        raise click.exceptions.Exit(code)
+
+
+def _validate_loaded(loaded: LoadedConfig, strict: bool, console: Console) -> int:
+    """Print the findings and the verdict line of one loaded file; return its exit code."""
     from licenzy_sync.render.findings_text import format_findings, summary
     from licenzy_sync.rules.static import static_findings
 
-    console = Console(no_color, verbose)
-    loaded = load_config(config_path)
     findings = static_findings(loaded)
     for line in format_findings(findings, console.style):
         console.out(line)
     failed = any(f.is_error for f in findings) or (strict and bool(findings))
     config = loaded.config
     if failed:
-        console.out(f"{config_path}: invalid ({summary(findings)})")
-        raise click.exceptions.Exit(EXIT_INVALID)
+        console.out(f"{loaded.path}: invalid ({summary(findings)})")
+        return EXIT_INVALID
     modes = ", ".join(config.modes.declared()) or "none"
     tail = f"; {summary(findings)}" if findings else ""
-    console.out(f"{config_path}: valid ({len(config.products)} products; modes: {modes}{tail})")
+    console.out(f"{loaded.path}: valid ({len(config.products)} products; modes: {modes}{tail})")
+    return EXIT_OK
+
+
+def _validate_files(configs: list[Path], strict: bool, console: Console) -> None:
+    from licenzy_sync.config.load import load_config
+    from licenzy_sync.projects import Outcome, combine, refuse_duplicates, then
+    from licenzy_sync.render.findings_text import format_findings, summary
+
+    loaded = then([Outcome(path, path) for path in configs], load_config)
+    refuse_duplicates(
+        Outcome(o.config, o.result, project=o.result.config.project)
+        for o in loaded
+        if o.result is not None
+    )
+    codes = []
+    for outcome in loaded:
+        if outcome.result is not None:
+            codes.append(_validate_loaded(outcome.result, strict, console))
+            continue
+        error = outcome.error
+        assert error is not None
+        if isinstance(error, ConfigInvalid):
+            for line in format_findings(error.findings, console.style):
+                console.out(line)
+            console.out(f"{outcome.config}: invalid ({summary(error.findings)})")
+        else:
+            console.out(f"error: {redact(str(error))}")
+        codes.append(error.exit_code)
+    unreadable = codes.count(EXIT_ERROR)
+    tail = f", {unreadable} unreadable" if unreadable else ""
+    console.out(
+        f"{len(configs)} files: {codes.count(EXIT_OK)} valid, "
+        f"{codes.count(EXIT_INVALID)} invalid{tail}."
+    )
+    code = combine(codes)
+    if code:
+        raise click.exceptions.Exit(code)
 
 
 @cli.command()

@@ -25,6 +25,23 @@ def config_option(f: F) -> F:
     )(f)
 
 
+def configs_option(f: F) -> F:
+    """-c for the commands that take one file per Licenzy project (validate, plan, apply,
+    drift); the command receives the values as given and expands them with
+    ``projects.expand_configs``."""
+    return click.option(
+        "-c",
+        "--config",
+        "config_paths",
+        type=click.Path(path_type=Path, dir_okay=False),
+        multiple=True,
+        default=[DEFAULT_CONFIG],
+        show_default=True,
+        help="Path to licenzy.yaml. Repeat it, or give a quoted glob such as "
+        "'licenzy/*.yaml', for several projects (one file each).",
+    )(f)
+
+
 def console_options(f: F) -> F:
     f = click.option("-v", "--verbose", count=True, help="More detail on stderr.")(f)
     return click.option("--no-color", is_flag=True, help="No colours (NO_COLOR is honoured too).")(

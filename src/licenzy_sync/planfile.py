@@ -2,19 +2,38 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
+from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from licenzy_sync.errors import LicenzySyncError
-from licenzy_sync.plan.model import Plan
+from licenzy_sync.plan.model import FORMAT_VERSION, PROJECTS_KEY, Plan
+
+if TYPE_CHECKING:
+    from licenzy_sync.projects import Outcome
+
+_PROJECTS_TOP_KEYS = ("format_version", PROJECTS_KEY, "errors")
 
 
 def write_plan(plan: Plan, path: Path) -> None:
-    """A crash mid-write must never leave a truncated plan that apply could half-trust."""
     from licenzy_sync.render.json_render import render_json
 
-    text = render_json(plan)
+    _write(render_json(plan), path)
+
+
+def write_plans(outcomes: Sequence[Outcome[Plan]], path: Path) -> None:
+    """Several projects' plans in one file (docs/plan-format.md, "Several projects")."""
+    from licenzy_sync.render.projects import plans_json
+
+    _write(plans_json(outcomes), path)
+
+
+def _write(text: str, path: Path) -> None:
+    """A crash mid-write must never leave a truncated plan that apply could half-trust."""
     directory = path.parent if str(path.parent) else Path(".")
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
     try:
@@ -26,8 +45,13 @@ def write_plan(plan: Plan, path: Path) -> None:
         raise
 
 
-def read_plan(path: Path) -> Plan:
-    from licenzy_sync.plan.serialize import plan_from_json
+def read_plans(path: Path) -> Plan | list[Plan]:
+    """One plan, or the plans of a several-projects file (a list, in the file's order).
+
+    A several-projects file is only ever written when every project was planned, so one that
+    records failures, repeats a project or holds no plan is refused like any other bad file.
+    """
+    from licenzy_sync.plan.serialize import plan_from_dict, plan_from_json
 
     try:
         text = path.read_text(encoding="utf-8")
@@ -35,4 +59,49 @@ def read_plan(path: Path) -> Plan:
         raise LicenzySyncError(f"{path}: no such plan file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise LicenzySyncError(f"{path}: cannot read the plan ({exc.__class__.__name__})") from None
-    return plan_from_json(text, str(path))
+    try:
+        data = json.loads(text, object_pairs_hook=_unique_keys)
+    except (json.JSONDecodeError, _DuplicateKey):
+        data = None  # plan_from_json names the problem
+    if not isinstance(data, dict) or PROJECTS_KEY not in data:
+        return plan_from_json(text, str(path))
+    unknown = sorted(set(data) - set(_PROJECTS_TOP_KEYS))
+    missing = [key for key in _PROJECTS_TOP_KEYS if key not in data]
+    if unknown or missing:
+        problem = f"unknown field {unknown[0]!r}" if unknown else f"missing field {missing[0]!r}"
+        raise LicenzySyncError(f"{path}: {problem}")
+    version = data["format_version"]
+    if type(version) is not int or version != FORMAT_VERSION:
+        raise LicenzySyncError(
+            f"{path}: format_version: not supported; this licenzy-sync reads format_version "
+            f"{FORMAT_VERSION} (re-run `licenzy-sync plan` with this version)"
+        )
+    if data["errors"] != []:
+        raise LicenzySyncError(
+            f"{path}: errors: the plan records projects that could not be planned; fix them "
+            "and plan again"
+        )
+    projects = data[PROJECTS_KEY]
+    if not isinstance(projects, list) or not projects:
+        raise LicenzySyncError(f"{path}: {PROJECTS_KEY}: expected a non-empty array of plans")
+    plans = [
+        plan_from_dict(item, f"{path}: {PROJECTS_KEY}[{index}]")
+        for index, item in enumerate(projects)
+    ]
+    repeated = [p for p, n in Counter(plan.project for plan in plans).items() if n > 1]
+    if repeated:
+        raise LicenzySyncError(f"{path}: project {repeated[0]} appears more than once")
+    return plans
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from licenzy_sync.config.load import LoadedConfig, load_config
 from licenzy_sync.errors import EXIT_INVALID, ConfigInvalid, LicenzySyncError
+from licenzy_sync.findings import Finding
 from licenzy_sync.keys import Mode
 from licenzy_sync.output import Console
 from licenzy_sync.plan.model import Plan
@@ -33,8 +34,19 @@ def referenced_prices(loaded: LoadedConfig, modes: list[Mode]) -> dict[Mode, set
     return wanted
 
 
-def make_plan(
-    config_path: Path,
+def load_checked(config_path: Path) -> tuple[LoadedConfig, list[Finding]]:
+    """The config and its static findings; refuses (ConfigInvalid, exit 3) when it has errors,
+    so no request is ever made for a broken file."""
+    loaded = load_config(config_path)
+    static = static_findings(loaded)
+    if any(finding.is_error for finding in static):
+        raise ConfigInvalid(static)
+    return loaded, static
+
+
+def plan_loaded(
+    loaded: LoadedConfig,
+    static: list[Finding],
     requested_mode: str,
     *,
     sandbox: bool,
@@ -42,14 +54,10 @@ def make_plan(
     console: Console,
     channels: Channels | None = None,
 ) -> tuple[Plan, Run]:
-    """Refuses (ConfigInvalid, exit 3) before any request when the file has errors."""
+    """Resolve, read and plan a config that ``load_checked`` accepted."""
     from licenzy_sync.plan.planner import build_plan
     from licenzy_sync.providers.read import read_remote
 
-    loaded = load_config(config_path)
-    static = static_findings(loaded)
-    if any(finding.is_error for finding in static):
-        raise ConfigInvalid(static)
     modes = select_modes(loaded, requested_mode)
     run = prepare(loaded, modes, sandbox=sandbox)
     state = read_remote(
@@ -65,36 +73,56 @@ def make_plan(
     return plan, run
 
 
+def make_plan(
+    config_path: Path,
+    requested_mode: str,
+    *,
+    sandbox: bool,
+    prune: bool,
+    console: Console,
+    channels: Channels | None = None,
+) -> tuple[Plan, Run]:
+    """Refuses (ConfigInvalid, exit 3) before any request when the file has errors."""
+    loaded, static = load_checked(config_path)
+    return plan_loaded(
+        loaded,
+        static,
+        requested_mode,
+        sandbox=sandbox,
+        prune=prune,
+        console=console,
+        channels=channels,
+    )
+
+
 def mode_of(plan: Plan) -> str:
     """The --mode that reproduces a plan's scope."""
     return plan.modes[0] if len(plan.modes) == 1 else "all"
 
 
-def load_saved_plan(
-    planfile: Path,
+def check_saved_plan(
+    saved: Plan,
+    source: str,
     config_path: Path | None,
     *,
     sandbox: bool,
     console: Console,
     channels: Channels | None = None,
 ) -> tuple[Plan, Run]:
-    """The saved plan, once every remote object it read is shown to be unchanged.
+    """``saved`` (read from ``source``), once every remote object it read is shown unchanged.
 
     The objects are read again and fingerprinted exactly as the plan did; any difference
     (changed, created or deleted since) refuses the plan and names the object.
     """
-    from licenzy_sync.planfile import read_plan
-
-    saved = read_plan(planfile)
     if saved.has_errors:
-        raise PlanRefused(f"{planfile}: the plan has rule violations; fix them and plan again")
+        raise PlanRefused(f"{source}: the plan has rule violations; fix them and plan again")
     config = config_path or Path(saved.config_file)
     fresh, run = make_plan(
         config, mode_of(saved), sandbox=sandbox, prune=True, console=console, channels=channels
     )
     if fresh.project != saved.project:
         raise PlanRefused(
-            f"{planfile} was made for project {saved.project}, {config} names {fresh.project}"
+            f"{source} was made for project {saved.project}, {config} names {fresh.project}"
         )
     moved = [
         address
@@ -104,7 +132,7 @@ def load_saved_plan(
     if moved:
         listing = "\n".join(f"  {address}" for address in moved)
         raise PlanRefused(
-            f"{planfile} is stale: {len(moved)} object(s) changed since it was made:\n"
+            f"{source} is stale: {len(moved)} object(s) changed since it was made:\n"
             f"{listing}\nRun plan again and review the new plan."
         )
     return saved, run

@@ -22,7 +22,7 @@ from licenzy_sync.sandbox.licenzy_base import get_connection
 from tests.plan.world import CONFIG, PROJECT, World
 
 PORTAL = f"/licenzy/portal/projects/{PROJECT}"
-TIMEOUT = 1.0
+TIMEOUT = 2.0
 """LICENZY_SYNC_TIMEOUT for the timeout cases only (a shorter one makes ordinary loopback
 requests on a busy 2-core machine time out too); the injected latency is well above it."""
 

@@ -8,6 +8,7 @@ cannot come).
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 
 import click
 
@@ -63,6 +64,38 @@ def approve(plan: Plan, console: Console, *, auto_approve: bool) -> None:
         default="",
         show_default=False,
         err=True,
+    )
+    if answer.strip() != "yes":
+        raise NotApproved("apply cancelled")
+
+
+def approve_projects(plans: Sequence[Plan], console: Console, *, auto_approve: bool) -> None:
+    """One approval for several projects' changes; live ones need every such project's id
+    typed back (in any order), so nobody approves live billing of a project by accident."""
+    if auto_approve:
+        return
+    changes = sum(len(plan.changes) for plan in plans)
+    live = sum(1 for plan in plans for r in plan.changes if r.mode == "live")
+    where = f"{changes} change(s) in {len(plans)} project(s)"
+    if not sys.stdin.isatty():
+        raise NotApproved(
+            f"apply needs approval for {where} ({live} live) and there is no terminal to ask; "
+            "review the plans above and run again with --auto-approve"
+        )
+    live_projects = [p.project for p in plans if any(r.mode == "live" for r in p.changes)]
+    if live_projects:
+        answer = click.prompt(
+            f"Type the project id{'s' * (len(live_projects) > 1)} with live changes "
+            f"({' '.join(live_projects)}) to apply {where}, {live} of them live",
+            default="",
+            show_default=False,
+            err=True,
+        )
+        if sorted(answer.split()) != sorted(live_projects):
+            raise NotApproved("apply cancelled: the project ids were not typed back")
+        return
+    answer = click.prompt(
+        f"Apply {where}? Only 'yes' is accepted", default="", show_default=False, err=True
     )
     if answer.strip() != "yes":
         raise NotApproved("apply cancelled")

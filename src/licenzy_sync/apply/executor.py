@@ -24,6 +24,7 @@ from licenzy_sync.plan.ownership import SECRET_LAST4_KEY
 from licenzy_sync.providers import raise_failures
 from licenzy_sync.providers.licenzy_client import LicenzyApiError, LicenzyClient
 from licenzy_sync.providers.retry import Channels
+from licenzy_sync.providers.stripe_reader import StripeApiError
 from licenzy_sync.providers.stripe_writer import StripeWriter
 from licenzy_sync.runtime import Run
 
@@ -34,6 +35,11 @@ PRODUCT_WORKERS = 8
 """Concurrent product writes; the rate limiter, not this, bounds the request rate."""
 MUTABLE_PRODUCT_FIELDS = ("stripe_price_id", "name", "units", "duration_days", "metadata")
 SYMBOLS = {"create": "+", "update": "~", "replace": "-/+", "archive": "-"}
+
+
+class Raced(LicenzySyncError):
+    """An object the plan read was changed or removed by someone else while we wrote: the
+    answer is a fresh plan, not a failure."""
 
 
 def phase(resource: ResourceChange) -> int:
@@ -57,8 +63,13 @@ class Executor:
         self._done = 0
         self._lock = threading.Lock()
 
-    def execute(self) -> int:
-        """Every step of the plan; returns how many were carried out."""
+    @property
+    def done(self) -> int:
+        """Steps carried out so far (also after a failure)."""
+        return self._done
+
+    def execute(self) -> None:
+        """Every step of the plan, phase by phase."""
         with LicenzyClient(
             self.run.targets.licenzy_url,
             self.run.targets.portal_token,
@@ -70,13 +81,15 @@ class Executor:
                 batch = [step for step in self.steps if phase(step) == number]
                 workers = PRODUCT_WORKERS if number >= 2 else 1
                 self._run_batch(batch, workers)
-        return self._done
 
     def _run_batch(self, batch: list[ResourceChange], workers: int) -> None:
         if not batch:
             return
         with ThreadPoolExecutor(max_workers=workers) as pool:
             futures = [pool.submit(self._step, resource) for resource in batch]
+        failures = [error for future in futures if (error := future.exception()) is not None]
+        if failures and all(isinstance(error, Raced) for error in failures):
+            raise failures[0]
         raise_failures(futures)
 
     def _step(self, resource: ResourceChange) -> None:
@@ -85,7 +98,16 @@ class Executor:
             "webhook_secret": self._secret,
             "product": self._product,
         }[resource.type]
-        handler(resource)
+        try:
+            handler(resource)
+        except StripeApiError as error:
+            if error.code != "resource_missing":
+                raise
+            raise Raced(f"{resource.address}: removed by someone else during apply") from None
+        except LicenzyApiError as error:
+            if error.code != "product_not_found":
+                raise
+            raise Raced(f"{resource.address}: removed by someone else during apply") from None
         with self._lock:
             self._done += 1
             number = self._done

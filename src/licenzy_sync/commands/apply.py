@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from licenzy_sync.cli_options import config_option, console_options, sandbox_option
-from licenzy_sync.errors import EXIT_ERROR, EXIT_INVALID
+from licenzy_sync.cli_options import configs_option, console_options, sandbox_option
+from licenzy_sync.errors import EXIT_ERROR, EXIT_INVALID, EXIT_OK, LicenzySyncError
 from licenzy_sync.output import Console
 
-ROUNDS = 3
+if TYPE_CHECKING:
+    from licenzy_sync.plan.model import Plan
+    from licenzy_sync.projects import Outcome
+    from licenzy_sync.providers.retry import Channels
+    from licenzy_sync.runtime import Run
+
+ROUNDS = 5
 """Plan-execute rounds when reality moves during an apply (another writer racing us); a saved
 plan is executed exactly once."""
 
 
 @click.command()
 @click.argument("planfile", required=False, type=click.Path(path_type=Path, dir_okay=False))
-@config_option
+@configs_option
 @click.option(
     "--mode",
     type=click.Choice(["test", "live", "all"]),
@@ -37,7 +45,7 @@ plan is executed exactly once."""
 def apply(
     ctx: click.Context,
     planfile: Path | None,
-    config_path: Path,
+    config_paths: tuple[Path, ...],
     mode: str,
     auto_approve: bool,
     prune: bool,
@@ -52,28 +60,47 @@ def apply(
     the objects it read has changed since (a stale plan is refused, naming each object); the
     config is the one the plan names unless -c is given.
 
+    With several configs (-c repeated or a glob), or a PLANFILE saved from several: every
+    project is planned (or checked for staleness) first, and nothing is written unless all of
+    them can be; one approval covers them all, then each project is applied in turn. The exit
+    code is the worst of theirs.
+
     Exit 0 when a fresh plan afterwards has no changes; 3 for rule violations, a stale plan or
     missing approval; 1 for errors or changes that remain.
     """
     from licenzy_sync.apply.approval import approve, live_banner
-    from licenzy_sync.apply.executor import Executor
+    from licenzy_sync.planfile import read_plans
+    from licenzy_sync.projects import expand_configs
     from licenzy_sync.providers.retry import Channels
     from licenzy_sync.render.select import render
-    from licenzy_sync.workflow import load_saved_plan, make_plan, mode_of
+    from licenzy_sync.workflow import check_saved_plan, make_plan
 
     console = Console(no_color, verbose)
     channels = Channels()
+    explicit = ctx.get_parameter_source("config_paths") is not click.core.ParameterSource.DEFAULT
+    configs = expand_configs(config_paths)
+    options = _Options(prune, sandbox, auto_approve, channels, console)
     if planfile is not None:
-        explicit = ctx.get_parameter_source("config_path") is not click.core.ParameterSource.DEFAULT
-        plan, run = load_saved_plan(
-            planfile,
-            config_path if explicit else None,
+        saved = read_plans(planfile)
+        if isinstance(saved, list):
+            _apply_saved_projects(planfile, saved, configs if explicit else None, options)
+            return
+        if len(configs) > 1:
+            raise LicenzySyncError(f"{planfile} holds one project's plan; -c names several files")
+        plan, run = check_saved_plan(
+            saved,
+            str(planfile),
+            configs[0] if explicit else None,
             sandbox=sandbox,
             console=console,
             channels=channels,
         )
-        config_path = config_path if explicit else Path(plan.config_file)
+        config_path = configs[0] if explicit else Path(plan.config_file)
+    elif len(configs) > 1:
+        _apply_projects(configs, mode, options)
+        return
     else:
+        config_path = configs[0]
         plan, run = make_plan(
             config_path, mode, sandbox=sandbox, prune=prune, console=console, channels=channels
         )
@@ -84,29 +111,178 @@ def apply(
         return
     live_banner(plan, console)
     approve(plan, console, auto_approve=auto_approve)
-    approved = {resource.address for resource in plan.changes}
-    scope = mode_of(plan)
-    rounds = 1 if planfile is not None else ROUNDS
-    written = 0
-    for round_number in range(1, rounds + 1):
-        written += Executor(plan, run, channels, console).execute()
-        plan, run = make_plan(
-            config_path, scope, sandbox=sandbox, prune=prune, console=console, channels=channels
+    plan, written = _converge(
+        plan, run, config_path, rounds=1 if planfile is not None else ROUNDS, options=options
+    )
+    if not plan.changes:
+        console.out(
+            f"Apply complete: {written} change(s) written; Stripe and Licenzy match "
+            f"licenzy.yaml. Requests: {_requests(channels)}."
         )
-        remaining = {resource.address for resource in plan.changes}
-        if not remaining:
-            counts = ", ".join(f"{k} {v}" for k, v in sorted(channels.counter.counts().items()))
-            console.out(
-                f"Apply complete: {written} change(s) written; Stripe and Licenzy match "
-                f"licenzy.yaml. Requests: {counts}."
-            )
-            return
-        if plan.has_errors or not remaining <= approved or round_number == rounds:
-            break
-        console.err(
-            "reality moved during apply (another writer?); planning again "
-            f"(round {round_number + 1}/{rounds})"
-        )
+        return
     console.out(render(plan, "text", console).rstrip("\n"))
     console.err(f"apply did not converge: {len(plan.changes)} change(s) remain (shown above)")
     raise click.exceptions.Exit(EXIT_ERROR)
+
+
+class _Options:
+    """What every project of one apply shares: the flags, the rate limits, the console."""
+
+    def __init__(
+        self,
+        prune: bool,
+        sandbox: bool,
+        auto_approve: bool,
+        channels: Channels,
+        console: Console,
+    ) -> None:
+        self.prune = prune
+        self.sandbox = sandbox
+        self.auto_approve = auto_approve
+        self.channels = channels
+        self.console = console
+
+
+def _requests(channels: Channels) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(channels.counter.counts().items()))
+
+
+def _converge(
+    plan: Plan, run: Run, config_path: Path, *, rounds: int, options: _Options
+) -> tuple[Plan, int]:
+    """Execute ``plan``, then plan again; while only approved changes remain (another writer
+    raced us), up to ``rounds`` times. Returns the last fresh plan and the writes made."""
+    from licenzy_sync.apply.executor import Executor, Raced
+    from licenzy_sync.workflow import make_plan, mode_of
+
+    approved = {resource.address for resource in plan.changes}
+    scope = mode_of(plan)
+    written = 0
+    round_number = 1
+    while True:
+        executor = Executor(plan, run, options.channels, options.console)
+        try:
+            executor.execute()
+        except Raced as raced:
+            if round_number == rounds:
+                raise
+            options.console.err(f"{raced}; planning again")
+        written += executor.done
+        plan, run = make_plan(
+            config_path,
+            scope,
+            sandbox=options.sandbox,
+            prune=options.prune,
+            console=options.console,
+            channels=options.channels,
+        )
+        remaining = {resource.address for resource in plan.changes}
+        if not remaining or plan.has_errors or not remaining <= approved or round_number == rounds:
+            return plan, written
+        round_number += 1
+        options.console.err(
+            "reality moved during apply (another writer?); planning again "
+            f"(round {round_number}/{rounds})"
+        )
+
+
+def _apply_projects(configs: list[Path], mode: str, options: _Options) -> None:
+    from licenzy_sync.projects import plan_projects
+
+    outcomes = plan_projects(
+        configs,
+        mode,
+        sandbox=options.sandbox,
+        prune=options.prune,
+        console=options.console,
+        channels=options.channels,
+    )
+    _apply_outcomes(outcomes, ROUNDS, options)
+
+
+def _apply_saved_projects(
+    planfile: Path, saved: list[Plan], configs: list[Path] | None, options: _Options
+) -> None:
+    """Every saved plan checked for staleness (concurrently) before any is executed."""
+    from licenzy_sync.projects import Outcome, then
+    from licenzy_sync.workflow import check_saved_plan
+
+    named = [Path(plan.config_file) for plan in saved]
+    if configs is not None and set(configs) != set(named):
+        raise LicenzySyncError(
+            f"{planfile} was made from {', '.join(map(str, named))}; -c names "
+            f"{', '.join(map(str, configs))} (give the same files, or no -c)"
+        )
+    checked = then(
+        [
+            Outcome(path, plan, project=plan.project)
+            for path, plan in zip(named, saved, strict=True)
+        ],
+        lambda plan: check_saved_plan(
+            plan,
+            f"{planfile} (project {plan.project})",
+            None,
+            sandbox=options.sandbox,
+            console=options.console,
+            channels=options.channels,
+        ),
+    )
+    _apply_outcomes(checked, 1, options)
+
+
+def _apply_outcomes(
+    outcomes: Sequence[Outcome[tuple[Plan, Run]]], rounds: int, options: _Options
+) -> None:
+    """Show every project; write only when none has an error or a rule violation; ask once."""
+    from licenzy_sync.apply.approval import approve_projects, live_banner
+    from licenzy_sync.projects import combine, exit_code, results
+    from licenzy_sync.render.projects import failure_lines, header, plans_text
+
+    console = options.console
+    console.out(plans_text(results(outcomes), console.style).rstrip("\n"))
+    blocked = combine(
+        exit_code(o, lambda pair: EXIT_INVALID if pair[0].has_errors else EXIT_OK) for o in outcomes
+    )
+    if blocked:
+        raise click.exceptions.Exit(blocked)
+    pending = [o for o in outcomes if o.result is not None and o.result[0].changes]
+    if not pending:
+        return
+    plans = [o.result[0] for o in pending if o.result is not None]
+    for plan in plans:
+        live_banner(plan, console)
+    approve_projects(plans, console, auto_approve=options.auto_approve)
+    codes = []
+    written = 0
+    for outcome in pending:
+        assert outcome.result is not None
+        console.err(console.style(header(outcome), "bold", stream_color=console.err_color))
+        try:
+            plan, count = _converge(*outcome.result, outcome.config, rounds=rounds, options=options)
+        except LicenzySyncError as error:
+            console.err("\n".join(failure_lines(error)))
+            codes.append(error.exit_code)
+            continue
+        written += count
+        if plan.changes:
+            from licenzy_sync.render.text import render_text
+
+            console.out(header(outcome))
+            console.out(render_text(plan, console.style).rstrip("\n"))
+            console.err(
+                f"{outcome.config}: apply did not converge: {len(plan.changes)} change(s) remain "
+                "(shown above)"
+            )
+            codes.append(EXIT_ERROR)
+        else:
+            console.out(
+                f"{header(outcome)} apply complete: {count} change(s) written; Stripe and "
+                f"Licenzy match {outcome.config}."
+            )
+    code = combine(codes)
+    if code:
+        raise click.exceptions.Exit(code)
+    console.out(
+        f"Apply complete: {written} change(s) written in {len(pending)} project(s); Stripe and "
+        f"Licenzy match every file. Requests: {_requests(options.channels)}."
+    )

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import click
 
-from licenzy_sync.cli_options import config_option, console_options, mode_option, sandbox_option
-from licenzy_sync.errors import EXIT_CHANGES
+from licenzy_sync.cli_options import configs_option, console_options, mode_option, sandbox_option
+from licenzy_sync.errors import EXIT_CHANGES, EXIT_OK
 from licenzy_sync.output import Console
+
+if TYPE_CHECKING:
+    from licenzy_sync.drift import FailOn
 
 
 @click.command()
-@config_option
+@configs_option
 @mode_option
 @click.option(
     "--format",
@@ -34,7 +37,7 @@ from licenzy_sync.output import Console
 @sandbox_option
 @console_options
 def drift(
-    config_path: Path,
+    config_paths: tuple[Path, ...],
     mode: str,
     fmt: str,
     fail_on: str,
@@ -50,16 +53,51 @@ def drift(
     connection broken). Benign drift does not (names, metadata, products outside the file,
     warnings). Nothing is written.
 
+    With several configs (-c repeated or a glob) the projects are checked concurrently and
+    reported one after the other; the exit code is the worst of theirs (1, then 3, then 2).
+
     Exit 0 no drift (or only benign drift with --fail-on breaking), 2 drift, 3 invalid
     configuration, 1 error.
     """
     from licenzy_sync.drift import FailOn, detect
+    from licenzy_sync.projects import expand_configs
     from licenzy_sync.render.drift import render_drift
     from licenzy_sync.workflow import make_plan
 
+    configs = expand_configs(config_paths)
     console = Console(no_color, verbose)
-    plan, _ = make_plan(config_path, mode, sandbox=sandbox, prune=False, console=console)
+    if len(configs) > 1:
+        _drift_projects(configs, mode, fmt, cast(FailOn, fail_on), sandbox, console)
+        return
+    plan, _ = make_plan(configs[0], mode, sandbox=sandbox, prune=False, console=console)
     report = detect(plan)
     console.out(render_drift(report, fmt, console).rstrip("\n"))
     if report.fails(cast(FailOn, fail_on)):
         raise click.exceptions.Exit(EXIT_CHANGES)
+
+
+def _drift_projects(
+    configs: list[Path], mode: str, fmt: str, fail_on: FailOn, sandbox: bool, console: Console
+) -> None:
+    from licenzy_sync.drift import detect
+    from licenzy_sync.projects import combine, exit_code, plan_projects, results, then
+    from licenzy_sync.providers.retry import Channels
+    from licenzy_sync.render.projects import failure_lines, render_reports
+
+    planned = results(
+        plan_projects(
+            configs, mode, sandbox=sandbox, prune=False, console=console, channels=Channels()
+        )
+    )
+    outcomes = then(planned, detect)
+    console.out(render_reports(outcomes, fmt, console).rstrip("\n"))
+    if fmt != "text":
+        for outcome in outcomes:
+            if outcome.error is not None:
+                console.err(f"{outcome.config}: " + "\n".join(failure_lines(outcome.error)))
+    code = combine(
+        exit_code(o, lambda report: EXIT_CHANGES if report.fails(fail_on) else EXIT_OK)
+        for o in outcomes
+    )
+    if code:
+        raise click.exceptions.Exit(code)

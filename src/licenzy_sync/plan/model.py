@@ -9,6 +9,8 @@ from licenzy_sync.findings import Finding, Severity
 from licenzy_sync.keys import Mode
 
 FORMAT_VERSION = 1
+PROJECTS_KEY = "projects"
+"""Only the JSON of several projects has this key: its presence tells it from a single plan."""
 
 Action = Literal["create", "update", "replace", "archive", "no-op"]
 ACTIONS: tuple[Action, ...] = ("create", "update", "replace", "archive", "no-op")

@@ -58,16 +58,6 @@ def plan_webhook(ctx: PlanContext, mode: Mode) -> None:
     url = tenant_url(ctx, mode)
     endpoints = ctx.state.stripe[mode].endpoints
     at_url = [e for e in endpoints if e.url == url]
-    address = addresses.webhook_endpoint(mode)
-    if len(at_url) > 1:
-        ctx.report(
-            r.ENDPOINT_DUPLICATE,
-            f"{len(at_url)} endpoints deliver to {url}",
-            address,
-            "modes",
-            mode,
-            "webhook",
-        )
     if settings.manage:
         _managed(ctx, mode, url=url, settings=settings, endpoints=endpoints, at_url=at_url)
     else:
@@ -88,20 +78,20 @@ def _managed(
     after = desired_endpoint(url, settings)
     connection = ctx.state.licenzy[mode].connection
     ctx.fingerprints[addresses.webhook_secret(mode)] = connection.fingerprint
+    foreign = [e for e in at_url if not is_managed(e.metadata)]
+    if foreign:
+        ctx.report(
+            r.ENDPOINT_UNOWNED,
+            f"{foreign[0].id} delivers to {url} without licenzy-sync's marker",
+            address,
+            "modes",
+            mode,
+            "webhook",
+            "manage",
+        )
+        return
     if not ours:
         ctx.fingerprints[address] = "absent"
-        foreign = [e for e in at_url if not is_managed(e.metadata)]
-        if foreign:
-            ctx.report(
-                r.ENDPOINT_UNOWNED,
-                f"{foreign[0].id} delivers to {url} without licenzy-sync's marker",
-                address,
-                "modes",
-                mode,
-                "webhook",
-                "manage",
-            )
-            return
         ctx.resources.append(
             ResourceChange(
                 address,
@@ -183,6 +173,10 @@ def _verified(
     """`manage: false`: report what is wrong with the hand-made endpoint; fix only the secret."""
     address = addresses.webhook_endpoint(mode)
     where = ("modes", mode, "webhook")
+    if len(at_url) > 1:
+        ctx.report(
+            r.ENDPOINT_DUPLICATE, f"{len(at_url)} endpoints deliver to {url}", address, *where
+        )
     if not at_url:
         stray = [e for e in endpoints if e.url.endswith(TENANT_WEBHOOK_PATH)]
         if stray:

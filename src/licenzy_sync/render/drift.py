@@ -98,8 +98,15 @@ def _what(item: DriftItem, show: Callable[[Any], str]) -> str:
     )
 
 
-def _tally(report: DriftReport) -> str:
+def tally(report: DriftReport) -> str:
     return ", ".join(f"{report.count(c)} {c}" for c in CLASSIFICATIONS)
+
+
+def drift_emoji(report: DriftReport) -> str:
+    """The shortcode a Markdown title starts with: breaking, benign only, or no drift."""
+    if report.count("breaking"):
+        return ":rotating_light:"
+    return ":warning:" if report.items else ":white_check_mark:"
 
 
 def drift_text(report: DriftReport, style: Styler) -> str:
@@ -120,7 +127,7 @@ def drift_text(report: DriftReport, style: Styler) -> str:
         lines.append("      " + style(f"# {printable(item.reason)}", "dim"))
     lines += [
         "",
-        style(f"Drift: {_tally(report)}.", "bold")
+        style(f"Drift: {tally(report)}.", "bold")
         + " `licenzy-sync plan` shows what apply would change back.",
     ]
     return "\n".join(lines) + "\n"
@@ -158,10 +165,7 @@ def _row(item: DriftItem) -> str:
 def _page(report: DriftReport, rows: list[str]) -> str:
     """The body showing the first ``len(rows)`` items."""
     shown = len(rows)
-    breaking = report.count("breaking")
-    emoji = (
-        ":rotating_light:" if breaking else ":warning:" if report.items else ":white_check_mark:"
-    )
+    emoji = drift_emoji(report)
     project = escape_markdown(report.project, CAP_NAME)
     config = escape_markdown(report.config_file or "licenzy.yaml", CAP_NAME)
     modes = ", ".join(report.modes) or "none"
@@ -174,7 +178,7 @@ def _page(report: DriftReport, rows: list[str]) -> str:
         ]
         return "\n".join(lines) + "\n"
     lines += [
-        f"## {emoji} Drift in {project}: {_tally(report)}",
+        f"## {emoji} Drift in {project}: {tally(report)}",
         "",
         f"Stripe and Licenzy no longer match <code>{config}</code> (modes: {modes}). "
         "**Breaking** drift affects purchases, access or event delivery now; **benign** drift "

@@ -107,7 +107,7 @@ def _template() -> jinja2.Template:
     return environment.get_template("plan.md.j2")
 
 
-def _status(plan: Plan) -> tuple[str, str]:
+def plan_status(plan: Plan) -> tuple[str, str]:
     """An emoji shortcode and the words for the title."""
     errors = sum(1 for f in plan.findings if f.is_error)
     warnings = len(plan.findings) - errors
@@ -138,16 +138,20 @@ def _omissions(plan: Plan, cut: _Cut) -> list[str]:
     return notes
 
 
-def render_markdown(plan: Plan, limit: int = GITHUB_COMMENT_LIMIT) -> str:
+def render_markdown(
+    plan: Plan, limit: int = GITHUB_COMMENT_LIMIT, *, room: str | None = None
+) -> str:
     """The plan as a GitHub comment body of at most ``limit`` characters (see ``measure``).
 
     Every user string is capped, so the page without findings and details takes a few
-    kilobytes whatever the plan; a ``limit`` below that raises ValueError.
+    kilobytes whatever the plan; a ``limit`` below that raises ValueError. ``room`` names
+    the space the note of a shortened plan says it was cut to fit (GitHub's limit unless the
+    plan shares a comment with others).
     """
     ensure_secret_free(plan, "show the plan")
     plan = canonical(plan)
     template = _template()
-    emoji, status = _status(plan)
+    emoji, status = plan_status(plan)
     page = {
         "marker": marker(plan.project),
         "emoji": emoji,
@@ -157,7 +161,7 @@ def render_markdown(plan: Plan, limit: int = GITHUB_COMMENT_LIMIT) -> str:
         "unchanged": plan.counts()["no-op"],
         "findings_summary": summary(plan.findings),
         "command": FULL_PLAN_COMMAND,
-        "limit": f"{limit:,}",
+        "room": room or f"GitHub's {limit:,}-character comment limit",
     }
     # Each finding row and resource section is rendered once, by the template's macros, and
     # only until their sizes add up past the limit: pieces after that can never be shown.
