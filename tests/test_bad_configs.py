@@ -20,7 +20,9 @@ PLANTED = re.compile(r"(sk|rk|pk|lz|whsec)_[A-Za-z0-9_]*PLANTED[A-Za-z0-9]*")
 
 def _expectations(path: Path) -> tuple[str, str, int | None, dict[str, str]]:
     text = path.read_text()
-    rule, field = re.search(r"^# expect: (\S+) (\S+)$", text, re.M).groups()  # type: ignore[union-attr]
+    found = re.search(r"^# expect: (\S+) (\S+)$", text, re.M)
+    assert found is not None, f"{path.name} has no '# expect:' line"
+    rule, field = found.groups()
     env = dict(re.findall(r"^# env: (\w+)=(\S+)$", text, re.M))
     marked = [n for n, line in enumerate(text.splitlines(), 1) if line.endswith("# <-")]
     return rule, field, marked[0] if marked else None, env

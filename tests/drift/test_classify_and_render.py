@@ -16,7 +16,7 @@ from licenzy_sync.drift import DriftItem, DriftReport, detect
 from licenzy_sync.errors import LicenzySyncError
 from licenzy_sync.findings import Position
 from licenzy_sync.keys import Mode
-from licenzy_sync.plan.model import Action, FieldChange, Plan, ResourceChange
+from licenzy_sync.plan.model import Action, FieldChange, Plan, ResourceChange, System
 from licenzy_sync.render.drift import drift_json, drift_markdown, drift_text
 from licenzy_sync.render.markdown import measure
 from licenzy_sync.rules import catalog as r
@@ -31,10 +31,10 @@ def change(
     name: str = "PRO",
     reason: str = "",
 ) -> ResourceChange:
-    system = "stripe" if type_ == "webhook_endpoint" else "licenzy"
+    system: System = "stripe" if type_ == "webhook_endpoint" else "licenzy"
     return ResourceChange(
         f"{system}.{mode}.{type_}[{name}]",
-        system,  # type: ignore[arg-type]
+        system,
         mode,
         type_,
         name,
