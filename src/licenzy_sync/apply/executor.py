@@ -9,7 +9,7 @@ live only in memory.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -243,7 +243,3 @@ class Executor:
 def _present(values: dict[str, Any], *skip: str) -> dict[str, Any]:
     """The contract's create body: fields that do not apply are left out, not sent as null."""
     return {k: v for k, v in values.items() if v is not None and k not in skip}
-
-
-def count_live(resources: Iterable[ResourceChange]) -> int:
-    return sum(1 for resource in resources if resource.mode == "live")
