@@ -16,6 +16,7 @@ from typing import Any, Literal
 from urllib.parse import unquote
 
 from licenzy_sync.keys import Mode
+from licenzy_sync.runtime import SANDBOX_PORTAL_TOKEN
 from licenzy_sync.sandbox import licenzy_portal as portal
 from licenzy_sync.sandbox.http import Request, Response
 from licenzy_sync.sandbox.licenzy_base import (
@@ -34,7 +35,7 @@ from licenzy_sync.sandbox.licenzy_webhook import WEBHOOK_PATH, receive_tenant_ev
 from licenzy_sync.sandbox.store import Store, Tx
 from licenzy_sync.sandbox.stripe_api import ensure_account
 
-DEFAULT_PORTAL_TOKEN = "lzp_sandbox"
+DEFAULT_PORTAL_TOKEN = SANDBOX_PORTAL_TOKEN
 DEFAULT_PROJECT_ID = "proj_sandbox"
 DEFAULT_PROJECT_NAME = "sandbox"
 MAX_IDEMPOTENCY_KEY = 255

@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from licenzy_sync.config.load import load_config
 from licenzy_sync.config.models import ProductKind
 from licenzy_sync.keys import MODES, Mode
+from licenzy_sync.runtime import SANDBOX_STRIPE_KEYS
 from licenzy_sync.sandbox import stripe_api
 from licenzy_sync.sandbox.app import Sandbox
 from licenzy_sync.sandbox.http import Request
@@ -103,7 +104,7 @@ def seed(sandbox: Sandbox, spec: SeedSpec) -> SeedReport:
 
 def _webhook(sandbox: Sandbox, project_id: str, webhook: SeedWebhook, report: SeedReport) -> None:
     """Done through the emulators' own APIs, the way a person would in the two dashboards."""
-    key = f"Bearer sk_{webhook.mode}_sandbox"
+    key = f"Bearer {SANDBOX_STRIPE_KEYS[webhook.mode]}"
     listed = sandbox.handle(
         Request("GET", "/stripe/v1/webhook_endpoints", "limit=100", {"authorization": key})
     ).payload()
