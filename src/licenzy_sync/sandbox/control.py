@@ -19,7 +19,13 @@ from urllib.parse import urlsplit
 
 from licenzy_sync.keys import MODES, Mode
 from licenzy_sync.sandbox import stripe_api, stripe_events
-from licenzy_sync.sandbox.faults import DEFAULT_RATES, FaultSpec, RateLimit, stripe_mode
+from licenzy_sync.sandbox.faults import (
+    DEFAULT_RATES,
+    FaultSpec,
+    RateLimit,
+    runtime_mode,
+    stripe_mode,
+)
 from licenzy_sync.sandbox.http import DropConnection, Request, Response
 from licenzy_sync.sandbox.licenzy_api import ensure_defaults
 from licenzy_sync.sandbox.licenzy_base import (
@@ -259,10 +265,9 @@ def _request_mode(system: str, request: Request) -> Mode | None:
     in the signed event, not read here)."""
     if system == "stripe":
         return stripe_mode(request)
-    credential = (request.header("authorization") or "").partition(" ")[2].strip()
-    for mode in MODES:
-        if credential.startswith(f"lz_{mode}_"):
-            return mode
+    runtime = runtime_mode(request)
+    if runtime is not None:
+        return runtime
     named = request.query_params().get("mode", [])
     for mode in MODES:
         if mode in named or f"/{mode}/" in request.path + "/":
