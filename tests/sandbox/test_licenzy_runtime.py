@@ -164,6 +164,7 @@ def test_catalog_and_connection_errors(endpoints: Endpoints) -> None:
         (409, "stripe_not_connected"),
     ]
     assert "inactive" in inactive.json()["error"]["message"]
+    assert "not a Stripe price id" in price_as_code.json()["error"]["message"]
 
 
 @pytest.mark.parametrize(
