@@ -3,6 +3,7 @@ with the Stripe side checked through the stripe SDK."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from licenzy_sync.runtime import SANDBOX_RUNTIME_KEYS, sandbox_runtime_key
@@ -192,3 +193,25 @@ def test_a_seeded_project_has_its_known_runtime_key(endpoints: Endpoints) -> Non
         answer = checkout(client)
     assert answer.status_code == 404
     assert answer.json()["error"]["code"] == "product_not_found"
+
+
+def test_errors_can_come_in_the_bare_envelope(endpoints: Endpoints) -> None:
+    """Licenzy's docs show ``{"error": "<code>"}`` too; clients must read both shapes."""
+    shop(endpoints)
+    root = endpoints.licenzy_base.removesuffix("/licenzy")
+    with httpx.Client(base_url=f"{root}/_sandbox", transport=endpoints.httpx_transport) as ctl:
+        refused = ctl.post("/licenzy/error-envelope", json={"envelope": "plain"})
+        switched = ctl.post("/licenzy/error-envelope", json={"envelope": "bare"})
+    assert refused.status_code == 400
+    assert switched.json() == {"envelope": "bare"}
+    with runtime(endpoints, "lz_test_unknown") as client:
+        bad_key = checkout(client)
+    with runtime(endpoints) as client:
+        unknown = checkout(client, "NOPE")
+        works = checkout(client)
+    assert (bad_key.status_code, bad_key.json()) == (401, {"error": "invalid_api_key"})
+    assert (unknown.status_code, unknown.json()) == (404, {"error": "product_not_found"})
+    assert works.status_code == 200
+    with endpoints.portal() as portal:
+        portal_error = portal.get("/projects/proj_sandbox/products/test/NOPE").json()
+    assert portal_error["error"]["code"] == "product_not_found"

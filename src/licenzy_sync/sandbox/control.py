@@ -35,7 +35,7 @@ from licenzy_sync.sandbox.licenzy_base import (
     parse_mode,
     reject_unknown,
 )
-from licenzy_sync.sandbox.licenzy_runtime import set_subscription
+from licenzy_sync.sandbox.licenzy_runtime import set_error_envelope, set_subscription
 from licenzy_sync.sandbox.licenzy_webhook import WEBHOOK_PATH
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 KINDS = (
     "account", "key_account", "product", "price", "webhook_endpoint", "idempotency",
     "checkout_session", "stripe_event", "portal_token", "project", "connection", "api_key",
-    "api_key_hash", "licenzy_subscription", "event",
+    "api_key_hash", "licenzy_subscription", "licenzy_runtime", "event",
 )
 """Every kind the store layout in docs/sandbox-internals.md names, for `object_counts`."""
 
@@ -237,6 +237,12 @@ class Control:
         with self._sandbox.store.transaction() as tx:
             set_subscription(tx, status)
 
+    def set_licenzy_error_envelope(self, envelope: str) -> None:
+        """``bare`` makes runtime errors ``{"error": "<code>"}``; ``object`` (the default)
+        ``{"error": {"code", "message"}}``."""
+        with self._sandbox.store.transaction() as tx:
+            set_error_envelope(tx, envelope)
+
     # The HTTP surface.
 
     def handle(self, request: Request) -> Response:
@@ -371,6 +377,16 @@ def _post_licenzy_subscription(control: Control, request: Request) -> Result:
     return 200, {"status": status}
 
 
+def _post_licenzy_error_envelope(control: Control, request: Request) -> Result:
+    body = json_object(request)
+    reject_unknown(body, ("envelope",))
+    envelope = body.get("envelope")
+    if not isinstance(envelope, str):
+        raise invalid("envelope must be object or bare.", "envelope")
+    control.set_licenzy_error_envelope(envelope)
+    return 200, {"envelope": envelope}
+
+
 def _post_event(control: Control, request: Request) -> Result:
     body = json_object(request)
     reject_unknown(body, ("mode", "type", "account", "data"))
@@ -396,4 +412,5 @@ _ROUTES: Mapping[str, Mapping[str, Route]] = {
     "/stripe/prices": {"POST": _post_stripe_price},
     "/events": {"POST": _post_event},
     "/licenzy/subscription": {"POST": _post_licenzy_subscription},
+    "/licenzy/error-envelope": {"POST": _post_licenzy_error_envelope},
 }

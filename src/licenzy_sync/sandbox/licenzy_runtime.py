@@ -35,6 +35,10 @@ CHECKOUT_PATH = "/v1/checkout/session"
 KEY_INDEX = "api_key_hash"
 """Index from the sha256 of a raw runtime key to its project, mode and key id."""
 SUBSCRIPTION = "licenzy_subscription"
+SETTINGS = "licenzy_runtime"
+ENVELOPES = ("object", "bare")
+"""Runtime error bodies: ``{"error": {"code", "message"}}`` or ``{"error": "<code>"}``;
+Licenzy's docs show both, so clients must read either."""
 SUBSCRIPTION_STATUSES = ("active", "trialing", "past_due", "canceled", "none")
 LIVE_STATUSES = ("active", "trialing")
 SUCCESS_URL = "https://licenzy.app/checkout/success"
@@ -60,7 +64,23 @@ def set_subscription(tx: Tx, status: str) -> None:
     tx.put(SUBSCRIPTION, SCOPE, "plan", {"status": status})
 
 
+def set_error_envelope(tx: Tx, envelope: str) -> None:
+    if envelope not in ENVELOPES:
+        raise ValueError(f"envelope must be one of: {', '.join(ENVELOPES)}")
+    tx.put(SETTINGS, SCOPE, "error_envelope", {"envelope": envelope})
+
+
 def checkout_session(tx: Tx, request: Request, now: float) -> Response:
+    """The checkout, its errors in the configured envelope."""
+    settings = tx.get(SETTINGS, SCOPE, "error_envelope") or {"envelope": "object"}
+    try:
+        return _checkout_session(tx, request, now)
+    except ApiError as error:
+        error.bare = settings["envelope"] == "bare"
+        raise
+
+
+def _checkout_session(tx: Tx, request: Request, now: float) -> Response:
     """Authenticate, require an Idempotency-Key, then open the checkout (replayed for a
     repeated key, scoped to the key's project and mode)."""
     if request.method != "POST":
