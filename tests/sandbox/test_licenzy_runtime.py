@@ -202,6 +202,11 @@ def test_errors_can_come_in_the_bare_envelope(endpoints: Endpoints) -> None:
     with httpx.Client(base_url=f"{root}/_sandbox", transport=endpoints.httpx_transport) as ctl:
         refused = ctl.post("/licenzy/error-envelope", json={"envelope": "plain"})
         switched = ctl.post("/licenzy/error-envelope", json={"envelope": "bare"})
+        plans = [
+            ctl.post("/licenzy/subscription", json=body).status_code
+            for body in ({"status": "frozen"}, {"status": 1}, {"status": "trialing"})
+        ]
+    assert plans == [400, 400, 200]
     assert refused.status_code == 400
     assert switched.json() == {"envelope": "bare"}
     with runtime(endpoints, "lz_test_unknown") as client:

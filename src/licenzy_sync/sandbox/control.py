@@ -367,22 +367,24 @@ def _post_stripe_price(control: Control, request: Request) -> Result:
     return 200, price
 
 
-def _post_licenzy_subscription(control: Control, request: Request) -> Result:
+def _only_string(request: Request, name: str) -> str:
+    """The body's one field ``name``, a string (the setter checks its value)."""
     body = json_object(request)
-    reject_unknown(body, ("status",))
-    status = body.get("status")
-    if not isinstance(status, str):
-        raise invalid("status must be the Licenzy subscription status.", "status")
+    reject_unknown(body, (name,))
+    value = body.get(name)
+    if not isinstance(value, str):
+        raise invalid(f"{name} must be a string.", name)
+    return value
+
+
+def _post_licenzy_subscription(control: Control, request: Request) -> Result:
+    status = _only_string(request, "status")
     control.set_licenzy_subscription(status)
     return 200, {"status": status}
 
 
 def _post_licenzy_error_envelope(control: Control, request: Request) -> Result:
-    body = json_object(request)
-    reject_unknown(body, ("envelope",))
-    envelope = body.get("envelope")
-    if not isinstance(envelope, str):
-        raise invalid("envelope must be object or bare.", "envelope")
+    envelope = _only_string(request, "envelope")
     control.set_licenzy_error_envelope(envelope)
     return 200, {"envelope": envelope}
 
