@@ -185,10 +185,20 @@ def test_body_errors(endpoints: Endpoints, body: dict[str, str]) -> None:
     assert answer.json()["error"]["code"] == "invalid_request"
 
 
-def test_a_seeded_project_has_its_known_runtime_key(endpoints: Endpoints) -> None:
-    seed(endpoints.sandbox, SeedSpec(project_id="proj_acme"))
-    key = sandbox_runtime_key("test", "proj_acme")
-    assert key == "lz_test_sandbox_acme"
+@pytest.mark.parametrize(
+    ("spec", "project", "key"),
+    [
+        (SeedSpec(project_id="proj_acme"), "proj_acme", "lz_test_sandbox_acme"),
+        (SeedSpec(project_name="Acme Billing"), "Acme Billing", "lz_test_sandbox_acme_billing"),
+        (SeedSpec(project_name="sandbox"), "sandbox", "lz_test_sandbox"),
+    ],
+)
+def test_a_seeded_project_has_its_known_runtime_key(
+    endpoints: Endpoints, spec: SeedSpec, project: str, key: str
+) -> None:
+    """The key follows from the config's `project`, an id or a name, without the portal."""
+    seed(endpoints.sandbox, spec)
+    assert sandbox_runtime_key("test", project) == key
     with runtime(endpoints, key) as client:
         answer = checkout(client)
     assert answer.status_code == 404
