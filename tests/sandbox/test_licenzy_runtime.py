@@ -230,3 +230,13 @@ def test_errors_can_come_in_the_bare_envelope(endpoints: Endpoints) -> None:
     with endpoints.portal() as portal:
         portal_error = portal.get("/projects/proj_sandbox/products/test/NOPE").json()
     assert portal_error["error"]["code"] == "product_not_found"
+
+
+def test_runtime_requests_are_counted_in_the_keys_mode(endpoints: Endpoints) -> None:
+    shop(endpoints)
+    endpoints.sandbox.control.clear_request_counts()
+    with runtime(endpoints) as test, runtime(endpoints, SANDBOX_RUNTIME_KEYS["live"]) as live:
+        checkout(test)
+        checkout(live)
+        checkout(live)
+    assert endpoints.sandbox.control.request_counts() == {"licenzy": {"live": 2, "test": 1}}

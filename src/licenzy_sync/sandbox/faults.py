@@ -241,23 +241,23 @@ class _Decision:
     limited: bool = False
 
 
-def stripe_mode(request: Request) -> Mode | None:
-    """The mode a Stripe request's key declares, which is what Stripe's limits are keyed by."""
+def _bearer_mode(request: Request, kinds: tuple[str, ...]) -> Mode | None:
     auth = request.header("authorization") or ""
     scheme, _, key = auth.partition(" ")
     found = classify(key.strip()) if scheme.lower() == "bearer" else None
-    if found is None or found.kind not in ("secret", "restricted"):
+    if found is None or found.kind not in kinds:
         return None
     return found.mode
 
 
+def stripe_mode(request: Request) -> Mode | None:
+    """The mode a Stripe request's key declares, which is what Stripe's limits are keyed by."""
+    return _bearer_mode(request, ("secret", "restricted"))
+
+
 def runtime_mode(request: Request) -> Mode | None:
     """The mode a Licenzy runtime key (``lz_test_``/``lz_live_``) selects."""
-    scheme, _, key = (request.header("authorization") or "").partition(" ")
-    for mode in MODES:
-        if scheme.lower() == "bearer" and key.strip().startswith(f"lz_{mode}_"):
-            return mode
-    return None
+    return _bearer_mode(request, ("licenzy_api_key",))
 
 
 def _limited_mode(system: str, request: Request) -> Mode | None:
