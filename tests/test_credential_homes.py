@@ -22,20 +22,27 @@ import pytest
 
 from licenzy_sync.providers.retry import RetryPolicy
 from tests.cli_runner import Result, run_cli
-from tests.github.conftest import plan_body
+from tests.github.conftest import drift_body, plan_body
 from tests.github.fake_github import FakeGitHub
+from tests.plan.world import PLANTED as WORLD_CREDENTIALS
 from tests.plan.world import World
 
 PLANTED = {
-    "LZ_TOKEN": "lzp_PLANTEDhome0001",
-    "STRIPE_TEST_KEY": "sk_test_PLANTEDhome0002",
-    "STRIPE_LIVE_KEY": "sk_live_PLANTEDhome0003",
+    "LICENZY_PORTAL_TOKEN": "lzp_PLANTEDhome0001",
+    "STRIPE_TEST_SECRET_KEY": "sk_test_PLANTEDhome0002",
+    "STRIPE_LIVE_SECRET_KEY": "sk_live_PLANTEDhome0003",
     "GITHUB_TOKEN": "ghs_PLANTEDhome0004",
 }
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy")
 ENDPOINT_VARIABLES = ("LICENZY_URL", "LICENZY_SYNC_STRIPE_API_BASE", "GITHUB_API_URL")
 HOSTILE_HTTP = "http://collector.invalid:8080"
 HOSTILE_HTTPS = "https://collector.invalid"
+READ_THE_FILE = ("plan", "apply", "drift")
+AS_IN_WORLD = {
+    "LICENZY_PORTAL_TOKEN": "LZ_TOKEN",
+    "STRIPE_TEST_SECRET_KEY": "STRIPE_TEST_KEY",
+    "STRIPE_LIVE_SECRET_KEY": "STRIPE_LIVE_KEY",
+}
 
 
 def config_text(licenzy_url: str | None, api_base: str | None = None) -> str:
@@ -44,9 +51,10 @@ def config_text(licenzy_url: str | None, api_base: str | None = None) -> str:
     url = f"  url: {licenzy_url}\n" if licenzy_url else ""
     base = f"      api_base: {api_base}\n" if api_base else ""
     return (
-        "version: 1\nproject: proj_sandbox\nlicenzy:\n  token: ${LZ_TOKEN}\n" + url + "modes:\n"
-        "  test:\n    stripe:\n      secret_key: ${STRIPE_TEST_KEY}\n" + base + "    webhook:\n"
-        "      manage: true\n  live:\n    stripe:\n      secret_key: ${STRIPE_LIVE_KEY}\n" + base
+        "version: 1\nproject: proj_sandbox\nlicenzy:\n  token: ${LICENZY_PORTAL_TOKEN}\n" + url
+        + "modes:\n  test:\n    stripe:\n      secret_key: ${STRIPE_TEST_SECRET_KEY}\n" + base
+        + "    webhook:\n      manage: true\n  live:\n    stripe:\n"
+        "      secret_key: ${STRIPE_LIVE_SECRET_KEY}\n" + base
         + "    webhook:\n      manage: false\nproducts:\n  PRO:\n    kind: subscription\n"
         "    name: Pro\n    price: {test: price_1ProTest, live: price_1ProLive}\n"
     )
@@ -166,7 +174,9 @@ class Job:
     def commands(self, config: Path) -> dict[str, list[str]]:
         body = self.tmp_path / "body.md"
         body.write_text(plan_body("x"))
-        github = ["github", "drift-issue", "--body-file", str(body), "--exit-code", "2"]
+        drift = self.tmp_path / "drift.md"
+        drift.write_text(drift_body("x"))
+        github = ["github", "drift-issue", "--body-file", str(drift), "--exit-code", "2"]
         return {
             "plan": ["plan", "-c", str(config)],
             "apply": ["apply", "-c", str(config), "--auto-approve"],
@@ -218,16 +228,19 @@ def test_no_credential_ever_reaches_another_host(where: str, hostile: str, job: 
     if where != "file":
         for name in ENDPOINT_VARIABLES:
             job.monkeypatch.setenv(name, hostile)
+    # Plain http in the file is refused offline, before the environment is even looked at.
+    file_refuses = where == "file" or (hostile == HOSTILE_HTTP and where == "both")
     results: dict[str, Result] = {}
     for name, args in job.commands(config).items():
-        if where == "file" and name.startswith("github"):
-            continue  # the file names no GitHub endpoint
+        if where == "file" and name not in READ_THE_FILE:
+            continue  # they send nothing the file could redirect
         results[name] = job.run(*args)
 
     assert job.outside == []
     assert leaks([*job.proxy.received, *(r.text for r in results.values())]) == []
     for name, result in results.items():
-        assert result.code == (3 if where == "file" and name != "import" else 1), (name, result)
+        expected = 3 if file_refuses and name in READ_THE_FILE else 1
+        assert result.code == expected, (name, result)
         assert "Traceback" not in result.text
     if where != "file" and hostile == HOSTILE_HTTPS:
         # The operator's own https endpoint: the proxy learns where to tunnel, never a request.
@@ -274,6 +287,8 @@ def world(
 ) -> Iterator[World]:
     made = World(tmp_path, capsys)
     made.environment(monkeypatch)
+    for ours, theirs in AS_IN_WORLD.items():
+        monkeypatch.setenv(ours, WORLD_CREDENTIALS[theirs])  # what config_text refers to
     made.seed()
     yield made
     made.assert_no_secret_leaked()

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from licenzy_sync.config.load import LoadedConfig
 from licenzy_sync.errors import LicenzySyncError
 from licenzy_sync.findings import Finding, Position
+from licenzy_sync.keys import Mode
 from licenzy_sync.providers import safe_text
 from licenzy_sync.rules import catalog as r
 
@@ -59,6 +61,23 @@ class Named:
     url: str
     field: str
     position: Position | None
+
+
+def in_file(
+    loaded: LoadedConfig, modes: Iterable[Mode]
+) -> Iterator[tuple[Home, Mode | None, Named | None]]:
+    """Every endpoint the file may name: Licenzy's (no mode), then each mode's Stripe API base;
+    None where the file names none."""
+
+    def named(url: str | None, *path: str) -> Named | None:
+        return None if url is None else Named(url, ".".join(path), loaded.position(*path))
+
+    config = loaded.config
+    yield LICENZY, None, named(config.licenzy.url, "licenzy", "url")
+    for mode in modes:
+        settings = config.modes.get(mode)
+        assert settings is not None
+        yield STRIPE, mode, named(settings.stripe.api_base, "modes", mode, "stripe", "api_base")
 
 
 def display(url: str) -> str:
@@ -160,6 +179,21 @@ def from_environment(home: Home, environ: Mapping[str, str]) -> str | None:
     return value.rstrip("/")
 
 
+def unusable(home: Home, named: Named) -> Finding | None:
+    """LZ024 when the file names a URL no credential may go to, whatever the environment says:
+    found offline, so `validate` reports it too."""
+    found = flaw(named.url)
+    if found is None:
+        return None
+    problem, fix = found
+    return r.ENDPOINT_UNUSABLE.finding(
+        f"'{display(named.url)}' {problem}; {home.carries} may not be sent there",
+        named.field,
+        named.position,
+        hint=fix,
+    )
+
+
 def resolve(home: Home, environ: Mapping[str, str], named: Named | None) -> str | Finding:
     """The URL the home's credentials go to, or the finding that refuses the file's URL.
 
@@ -169,15 +203,9 @@ def resolve(home: Home, environ: Mapping[str, str], named: Named | None) -> str 
     from_env = from_environment(home, environ)
     if named is None or _same(named.url, home.default):
         return from_env or home.default
-    found = flaw(named.url)
-    if found is not None:
-        problem, fix = found
-        return r.ENDPOINT_UNUSABLE.finding(
-            f"'{display(named.url)}' {problem}; {home.carries} may not be sent there",
-            named.field,
-            named.position,
-            hint=fix,
-        )
+    refused = unusable(home, named)
+    if refused is not None:
+        return refused
     if on_loopback(named.url):
         return from_env or named.url.rstrip("/")
     if from_env is not None and _same(from_env, named.url):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from licenzy_sync.config.load import LoadedConfig
 from licenzy_sync.config.secrets import Secret, env_name, lookup
-from licenzy_sync.endpoints import LICENZY, STRIPE, Home, Named, resolve
+from licenzy_sync.endpoints import in_file, resolve
 from licenzy_sync.errors import ConfigInvalid, LicenzySyncError
 from licenzy_sync.findings import Finding
 from licenzy_sync.keys import MODES, Mode
@@ -103,21 +103,15 @@ def endpoints(
 ) -> tuple[str, dict[Mode, str]]:
     """The Licenzy URL and each mode's Stripe API base; a URL in the file that may not receive
     the credentials adds its finding to ``refusals`` (the caller raises them all at once)."""
-
-    def settle(home: Home, url: str | None, *path: str) -> str:
-        named = None if url is None else Named(url, ".".join(path), loaded.position(*path))
+    licenzy_url = ""
+    stripe_bases: dict[Mode, str] = {}
+    for home, mode, named in in_file(loaded, modes):
         chosen = resolve(home, environ, named)
         if isinstance(chosen, Finding):
             refusals.append(chosen)
-            return ""
-        return chosen
-
-    config = loaded.config
-    licenzy_url = settle(LICENZY, config.licenzy.url, "licenzy", "url")
-    stripe_bases: dict[Mode, str] = {}
-    for mode in modes:
-        settings = config.modes.get(mode)
-        assert settings is not None
-        api_base = settings.stripe.api_base
-        stripe_bases[mode] = settle(STRIPE, api_base, "modes", mode, "stripe", "api_base")
+            chosen = ""
+        if mode is None:
+            licenzy_url = chosen
+        else:
+            stripe_bases[mode] = chosen
     return licenzy_url, stripe_bases
