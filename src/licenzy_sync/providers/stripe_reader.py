@@ -63,6 +63,11 @@ RETRIEVE_WORKERS = 8
 PRICE_TYPES: tuple[PriceType, ...] = ("one_time", "recurring")
 
 
+DIRECT_POOL = 64
+"""Connections kept by the one session all threads share on loopback: more than the run's
+concurrent requests, so none is dropped with a warning."""
+
+
 def _direct_session(api_base: str) -> requests.Session | None:
     """A session that ignores proxies from the environment, for a loopback API base (a proxy
     could be another machine, and the key would travel there in clear text); None: the SDK's
@@ -70,9 +75,12 @@ def _direct_session(api_base: str) -> requests.Session | None:
     if not on_loopback(api_base):
         return None
     import requests
+    from requests.adapters import HTTPAdapter
 
     session = requests.Session()
     session.trust_env = False
+    session.mount("http://", HTTPAdapter(pool_maxsize=DIRECT_POOL))
+    session.mount("https://", HTTPAdapter(pool_maxsize=DIRECT_POOL))
     return session
 
 
