@@ -172,6 +172,14 @@ def test_another_url_in_the_file_is_refused_when_the_environment_names_a_third()
     assert "but LICENZY_URL names https://x.example;" in refused.message
 
 
+def test_a_url_in_the_file_that_does_not_parse_is_a_finding() -> None:
+    refused = finding(resolve(LICENZY, {}, named("http://[::1")))
+    assert (refused.rule_id, refused.hint) == (
+        "LZ024",
+        "give a URL such as https://host[:port][/path]",
+    )
+
+
 def test_an_unusable_url_in_the_file_is_refused_even_when_confirmed() -> None:
     refused = finding(
         resolve(

@@ -36,18 +36,15 @@ _UNPRINTABLE = re.compile(r"[\x00-\x20\x7f]")
 class Home:
     """A service that receives credentials, and the variable that may point elsewhere."""
 
-    service: str
     env: str
     default: str
     carries: str
     """The credentials it receives, as messages name them."""
 
 
-LICENZY = Home("Licenzy", "LICENZY_URL", "https://licenzy.app", "the Licenzy portal token")
-STRIPE = Home(
-    "Stripe", "LICENZY_SYNC_STRIPE_API_BASE", "https://api.stripe.com", "the Stripe keys"
-)
-GITHUB = Home("GitHub", "GITHUB_API_URL", "https://api.github.com", "the GitHub token")
+LICENZY = Home("LICENZY_URL", "https://licenzy.app", "the Licenzy portal token")
+STRIPE = Home("LICENZY_SYNC_STRIPE_API_BASE", "https://api.stripe.com", "the Stripe keys")
+GITHUB = Home("GITHUB_API_URL", "https://api.github.com", "the GitHub token")
 
 
 class EndpointRefused(LicenzySyncError):
@@ -201,11 +198,13 @@ def resolve(home: Home, environ: Mapping[str, str], named: Named | None) -> str 
     unusable (LZ024), or when it leaves loopback without the environment naming it too (LZ025).
     """
     from_env = from_environment(home, environ)
-    if named is None or _same(named.url, home.default):
+    if named is None:
         return from_env or home.default
     refused = unusable(home, named)
     if refused is not None:
         return refused
+    if _same(named.url, home.default):
+        return from_env or home.default
     if on_loopback(named.url):
         return from_env or named.url.rstrip("/")
     if from_env is not None and _same(from_env, named.url):
