@@ -11,6 +11,7 @@ nothing can leave the machine, and anything that tried to is seen.
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 import threading
 from collections.abc import Iterator
@@ -38,6 +39,7 @@ ENDPOINT_VARIABLES = ("LICENZY_URL", "LICENZY_SYNC_STRIPE_API_BASE", "GITHUB_API
 HOSTILE_HTTP = "http://collector.invalid:8080"
 HOSTILE_HTTPS = "https://collector.invalid"
 READ_THE_FILE = ("plan", "apply", "drift")
+COMMANDS = (*READ_THE_FILE, "import", "github comment", "github drift-issue")
 AS_IN_WORLD = {
     "LICENZY_PORTAL_TOKEN": "LZ_TOKEN",
     "STRIPE_TEST_SECRET_KEY": "STRIPE_TEST_KEY",
@@ -87,7 +89,7 @@ class RecordingProxy:
 
     @staticmethod
     def _read(connection: socket.socket) -> bytes:
-        """The request head and whatever follows it within a moment."""
+        """The request head and the body its Content-Length announces."""
         connection.settimeout(2.0)
         data = b""
         try:
@@ -96,11 +98,16 @@ class RecordingProxy:
                 if not chunk:
                     return data
                 data += chunk
-            connection.settimeout(0.2)
-            data += connection.recv(65536)
+            head, _, body = data.partition(b"\r\n\r\n")
+            length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+            while length and len(body) < int(length.group(1)):
+                chunk = connection.recv(65536)
+                if not chunk:
+                    break
+                body += chunk
+            return head + b"\r\n\r\n" + body
         except TimeoutError:
-            pass
-        return data
+            return data
 
     def close(self) -> None:
         self._stop.set()
@@ -221,27 +228,32 @@ def leaks(texts: list[str | bytes]) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("hostile", [HOSTILE_HTTP, HOSTILE_HTTPS])
-@pytest.mark.parametrize("where", ["file", "environment", "both"])
-def test_no_credential_ever_reaches_another_host(where: str, hostile: str, job: Job) -> None:
+CASES = [
+    (where, hostile, command)
+    for where in ("file", "environment", "both")
+    for hostile in (HOSTILE_HTTP, HOSTILE_HTTPS)
+    for command in COMMANDS
+    if where != "file" or command in READ_THE_FILE  # the others send nothing the file names
+]
+
+
+@pytest.mark.parametrize(("where", "hostile", "command"), CASES)
+def test_no_credential_ever_reaches_another_host(
+    where: str, hostile: str, command: str, job: Job
+) -> None:
     config = job.config(hostile if where != "environment" else None)
     if where != "file":
         for name in ENDPOINT_VARIABLES:
             job.monkeypatch.setenv(name, hostile)
-    # Plain http in the file is refused offline, before the environment is even looked at.
-    file_refuses = where == "file" or (hostile == HOSTILE_HTTP and where == "both")
-    results: dict[str, Result] = {}
-    for name, args in job.commands(config).items():
-        if where == "file" and name not in READ_THE_FILE:
-            continue  # they send nothing the file could redirect
-        results[name] = job.run(*args)
+
+    result = job.run(*job.commands(config)[command])
 
     assert job.outside == []
-    assert leaks([*job.proxy.received, *(r.text for r in results.values())]) == []
-    for name, result in results.items():
-        expected = 3 if file_refuses and name in READ_THE_FILE else 1
-        assert result.code == expected, (name, result)
-        assert "Traceback" not in result.text
+    assert leaks([*job.proxy.received, result.text]) == []
+    # Plain http in the file is refused offline, before the environment is even looked at.
+    file_refuses = where == "file" or (hostile == HOSTILE_HTTP and where == "both")
+    assert result.code == (3 if file_refuses and command in READ_THE_FILE else 1), result
+    assert "Traceback" not in result.text
     if where != "file" and hostile == HOSTILE_HTTPS:
         # The operator's own https endpoint: the proxy learns where to tunnel, never a request.
         assert job.proxy.received
