@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from licenzy_sync import __version__, redact
+from licenzy_sync.endpoints import GITHUB, display, on_loopback, refusal
 from licenzy_sync.errors import ConfigInvalid, LicenzySyncError
 from licenzy_sync.keys import looks_like_secret
 from licenzy_sync.providers import safe_text
@@ -43,7 +44,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_SERVER_URL = "https://github.com"
 API_VERSION = "2022-11-28"
 PER_PAGE = 100
@@ -125,7 +125,7 @@ class Environment:
         event_path = environ.get("GITHUB_EVENT_PATH")
         summary = environ.get("GITHUB_STEP_SUMMARY")
         return cls(
-            api_url=(environ.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/"),
+            api_url=(environ.get(GITHUB.env, "").strip() or GITHUB.default).rstrip("/"),
             token=token,
             repository=environ.get("GITHUB_REPOSITORY") or None,
             event_path=Path(event_path) if event_path else None,
@@ -255,7 +255,10 @@ class GitHub:
         import httpx
 
         redact.register(token)
-        self._where = _display(api_url)
+        refused = refusal(GITHUB, api_url, GITHUB.env)
+        if refused is not None:
+            raise GitHubError(refused)
+        self._where = display(api_url)
         self._origin = _origin(api_url)
         self._repo = f"/repos/{repository}"
         self._needs = needs
@@ -273,11 +276,10 @@ class GitHub:
                 transport=transport,
                 timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
                 follow_redirects=True,  # renamed repositories answer 301/307
+                trust_env=not on_loopback(api_url),  # a proxy could be another machine
             )
         except httpx.InvalidURL:
             raise self._bad_url() from None
-        if self._origin is None:
-            raise self._bad_url()
 
     def close(self) -> None:
         self._http.close()
@@ -429,7 +431,7 @@ class GitHub:
 
     def _bad_url(self) -> GitHubError:
         return GitHubError(
-            f"GITHUB_API_URL={self._where} is not a usable http(s) URL (default {DEFAULT_API_URL})"
+            f"GITHUB_API_URL={self._where} is not a usable http(s) URL (default {GITHUB.default})"
         )
 
     def _comment(self, what: str, value: Mapping[str, Any]) -> Comment:
@@ -559,18 +561,6 @@ def _origin(url: str) -> tuple[str, str, int | None] | None:
     except ValueError:
         return None
     return parts.scheme, parts.hostname.lower(), port
-
-
-def _display(url: str) -> str:
-    """The API URL as messages may show it: never userinfo, never a query."""
-    parts = urlsplit(url)
-    if not parts.hostname:
-        return safe_text(url)[:CAP_NAME] or "(empty)"
-    try:
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        port = ""
-    return f"{parts.scheme}://{parts.hostname}{port}{parts.path}".rstrip("/")
 
 
 def _path(url: str) -> str:
