@@ -14,7 +14,7 @@ from licenzy_sync.config.secrets import lookup
 from licenzy_sync.keys import Mode
 from licenzy_sync.plan import addresses
 from licenzy_sync.plan.context import PlanContext
-from licenzy_sync.plan.model import Action, FieldChange, ResourceChange
+from licenzy_sync.plan.model import ABSENT, Action, FieldChange, ResourceChange
 from licenzy_sync.plan.ownership import MANAGED_BY, MANAGED_BY_KEY, SECRET_LAST4_KEY, is_managed
 from licenzy_sync.rules import catalog as r
 from licenzy_sync.state import StripeEndpoint
@@ -91,7 +91,7 @@ def _managed(
         )
         return
     if not ours:
-        ctx.fingerprints[address] = "absent"
+        ctx.fingerprints[address] = ABSENT
         ctx.resources.append(
             ResourceChange(
                 address,
