@@ -21,6 +21,8 @@ SHOWN_ADDRESSES = 8
 """Addresses listed per group before "and N more"."""
 SHOWN_REASONS = 3
 """Distinct failure reasons shown; the rest are counted."""
+SHOWN_FAILED = 3
+"""Addresses named under each failure reason."""
 CONVERGE = "run `licenzy-sync apply` again: it is idempotent and converges from here"
 
 
@@ -86,7 +88,8 @@ def _reasons(failed: Sequence[tuple[ResourceChange, LicenzySyncError]]) -> list[
     lines: list[str] = []
     for reason, addresses in list(groups.items())[:SHOWN_REASONS]:
         lines.append(f"  {len(addresses)} x {reason}")
-        lines.append(f"      {', '.join(addresses[:SHOWN_ADDRESSES])}{_and_more(len(addresses))}")
+        more = f" and {len(addresses) - SHOWN_FAILED} more" if len(addresses) > SHOWN_FAILED else ""
+        lines.append(f"      {', '.join(addresses[:SHOWN_FAILED])}{more}")
     hidden = list(groups.values())[SHOWN_REASONS:]
     if hidden:
         count = sum(len(addresses) for addresses in hidden)
