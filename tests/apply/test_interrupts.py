@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -24,6 +25,8 @@ from tests.plan.world import PROJECT, World
 PRODUCTS = 40
 PRODUCTS_ROUTE = f"/licenzy/portal/projects/{PROJECT}/products"
 ENDPOINTS_ROUTE = "/stripe/v1/webhook_endpoints"
+LATENCY = 2.0
+"""Seconds a held product write takes in the second-signal case."""
 SUMMARY = re.compile(r"(\d+) written, (\d+) failed, (\d+) not tried")
 
 
@@ -67,10 +70,10 @@ def _start_apply(world: World) -> subprocess.Popen[str]:
     )
 
 
-def _wait_for(condition: object, what: str) -> None:
+def _wait_for(condition: Callable[[], object], what: str) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if callable(condition) and condition():
+        if condition():
             return
         time.sleep(0.02)
     raise AssertionError(f"apply never reached {what}")
@@ -108,7 +111,7 @@ def test_a_signal_mid_apply_reports_exactly_what_was_written(
     written, failed, not_tried = map(int, found.groups())
     assert written == _held(world), err
     assert failed == 0
-    assert 0 < not_tried and written + not_tried == PRODUCTS + 2
+    assert not_tried > 0 and written + not_tried == PRODUCTS + 2
     assert "run `licenzy-sync apply` again: it is idempotent" in err
     assert len(err.splitlines()) < written + 40, err
     _converges(world)
@@ -163,4 +166,29 @@ def test_a_failed_phase_leaves_the_later_ones_not_tried(
     assert "fix the cause, then run `licenzy-sync apply` again" in failed.err
     assert _held(world) == 0
     monkeypatch.delenv("LICENZY_SYNC_MAX_ATTEMPTS")
+    _converges(world)
+
+
+def test_a_second_signal_stops_at_once(catalog: World) -> None:
+    """For a network that holds the writes in flight: the second signal does not wait for
+    them, and says that they may or may not have landed."""
+    world = catalog
+    world.sandbox.control.add_fault(FaultSpec.slow(PRODUCTS_ROUTE, LATENCY, method="POST"))
+    process = _start_apply(world)
+    assert process.stderr is not None
+    seen: list[str] = []
+    for line in process.stderr:
+        seen.append(line)
+        if "webhook_secret[tenant]: create done" in line:
+            time.sleep(0.5)
+            process.send_signal(signal.SIGINT)
+        if "SIGINT received" in line:
+            process.send_signal(signal.SIGINT)
+    process.wait(timeout=30)
+    err = "".join(seen)
+    world.outputs.append(err)
+    assert process.returncode == 1, err
+    assert "second signal: stopping now; the writes in flight may or may not have landed" in err
+    assert "Traceback" not in err
+    time.sleep(LATENCY + 0.3)  # the writes it left in flight land (or not) on their own
     _converges(world)

@@ -2,19 +2,28 @@
 
 Killing a run mid-write is what leaves people guessing what landed; an apply that notices the
 signal instead finishes each write it started (every request has its deadline), starts no new
-one, and reports exactly what was written. SIGKILL still stops it at once, and idempotent
-keys make the re-run safe either way.
+one, and reports exactly what was written. A second signal (or SIGKILL) stops it at once,
+for a network that holds a write until its deadline; idempotency keys make the re-run safe
+either way.
 """
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from types import FrameType
 
+from licenzy_sync.errors import EXIT_ERROR
+
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
+AT_ONCE = (
+    "second signal: stopping now; the writes in flight may or may not have landed. "
+    "Run `licenzy-sync apply` again: it is idempotent and converges from here.\n"
+)
 
 
 class StopRequest:
@@ -61,6 +70,8 @@ def stop_on_signals() -> Iterator[StopRequest]:
         return
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
+        if stop.requested:
+            _exit_now()
         stop.request(signal.Signals(signum).name)
 
     previous = {sig: signal.signal(sig, on_signal) for sig in SIGNALS}
@@ -69,3 +80,15 @@ def stop_on_signals() -> Iterator[StopRequest]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+
+
+def _exit_now() -> None:
+    """Leave without waiting for the writes in flight (worker threads would keep a normal
+    exit waiting for them). What was printed so far is flushed first; the notice goes
+    straight to the descriptor, as the handler may have interrupted a write to the stream."""
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(OSError, ValueError, RuntimeError):  # RuntimeError: a write it interrupted
+            stream.flush()
+    with suppress(OSError, ValueError):
+        os.write(sys.stderr.fileno(), AT_ONCE.encode())
+    os._exit(EXIT_ERROR)

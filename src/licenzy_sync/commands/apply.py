@@ -66,8 +66,12 @@ def apply(
     them can be; one approval covers them all, then each project is applied in turn. The exit
     code is the worst of theirs.
 
+    On SIGINT/SIGTERM the writes in flight finish and no new one starts; a failing phase stops
+    the same way. Either way one summary says what was written and what was not (exit 1), and
+    running apply again converges. A second signal stops at once.
+
     Exit 0 when a fresh plan afterwards has no changes; 3 for rule violations, a stale plan or
-    missing approval; 1 for errors or changes that remain.
+    missing approval; 1 for errors, an early stop or changes that remain.
     """
     from licenzy_sync.projects import expand_configs
     from licenzy_sync.providers.retry import Channels
