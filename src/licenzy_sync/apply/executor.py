@@ -83,11 +83,6 @@ class Executor:
         self._done = 0
         self._lock = threading.Lock()
 
-    @property
-    def done(self) -> int:
-        """Steps carried out so far (also after a failure)."""
-        return self._done
-
     def execute(self) -> None:
         """Every step of the plan, phase by phase; raises `ApplyStopped` when it ends early."""
         with LicenzyClient(

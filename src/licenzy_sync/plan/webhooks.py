@@ -120,6 +120,11 @@ def _managed(
         if len(ours) > 1:
             why = f"{len(ours)} endpoints carry licenzy-sync's marker (one is kept)"
             before = {**before, "duplicates": [e.id for e in ours[1:]]}
+        elif SECRET_LAST4_KEY not in endpoint.metadata:
+            why = (
+                "its creation never finished (Licenzy was not given its secret; apply first "
+                "replays the create, which Stripe answers again for 24 h)"
+            )
         elif not connection.webhook_secret_set:
             why = "Licenzy holds no signing secret for it"
         else:
