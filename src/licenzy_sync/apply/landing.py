@@ -77,7 +77,7 @@ def _listed(title: str, resources: Sequence[ResourceChange]) -> list[str]:
         f"  {SYMBOLS.get(resource.action, ' '):>3} {resource.address}"
         for resource in resources[:SHOWN_ADDRESSES]
     ]
-    more = _and_more(len(resources))
+    more = _and_more(len(resources), SHOWN_ADDRESSES)
     return [f"{title}:", *shown, *([f"      ...{more}"] if more else [])]
 
 
@@ -88,7 +88,7 @@ def _reasons(failed: Sequence[tuple[ResourceChange, LicenzySyncError]]) -> list[
     lines: list[str] = []
     for reason, addresses in list(groups.items())[:SHOWN_REASONS]:
         lines.append(f"  {len(addresses)} x {reason}")
-        more = f" and {len(addresses) - SHOWN_FAILED} more" if len(addresses) > SHOWN_FAILED else ""
+        more = _and_more(len(addresses), SHOWN_FAILED)
         lines.append(f"      {', '.join(addresses[:SHOWN_FAILED])}{more}")
     hidden = list(groups.values())[SHOWN_REASONS:]
     if hidden:
@@ -105,5 +105,5 @@ def _reason(resource: ResourceChange, error: LicenzySyncError) -> str:
     return re.sub(rf"/{segment}(?=[/\s:?]|$)", "/{name}", text)
 
 
-def _and_more(count: int) -> str:
-    return f" and {count - SHOWN_ADDRESSES} more" if count > SHOWN_ADDRESSES else ""
+def _and_more(count: int, shown: int) -> str:
+    return f" and {count - shown} more" if count > shown else ""
