@@ -52,6 +52,7 @@ class ApplyStopped(LicenzySyncError):
 
 
 def report(landing: Landing, signal: str | None) -> str:
+    """The counts first (what CI logs get searched for), then the reasons, then the lists."""
     if signal is not None:
         head = (
             f"apply interrupted by {signal}: {landing.counts()} (the writes in flight were "

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Created:
+    """A create's answer: whether it was replayed decides whether the endpoint must be looked
+    up before its secret is trusted."""
+
     endpoint: StripeEndpoint
     secret: Secret
     """Stripe reveals an endpoint's secret only in the answer to its create (or a replay)."""
