@@ -70,8 +70,12 @@ class FakeGitHub:
         *,
         prefix: str = "",
         permissions: dict[str, str] | None = None,
+        login: str | None = None,
     ) -> None:
         self.token = token
+        self.login = login
+        """A personal token's user; None for an installation token (the Actions
+        GITHUB_TOKEN), which writes as github-actions[bot] and gets 403 from GET /user."""
         self.repository = repository
         self.prefix = prefix.rstrip("/")
         self.permissions = permissions or {"issues": "write", "pull_requests": "write"}
@@ -92,8 +96,16 @@ class FakeGitHub:
     def add_pull_request(self, title: str = "Change prices") -> int:
         return self._new_issue(title, "", [], pull_request=True)["number"]
 
-    def add_issue(self, title: str, body: str, labels: list[str], *, state: str = "open") -> int:
-        issue = self._new_issue(title, body, labels)
+    def add_issue(
+        self,
+        title: str,
+        body: str,
+        labels: list[str],
+        *,
+        state: str = "open",
+        user: str = "github-actions[bot]",
+    ) -> int:
+        issue = self._new_issue(title, body, labels, user)
         issue["state"] = state
         return issue["number"]
 
@@ -213,6 +225,10 @@ class FakeGitHub:
     def _route(
         self, method: str, path: str, query: dict[str, str], payload: Any, origin: str
     ) -> Answer:
+        if path == "/user" and method == "GET":
+            if self.login is None:
+                return _error(403, "Resource not accessible by integration")
+            return _json(200, {"login": self.login, "type": "User"})
         match = re.fullmatch(r"/repos/([^/]+/[^/]+)(/.*)", path)
         if match is None or match[1] != self.repository:
             return _error(404, "Not Found")
@@ -283,9 +299,7 @@ class FakeGitHub:
         invalid = _invalid_body(payload, "IssueComment")
         if invalid is not None:
             return invalid
-        return _json(
-            201, _public(self._new_comment(number, payload["body"], "github-actions[bot]"))
-        )
+        return _json(201, _public(self._new_comment(number, payload["body"], self.writer)))
 
     def _update_comment(self, comment_id: int, payload: Any) -> Answer:
         comment = self.comments.get(comment_id)
@@ -310,7 +324,7 @@ class FakeGitHub:
             return _validation("Issue", "body", "custom", "body is too long")
         labels = payload.get("labels") or []
         self.labels.update(labels)
-        return _json(201, _public(self._new_issue(payload["title"], body, labels)))
+        return _json(201, _public(self._new_issue(payload["title"], body, labels, self.writer)))
 
     def _update_issue(self, number: int, payload: Any) -> Answer:
         issue = self.issues.get(number)
@@ -326,8 +340,19 @@ class FakeGitHub:
         issue["updated_at"] = self._tick()
         return _json(200, _public(issue))
 
+    @property
+    def writer(self) -> str:
+        """Who the token's writes are attributed to."""
+        return self.login or "github-actions[bot]"
+
     def _new_issue(
-        self, title: str, body: str, labels: list[str], *, pull_request: bool = False
+        self,
+        title: str,
+        body: str,
+        labels: list[str],
+        user: str = "octocat",
+        *,
+        pull_request: bool = False,
     ) -> dict[str, Any]:
         with self._lock:
             self._numbers += 1
@@ -342,7 +367,7 @@ class FakeGitHub:
                 "state_reason": None,
                 "labels": [{"name": name} for name in labels],
                 "html_url": f"https://github.com/{self.repository}/{kind}/{number}",
-                "user": {"login": "octocat", "type": "User"},
+                "user": {"login": user, "type": "Bot" if user.endswith("[bot]") else "User"},
                 "_created": self._tick(),
             }
             if pull_request:

@@ -25,6 +25,24 @@ def _repo_option(f: click.decorators.FC) -> click.decorators.FC:
     )(f)
 
 
+def _author_option(f: click.decorators.FC) -> click.decorators.FC:
+    return click.option(
+        "--author",
+        metavar="LOGIN",
+        help="Login the token writes as; only its comments and issues are edited (default: "
+        "GET /user, or github-actions[bot] for the Actions GITHUB_TOKEN; a GitHub App's "
+        "token needs its <app-slug>[bot]).",
+    )(f)
+
+
+def _note_foreign(console: Console, foreign: int, what: str) -> None:
+    if foreign:
+        console.err(
+            f"note: {foreign} {what} by someone else carry the same marker; "
+            "left alone (only the token's own are edited)"
+        )
+
+
 @click.group()
 def github() -> None:
     """Post plans and drift reports to GitHub (for CI).
@@ -61,6 +79,7 @@ def github() -> None:
 )
 @config_option
 @_repo_option
+@_author_option
 @console_options
 def comment(
     body_file: TextIO,
@@ -69,13 +88,15 @@ def comment(
     log_file: TextIO | None,
     config_path: Path,
     repo: str | None,
+    author: str | None,
     no_color: bool,
     verbose: int,
 ) -> None:
     """Create or update the one plan comment of this project on a pull request.
 
-    The comment is the one whose first line is the body's hidden marker, so every run edits
-    it instead of adding another. When plan failed before showing a plan (the body has no
+    The comment is the one the token wrote whose first line is the body's hidden marker, so
+    every run edits it instead of adding another; a comment by anyone else is never edited,
+    whatever it starts with. When plan failed before showing a plan (the body has no
     marker), a failure comment with plan's output takes its place; -c names the project.
 
     Without GITHUB_TOKEN, or for a pull request from a fork (GitHub gives those a read-only
@@ -122,8 +143,9 @@ def comment(
         needs="pull-requests: write",
         log=console.debug,
     ) as client:
-        outcome = upsert_comment(client, number, body)
+        outcome = upsert_comment(client, number, body, author=author)
     console.out(f"plan comment {_DONE[outcome.action]} {outcome.url}")
+    _note_foreign(console, outcome.foreign, "comment(s)")
     if outcome.duplicates:
         console.err(
             f"note: {outcome.duplicates} more comment(s) carry the same marker; "
@@ -151,21 +173,23 @@ def comment(
     help="Label that marks drift issues (created on first use).",
 )
 @_repo_option
+@_author_option
 @console_options
 def drift_issue(
     body_file: TextIO,
     exit_code: int,
     label: str,
     repo: str | None,
+    author: str | None,
     no_color: bool,
     verbose: int,
 ) -> None:
     """Open, update or close the project's drift issue.
 
     Exit code 2 (drift): opens one issue titled "licenzy-sync drift: PROJECT" with the label,
-    or updates the open one whose body starts with the report's marker. 0 (no drift):
-    comments on that issue and closes it. Anything else means drift itself failed: the issue
-    is left alone and this exits 1.
+    or updates the open one the token wrote whose body starts with the report's marker.
+    0 (no drift): comments on that issue and closes it. Anything else means drift itself
+    failed: the issue is left alone and this exits 1.
     """
     from licenzy_sync.github import Environment, GitHub, GitHubError, drift_found, sync_drift_issue
 
@@ -189,7 +213,7 @@ def drift_issue(
         log=console.debug,
     ) as client:
         outcome = sync_drift_issue(
-            client, body, exit_code, label=label, run_url=environment.run_url()
+            client, body, exit_code, label=label, run_url=environment.run_url(), author=author
         )
     if outcome.action == "nothing":
         console.out("no drift, and no open drift issue")
