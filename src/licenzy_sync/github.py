@@ -121,6 +121,8 @@ class Environment:
     run_id: str | None
     in_actions: bool
     step_summary: Path | None
+    sha: str | None = None
+    """The commit the run is for (GITHUB_SHA): on a push, the merge commit."""
 
     @classmethod
     def read(cls, environ: Mapping[str, str]) -> Environment:
@@ -138,6 +140,7 @@ class Environment:
             run_id=environ.get("GITHUB_RUN_ID") or None,
             in_actions=environ.get("GITHUB_ACTIONS") == "true",
             step_summary=Path(summary) if summary else None,
+            sha=environ.get("GITHUB_SHA") or None,
         )
 
     def repository_or_fail(self, override: str | None = None) -> str:
@@ -149,6 +152,18 @@ class Environment:
                 f"repository {safe_text(repository)[:CAP_NAME]!r} is not of the form owner/name"
             )
         return repository
+
+    def summarize(self, markdown: str) -> None:
+        """Append to the job summary (GITHUB_STEP_SUMMARY), when the job has one."""
+        if self.step_summary is None:
+            return
+        try:
+            with self.step_summary.open("a", encoding="utf-8") as summary:
+                summary.write(markdown.rstrip() + "\n\n")
+        except OSError as error:
+            raise GitHubError(
+                f"cannot append to GITHUB_STEP_SUMMARY: {type(error).__name__}"
+            ) from None
 
     def run_url(self) -> str | None:
         """Link to this workflow run's log, when the job says which run it is."""
@@ -165,6 +180,8 @@ class PullRequestEvent:
     fork: bool
     """The head branch lives in another repository: GitHub gives such runs a read-only token
     and no secrets, so nothing can be posted."""
+    head_sha: str | None = None
+    """The pull request's head commit (GITHUB_SHA is the test merge, not this)."""
 
 
 def read_event(path: Path | None) -> PullRequestEvent:
@@ -186,7 +203,12 @@ def read_event(path: Path | None) -> PullRequestEvent:
         head = _dig(pull, "head", "repo", "full_name")
         base = _dig(pull, "base", "repo", "full_name")
         fork = head != base  # a deleted fork leaves head.repo null: still not ours
-        return PullRequestEvent(number if isinstance(number, int) else None, fork)
+        head_sha = _dig(pull, "head", "sha")
+        return PullRequestEvent(
+            number if isinstance(number, int) else None,
+            fork,
+            head_sha if isinstance(head_sha, str) else None,
+        )
     if isinstance(issue, Mapping) and issue.get("pull_request") is not None:
         number = issue.get("number")
         return PullRequestEvent(number if isinstance(number, int) else None, False)
@@ -238,6 +260,39 @@ class Issue:
     body: str
     url: str
     author: str
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    number: int
+    head_sha: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Artifact:
+    id: int
+    expired: bool
+    head_sha: str | None
+    """The commit the run that made it ran for (a pull request's head commit)."""
+    same_repository: bool
+    """Made by a run of a branch of this repository, not a fork's."""
+
+
+def _artifact(item: Mapping[str, Any]) -> Artifact:
+    id_, run = item.get("id"), item.get("workflow_run")
+    run = run if isinstance(run, Mapping) else {}
+    head, repository, head_repository = (
+        run.get("head_sha"),
+        run.get("repository_id"),
+        run.get("head_repository_id"),
+    )
+    return Artifact(
+        id_ if isinstance(id_, int) else 0,
+        item.get("expired") is not False,
+        head if isinstance(head, str) else None,
+        isinstance(repository, int) and repository == head_repository,
+    )
 
 
 class GitHub:
@@ -505,6 +560,41 @@ class GitHub:
         path = f"{self._repo}/issues/{number}"
         response = self._send("PATCH", path, body=fields)
         return self._issue(f"PATCH {path}", self._object(f"PATCH {path}", response))
+
+    # The reviewed plan: the pull request a merge came from, and its plan job's artifact.
+
+    def merged_pull_request(self, sha: str) -> PullRequest | None:
+        """The pull request whose merge made commit ``sha`` (its merge, squash or last rebased
+        commit), None for a commit pushed without one."""
+        what = f"GET {self._repo}/commits/{sha}/pulls"
+        for item in self._items(f"/commits/{sha}/pulls", {}):
+            if item.get("merged_at") and item.get("merge_commit_sha") == sha:
+                number, head = item.get("number"), _dig(item, "head", "sha")
+                url = item.get("html_url")
+                if not isinstance(number, int) or not isinstance(head, str):
+                    raise self._unexpected(what, "a pull request without number or head sha")
+                return PullRequest(number, head, url if isinstance(url, str) else "")
+        return None
+
+    def artifacts(self, name: str) -> list[Artifact]:
+        """The newest 100 workflow artifacts of the repository with exactly this name."""
+        path = f"{self._repo}/actions/artifacts"
+        response = self._send("GET", path, params={"name": name, "per_page": PER_PAGE})
+        items = self._object(f"GET {path}", response).get("artifacts")
+        if not isinstance(items, list) or not all(isinstance(i, Mapping) for i in items):
+            raise self._unexpected(f"GET {path}", "no list of artifacts")
+        return [_artifact(item) for item in items if item.get("name") == name]
+
+    def download_artifact(self, artifact_id: int, limit: int) -> bytes | None:
+        """The artifact's zip archive (GitHub redirects to its storage; the token does not go
+        along to another host), None when it expired (410)."""
+        path = f"{self._repo}/actions/artifacts/{artifact_id}/zip"
+        response = self._send("GET", path, accept=(410,))
+        if response.status_code == 410:
+            return None
+        if len(response.content) > limit:
+            raise self._unexpected(f"GET {path}", f"an archive over {limit:,} bytes")
+        return response.content
 
     def find_or_create(
         self, find: Callable[[], T | None], create: Callable[[], T]
@@ -833,11 +923,4 @@ def show_unposted(
     else:
         out(f"notice: {reason}")
         out(body.rstrip("\n"))
-    if environment.step_summary is not None:
-        try:
-            with environment.step_summary.open("a", encoding="utf-8") as summary:
-                summary.write(f"> [!NOTE]\n> {reason}\n\n{body.rstrip()}\n\n")
-        except OSError as error:
-            raise GitHubError(
-                f"cannot append to GITHUB_STEP_SUMMARY: {type(error).__name__}"
-            ) from None
+    environment.summarize(f"> [!NOTE]\n> {reason}\n\n{body.rstrip()}")

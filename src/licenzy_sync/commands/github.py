@@ -9,7 +9,7 @@ from typing import TextIO
 
 import click
 
-from licenzy_sync.cli_options import config_option, console_options
+from licenzy_sync.cli_options import config_option, configs_option, console_options
 from licenzy_sync.output import Console
 
 _DONE = {
@@ -223,3 +223,103 @@ def drift_issue(
         console.out(f"drift found; opened {outcome.url}")
     else:
         console.out(f"drift found; issue {_DONE[outcome.action]} {outcome.url}")
+
+
+def _plan_dir_option(f: click.decorators.FC) -> click.decorators.FC:
+    return click.option(
+        "--dir",
+        "directory",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=".licenzy-plan",
+        show_default=True,
+        help="Folder of the saved plan (plan.json) and its manifest (manifest.json).",
+    )(f)
+
+
+@github.command("pack-plan")
+@configs_option
+@_plan_dir_option
+@click.option(
+    "--head-sha",
+    help="The pull request's head commit (default: the one in GITHUB_EVENT_PATH).",
+)
+@console_options
+def pack_plan(
+    config_paths: tuple[Path, ...],
+    directory: Path,
+    head_sha: str | None,
+    no_color: bool,
+    verbose: int,
+) -> None:
+    """Ready the plan a pull request's plan job saved for the apply job after the merge.
+
+    Run after `plan -c CONFIG --out DIR/plan.json`: writes DIR/manifest.json (the head commit
+    and a SHA-256 of each config file) and prints the artifact name to upload DIR under,
+    which `github fetch-plan` with the same -c finds after the merge.
+    """
+    from licenzy_sync.github import Environment, GitHubError, read_event
+    from licenzy_sync.projects import expand_configs
+    from licenzy_sync.reviewed_plan import artifact_key, artifact_name, check_sha, write_manifest
+
+    console = Console(no_color, verbose)
+    sha = head_sha or read_event(Environment.read(os.environ).event_path).head_sha
+    if sha is None:
+        raise GitHubError("no head commit: pass --head-sha, or run on a pull_request event")
+    check_sha(sha, "--head-sha")
+    write_manifest(directory, sha, expand_configs(config_paths))
+    console.out(artifact_name(artifact_key([str(path) for path in config_paths]), sha))
+
+
+@github.command("fetch-plan")
+@configs_option
+@_plan_dir_option
+@click.option("--sha", help="The merge commit (default: GITHUB_SHA).")
+@_repo_option
+@console_options
+def fetch_plan(
+    config_paths: tuple[Path, ...],
+    directory: Path,
+    sha: str | None,
+    repo: str | None,
+    no_color: bool,
+    verbose: int,
+) -> None:
+    """Fetch the plan reviewed in the pull request that the merge commit SHA merged.
+
+    Finds the pull request, downloads the artifact its plan job saved for its head commit
+    (`github pack-plan`), checks that the config files with -c are byte for byte the ones
+    planned, and prints the plan file's path for `apply PLANFILE`. Needs GITHUB_TOKEN with
+    `actions: read` and `pull-requests: read`.
+
+    Exit 1 when there is no reviewed plan (a commit pushed without a pull request, a plan
+    job that did not run or failed, an expired artifact); 3 when it is stale (a config
+    changed after the plan was made). Either way the reason goes to the job summary.
+    """
+    from licenzy_sync.errors import LicenzySyncError
+    from licenzy_sync.github import Environment, GitHub, GitHubError
+    from licenzy_sync.projects import expand_configs
+    from licenzy_sync.reviewed_plan import PLAN_NAME, check_sha, fetch
+
+    console = Console(no_color, verbose)
+    environment = Environment.read(os.environ)
+    try:
+        merge = check_sha(sha or environment.sha or "", "the merge commit (--sha or GITHUB_SHA)")
+        if environment.token is None:
+            raise GitHubError(
+                "GITHUB_TOKEN is not set: fetching the reviewed plan needs it, with "
+                "`permissions: actions: read, pull-requests: read`"
+            )
+        configs = expand_configs(config_paths)
+        with GitHub(
+            environment.api_url,
+            environment.token,
+            environment.repository_or_fail(repo),
+            needs="actions: read, pull-requests: read",
+            log=console.debug,
+        ) as client:
+            pull = fetch(client, merge, configs, directory)
+    except LicenzySyncError as error:
+        environment.summarize(f"### :no_entry: licenzy-sync apply refused\n\n{error}")
+        raise
+    console.err(f"reviewed plan of pull request #{pull.number} ({pull.url}) saved")
+    console.out(str(directory / PLAN_NAME))
