@@ -270,27 +270,59 @@ def test_apply_step_replans_only_when_asked(
     assert calls == f"apply -c licenzy.yaml --mode live --auto-approve{flag}\n"
 
 
-def test_pre_commit_hook_validates_every_changed_file(tmp_path: Path) -> None:
-    [hook] = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
-    assert hook["id"] == "licenzy-sync-validate"
+def hook() -> dict[str, Any]:
+    [found] = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    assert isinstance(found, dict)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("path", "matched"),
+    [
+        ("licenzy.yaml", True),
+        ("billing/licenzy.yml", True),
+        ("licenzy/acme.yaml", True),
+        ("config/licenzy/globex.yml", True),
+        ("licenzy.yaml.example", False),
+        ("licenzy/acme/old.yaml", False),
+        ("other.yaml", False),
+    ],
+)
+def test_pre_commit_hook_covers_the_recommended_layouts(path: str, matched: bool) -> None:
+    assert bool(re.search(hook()["files"], path)) == matched
+
+
+def test_pre_commit_hook_is_plain_validate_over_the_staged_files(tmp_path: Path) -> None:
+    """Observed: the hook ran a bash loop, one file at a time, so two files naming the same
+    project passed. Now it is `licenzy-sync validate FILES...`, run once (require_serial)."""
+    definition = hook()
+    assert definition["id"] == "licenzy-sync-validate"
+    assert definition["entry"] == "licenzy-sync validate"
+    assert definition.get("pass_filenames", True) and definition["require_serial"]
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     command = bin_dir / "licenzy-sync"
     command.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m licenzy_sync "$@"\n')
     command.chmod(0o755)
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
-    valid = str(ROOT / "licenzy.yaml.example")
-    invalid = tmp_path / "licenzy.yaml"
+    valid = ROOT / "licenzy.yaml.example"
+    (tmp_path / "licenzy").mkdir()
+    invalid = tmp_path / "licenzy" / "broken.yaml"
     invalid.write_text("version: 2\n")
+    copy = tmp_path / "licenzy" / "copy.yaml"
+    copy.write_text(valid.read_text())
 
-    def hook_run(*files: str) -> subprocess.CompletedProcess[str]:
-        argv = [*shlex.split(hook["entry"]), *hook.get("args", []), *files]
+    def hook_run(*files: Path) -> subprocess.CompletedProcess[str]:
+        argv = [*shlex.split(definition["entry"]), *definition.get("args", []), *map(str, files)]
         return subprocess.run(
             argv, env=env, capture_output=True, text=True, timeout=120, check=False
         )
 
     assert hook_run(valid).returncode == 0
-    both = hook_run(str(invalid), valid)
-    assert both.returncode == 1
+    both = hook_run(invalid, valid)
+    assert both.returncode == 3, both.stdout + both.stderr
     assert "valid (3 products" in both.stdout  # the second file is still checked
     assert f"{invalid}:1:1: error schema" in both.stdout
+    twice = hook_run(valid, copy)
+    assert twice.returncode != 0
+    assert "proj_" in twice.stdout + twice.stderr  # names the project both files claim
