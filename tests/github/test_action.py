@@ -99,3 +99,28 @@ def test_the_action_plans_comments_keeps_and_applies_the_reviewed_plan(
     assert "### licenzy-sync apply: licenzy.yaml (exit 0)" in text
     assert "Apply complete" in text
     world.assert_converged()
+
+
+def test_one_job_per_project_keeps_drifted_and_errored_projects_apart(
+    world: World, fake: FakeGitHub, tmp_path: Path
+) -> None:
+    """The matrix of licenzy-projects.yml: one project drifted, one cannot be checked."""
+    broken = world.config.parent / "broken.yaml"
+    broken.write_text(world.config.read_text().replace("${LZ_TOKEN}", "${NOT_SET_ANYWHERE}"))
+    results = {}
+    with fake.serve() as api:
+        for config in ("licenzy.yaml", "broken.yaml"):
+            temp = tmp_path / f"job-{config}"
+            env = {"COMMAND": "drift", "CONFIG": config, "EVENT": "schedule", "FAIL_ON": "any"}
+            status, outputs, text = run_script("Run licenzy-sync", world, api, temp, env)
+            assert status == 0, text
+            step_env = {**env, "CODE": outputs["exit-code"], "LABEL": "licenzy-sync-drift"}
+            issue = run_script("Open, update or close the drift issue", world, api, temp, step_env)
+            verdict = run_script("Verdict", world, api, temp, step_env)
+            results[config] = (outputs["exit-code"], issue[0], verdict[0], text + issue[2])
+    assert results["licenzy.yaml"][:3] == ("2", 0, 0), results["licenzy.yaml"][3]
+    assert results["broken.yaml"][:3] == ("3", 1, 1), results["broken.yaml"][3]
+    assert "the drift issue is left as it is" in results["broken.yaml"][3]
+    [opened] = fake.issues.values()
+    assert opened["title"] == "licenzy-sync drift: proj_sandbox"
+    assert opened["state"] == "open"
