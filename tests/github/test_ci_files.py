@@ -326,3 +326,23 @@ def test_pre_commit_hook_is_plain_validate_over_the_staged_files(tmp_path: Path)
     twice = hook_run(valid, copy)
     assert twice.returncode != 0
     assert "proj_" in twice.stdout + twice.stderr  # names the project both files claim
+
+
+def test_every_placeholder_of_the_examples_is_called_out_in_the_readme() -> None:
+    """Observed: `proj_acme`, the environment names and the @v1 tag were placeholders the
+    instructions did not mention (and no v1 tag existed)."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("| placeholder in `examples/github/`") :]
+    section = section[: section.index("\n\n")]
+    for example in EXAMPLES:
+        text = example.read_text()
+        assert "licenzy-sync==" not in text and "@v1" not in text and "proj_" not in text
+        names = set(re.findall(r"secrets\.(\w+)", text))
+        names |= set(re.findall(r"^\s*environment: (\S+)$", text, re.M))
+        names |= set(re.findall(r"'(billing-[\w-]+)'", text))
+        names |= {"OWNER"} if "OWNER/" in text else set()
+        names |= set(re.findall(r"@(\w+)$", text, re.M))
+        for config in re.findall(r"config: \[([^\]]+)\]", text):
+            names |= {name.strip() for name in config.split(",")}
+        for name in names:
+            assert f"`{name}`" in section or f"`@{name}`" in section, f"{example.name}: {name}"
