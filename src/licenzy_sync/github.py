@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from licenzy_sync import __version__, redact
+from licenzy_sync.endpoints import GITHUB, display, on_loopback, refusal
 from licenzy_sync.errors import ConfigInvalid, LicenzySyncError
 from licenzy_sync.keys import looks_like_secret
 from licenzy_sync.providers import safe_text
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-DEFAULT_API_URL = "https://api.github.com"
 ACTIONS_BOT = "github-actions[bot]"
 """Who the Actions GITHUB_TOKEN writes as. It is an installation token, and GitHub answers
 ``GET /user`` with 403 for those, so this is the documented fallback."""
@@ -132,7 +132,7 @@ class Environment:
         event_path = environ.get("GITHUB_EVENT_PATH")
         summary = environ.get("GITHUB_STEP_SUMMARY")
         return cls(
-            api_url=(environ.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/"),
+            api_url=(environ.get(GITHUB.env, "").strip() or GITHUB.default).rstrip("/"),
             token=token,
             repository=environ.get("GITHUB_REPOSITORY") or None,
             event_path=Path(event_path) if event_path else None,
@@ -317,7 +317,10 @@ class GitHub:
         import httpx
 
         redact.register(token)
-        self._where = _display(api_url)
+        refused = refusal(GITHUB, api_url, GITHUB.env)
+        if refused is not None:
+            raise GitHubError(refused)
+        self._where = display(api_url)
         self._origin = _origin(api_url)
         self._repo = f"/repos/{repository}"
         self._needs = needs
@@ -335,11 +338,10 @@ class GitHub:
                 transport=transport,
                 timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
                 follow_redirects=True,  # renamed repositories answer 301/307
+                trust_env=not on_loopback(api_url),  # a proxy could be another machine
             )
         except httpx.InvalidURL:
             raise self._bad_url() from None
-        if self._origin is None:
-            raise self._bad_url()
 
     def close(self) -> None:
         self._http.close()
@@ -492,7 +494,7 @@ class GitHub:
 
     def _bad_url(self) -> GitHubError:
         return GitHubError(
-            f"GITHUB_API_URL={self._where} is not a usable http(s) URL (default {DEFAULT_API_URL})"
+            f"GITHUB_API_URL={self._where} is not a usable http(s) URL (default {GITHUB.default})"
         )
 
     def _comment(self, what: str, value: Mapping[str, Any]) -> Comment:
@@ -678,18 +680,6 @@ def _origin(url: str) -> tuple[str, str, int | None] | None:
     except ValueError:
         return None
     return parts.scheme, parts.hostname.lower(), port
-
-
-def _display(url: str) -> str:
-    """The API URL as messages may show it: never userinfo, never a query."""
-    parts = urlsplit(url)
-    if not parts.hostname:
-        return safe_text(url)[:CAP_NAME] or "(empty)"
-    try:
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        port = ""
-    return f"{parts.scheme}://{parts.hostname}{port}{parts.path}".rstrip("/")
 
 
 def _path(url: str) -> str:

@@ -48,7 +48,8 @@ def github() -> None:
     """Post plans and drift reports to GitHub (for CI).
 
     Reads what GitHub Actions sets: GITHUB_TOKEN (never printed), GITHUB_REPOSITORY,
-    GITHUB_EVENT_PATH, GITHUB_API_URL (default https://api.github.com). Failed API calls end
+    GITHUB_EVENT_PATH, GITHUB_API_URL (default https://api.github.com; https, or http only to
+    loopback: the token goes there). Failed API calls end
     with one line saying which call and why, and exit 1; 5xx answers and rate limits are
     retried.
     """

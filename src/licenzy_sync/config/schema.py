@@ -3,8 +3,9 @@
 Editors check with it as the file is typed, so beyond structure and types it carries the
 static rules a schema can express, taken from the rules' own constants: product code and
 price id patterns, `version: 1`, the fields each product kind needs, reserved metadata keys,
-https for live webhooks, no literal secrets. Draft-07, the draft the YAML language server
-supports best; ``markdownDescription`` (VS Code shows it) repeats every description.
+https endpoints (http only to loopback) and live webhooks, no literal secrets. Draft-07, the
+draft the YAML language server supports best; ``markdownDescription`` (VS Code shows it)
+repeats every description.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 from typing import Any
 
 from licenzy_sync.config.models import REQUIRED_EVENTS, Config
+from licenzy_sync.endpoints import URL_PATTERN
 from licenzy_sync.keys import secret_pattern
 from licenzy_sync.rules.static import CODE, PRICE_ID, RESERVED_METADATA_KEYS, STRIPE_ID
 
@@ -86,6 +88,8 @@ def _tighten(schema: dict[str, Any], definitions: dict[str, Any]) -> None:
             {"properties": {"webhook": {"properties": {"url": {"pattern": "^https://"}}}}},
         ]
     }
+    for model, field in (("LicenzySettings", "url"), ("StripeSettings", "api_base")):  # LZ024
+        _string_branch(definitions[model]["properties"][field])["pattern"] = URL_PATTERN
     events = definitions["WebhookSettings"]["properties"]["events"]
     for branch in events["anyOf"]:  # LZ008
         if branch.get("type") == "array":

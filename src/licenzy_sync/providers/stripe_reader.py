@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from licenzy_sync.endpoints import on_loopback
 from licenzy_sync.keys import classify
 from licenzy_sync.providers import (
     ProviderError,
@@ -47,6 +48,7 @@ from licenzy_sync.state import PriceType, StripeEndpoint, StripePrice, StripeSna
 from licenzy_sync.targets import StripeTarget, Transports
 
 if TYPE_CHECKING:
+    import requests
     import stripe
     from stripe.params import PriceListParams, WebhookEndpointListParams
 
@@ -59,6 +61,27 @@ PAGE_LIMIT = 100
 RETRIEVE_WORKERS = 8
 """Concurrent retrieves per mode; the rate limiter, not this, bounds the request rate."""
 PRICE_TYPES: tuple[PriceType, ...] = ("one_time", "recurring")
+
+
+DIRECT_POOL = 64
+"""Connections kept by the one session all threads share on loopback: more than the run's
+concurrent requests, so none is dropped with a warning."""
+
+
+def _direct_session(api_base: str) -> requests.Session | None:
+    """A session that ignores proxies from the environment, for a loopback API base (a proxy
+    could be another machine, and the key would travel there in clear text); None: the SDK's
+    default, one session per thread."""
+    if not on_loopback(api_base):
+        return None
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    session = requests.Session()
+    session.trust_env = False
+    session.mount("http://", HTTPAdapter(pool_maxsize=DIRECT_POOL))
+    session.mount("https://", HTTPAdapter(pool_maxsize=DIRECT_POOL))
+    return session
 
 
 def system_name(target: StripeTarget) -> str:
@@ -113,7 +136,7 @@ class StripeReader:
 
         # The SDK's requests client keeps one session per thread; it is released with them.
         http_client = transports.stripe_http_client or stripe.RequestsClient(
-            timeout=timeouts()
+            timeout=timeouts(), session=_direct_session(target.api_base)
         )
         self._client = stripe.StripeClient(
             target.secret_key.reveal(),
