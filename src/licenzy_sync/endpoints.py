@@ -143,6 +143,15 @@ def flaw(url: str) -> tuple[str, str] | None:
     return None
 
 
+URL_PATTERN = (
+    r"^(?:[Hh][Tt][Tt][Pp][Ss]://[^/?#@\\\s]+"
+    r"|[Hh][Tt][Tt][Pp]://(?:localhost|127(?:\.[0-9]{1,3}){3}|\[::1\])(?::[0-9]{1,5})?)"
+    r"(?:/[^?#\\\s]*)?$"
+)
+"""`flaw` as far as a regular expression can say it, for the JSON Schema editors check with:
+https, or http to loopback; no user:password@, query, fragment, space or backslash."""
+
+
 def _same(a: str, b: str) -> bool:
     """Equal up to a trailing slash and the case of scheme and host."""
     first, second = urlsplit(a.rstrip("/")), urlsplit(b.rstrip("/"))
