@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from licenzy_sync.config.models import LITERAL_SECRET, Config
+from licenzy_sync.config.reading import CONFIG_MAX_BYTES, decode_config, read_limited
 from licenzy_sync.config.yamlsource import Path as DataPath
 from licenzy_sync.config.yamlsource import SourceMap, YamlError, dotted, load_yaml
 from licenzy_sync.errors import ConfigInvalid, LicenzySyncError
@@ -36,13 +37,12 @@ def load_config(path: Path) -> LoadedConfig:
     """Raises ConfigInvalid with every structural problem found, each with file:line."""
     display = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = read_limited(path, "the configuration", CONFIG_MAX_BYTES)
     except FileNotFoundError:
         raise LicenzySyncError(
             f"{display}: no such file (pass -c/--config, or start from licenzy.yaml.example)"
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LicenzySyncError(f"{display}: cannot read: {exc.__class__.__name__}") from None
+    text = decode_config(raw, display)
     try:
         data, source = load_yaml(text, display)
     except YamlError as exc:
@@ -93,15 +93,22 @@ def _literal_secret_finding(path: DataPath, source: SourceMap) -> Finding:
     )
 
 
+SUGGESTED_FIELDS = 100
+"""Unknown fields that get a "did you mean" hint; past that, a file of thousands of stray keys
+would spend its time comparing spellings nobody reads."""
+
+
 def _translate(exc: ValidationError, data: Any, source: SourceMap) -> list[Finding]:
     findings: list[Finding] = []
+    unknown = 0
     for error in exc.errors(include_url=False, include_input=False):
         path = _data_path(error["loc"], data)
         if error["type"] == LITERAL_SECRET:
             findings.append(_literal_secret_finding(path, source))
             continue
         if error["type"] == "extra_forbidden":
-            findings.append(_unknown_field(path, source))
+            unknown += 1
+            findings.append(_unknown_field(path, source, suggest=unknown <= SUGGESTED_FIELDS))
             continue
         message, hint = _describe(error)
         findings.append(
@@ -126,10 +133,10 @@ def _data_path(loc: tuple[str | int, ...], data: Any) -> DataPath:
     return tuple(path)
 
 
-def _unknown_field(path: DataPath, source: SourceMap) -> Finding:
+def _unknown_field(path: DataPath, source: SourceMap, *, suggest: bool) -> Finding:
     name = str(path[-1])
     allowed = _allowed_keys(path[:-1])
-    close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
+    close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6) if suggest else []
     hint = (
         f"did you mean '{close[0]}'?"
         if close
