@@ -2,6 +2,8 @@
 
 Each file under bad_configs/ starts with ``# expect: RULE FIELD`` (``-`` when no field applies),
 may set variables with ``# env: NAME=value``, and marks the offending line with ``# <-``.
+A credential-shaped value in a comment is itself refused (LZ020), so the file is validated as a
+copy in which the ``# env:`` lines are blanked (line numbers stay).
 """
 
 from __future__ import annotations
@@ -32,13 +34,18 @@ def test_corpus_is_large_enough() -> None:
     assert len(FILES) >= 40
 
 
-@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+@pytest.mark.parametrize("source", FILES, ids=[p.stem for p in FILES])
 def test_bad_config_is_refused_cleanly(
-    path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    source: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    rule, field, line, env = _expectations(path)
+    rule, field, line, env = _expectations(source)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
+    path = tmp_path / source.name
+    path.write_bytes(re.sub(rb"(?m)^# env: .*$", b"#", source.read_bytes()))
     result = run_cli(capsys, "validate", "-c", str(path))
     assert result.code == 3, result.text
     assert "Traceback" not in result.text
@@ -47,5 +54,5 @@ def test_bad_config_is_refused_cleanly(
     assert f" {rule} " in result.out, result.text
     if field != "-":
         assert f" {field}: " in result.out, result.text
-    for secret in PLANTED.finditer(path.read_text()):
+    for secret in PLANTED.finditer(source.read_text()):
         assert secret.group(0) not in result.text

@@ -18,7 +18,7 @@ from licenzy_sync.config.yamlsource import Path as DataPath
 from licenzy_sync.config.yamlsource import SourceMap, YamlError, dotted, load_yaml
 from licenzy_sync.errors import ConfigInvalid, LicenzySyncError
 from licenzy_sync.findings import Finding, Position, Severity
-from licenzy_sync.keys import looks_like_secret
+from licenzy_sync.keys import looks_like_secret, secret_shaped_words
 from licenzy_sync.rules.catalog import LITERAL_SECRET as LITERAL_SECRET_RULE
 
 
@@ -43,10 +43,11 @@ def load_config(path: Path) -> LoadedConfig:
             f"{display}: no such file (pass -c/--config, or start from licenzy.yaml.example)"
         ) from None
     text = decode_config(raw, display)
+    in_text = _secrets_in_text(text, display)
     try:
         data, source = load_yaml(text, display)
     except YamlError as exc:
-        raise ConfigInvalid([exc.finding]) from None
+        raise ConfigInvalid([exc.finding, *in_text]) from None
     if not isinstance(data, dict):
         raise ConfigInvalid(
             [
@@ -60,6 +61,8 @@ def load_config(path: Path) -> LoadedConfig:
             ]
         )
     findings = _literal_secrets(data, (), source)
+    reported = {f.position.line for f in findings if f.position is not None}
+    findings += [f for f in in_text if f.position is None or f.position.line not in reported]
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
@@ -83,6 +86,25 @@ def _literal_secrets(data: Any, path: DataPath, source: SourceMap) -> list[Findi
     if isinstance(data, str) and looks_like_secret(data):
         return [_literal_secret_finding(path, source)]
     return []
+
+
+def _secrets_in_text(text: str, display: str) -> list[Finding]:
+    """Secret-shaped words anywhere in the text, comments included: the file is committed, so
+    a key in a comment is as leaked as a key in a value."""
+    findings = []
+    for word in secret_shaped_words(text):
+        start = word.start()
+        line = text.count("\n", 0, start) + 1
+        position = Position(display, line, start - text.rfind("\n", 0, start))
+        findings.append(
+            LITERAL_SECRET_RULE.finding(
+                "a secret-shaped string is written in the file's text (value not shown)",
+                "",
+                position,
+                hint="delete it (comments are committed too); rotate it if it was ever pushed",
+            )
+        )
+    return findings
 
 
 def _literal_secret_finding(path: DataPath, source: SourceMap) -> Finding:

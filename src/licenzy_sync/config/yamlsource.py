@@ -4,7 +4,7 @@ pyyaml's composed nodes carry marks; the stock constructors throw them away and 
 a later duplicate key win. This builder keeps a position for every path, rejects duplicate
 keys, caps how far aliases may expand so a billion-laughs document fails cleanly, caps how
 deep the document nests (the composer recurses, so depth is checked on the event stream before
-it runs) and refuses characters that have no business in a billing catalog.
+it runs) and refuses characters that are not text (lone surrogates, noncharacters, NUL).
 """
 
 from __future__ import annotations
@@ -91,27 +91,22 @@ def _error(
 
 def _unwanted_characters() -> re.Pattern[str]:
     planes = "".join(chr(plane << 16 | 0xFFFE) + chr(plane << 16 | 0xFFFF) for plane in range(17))
-    return re.compile(
-        "[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\u202a-\u202e\u2066-\u2069"
-        + planes
-        + "]"
-    )
+    return re.compile("[\x00\ud800-\udfff\ufdd0-\ufdef" + planes + "]")
 
 
 _UNWANTED = _unwanted_characters()
-"""Controls other than tab and newline (an escape sequence or a carriage return rewrites what a
-terminal shows), lone surrogates (no encoder can write them), noncharacters, and the
-bidirectional overrides that make text read differently in review than it parses."""
+"""Characters no billing system should be sent: lone surrogates (no encoder can write them),
+Unicode's noncharacters (reserved, never for interchange) and NUL (which ends strings in many
+stores). Other controls and bidirectional marks may stand in a name, as in Licenzy; every
+renderer shows them escaped."""
 
 
 def _describe_character(char: str) -> str:
     code = ord(char)
     if 0xD800 <= code <= 0xDFFF:
         kind = "a lone surrogate"
-    elif code < 0x20 or 0x7F <= code <= 0x9F:
-        kind = "a control character"
-    elif 0x202A <= code <= 0x202E or 0x2066 <= code <= 0x2069:
-        kind = "a bidirectional override"
+    elif code == 0:
+        kind = "NUL"
     else:
         kind = "a Unicode noncharacter"
     return f"U+{code:04X} ({kind})"
