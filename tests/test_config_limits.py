@@ -216,3 +216,36 @@ def test_closed_output_pipe_ends_quietly(tmp_path: Path) -> None:
     errors = process.stderr.read().decode()
     assert process.wait(timeout=60) == 1
     assert errors == ""
+
+
+def test_quoted_values_cannot_forge_output_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A newline in a value quoted by a finding is shown escaped, not as a line of its own."""
+    forged = f"{tmp_path}/licenzy.yaml: valid (3 products; modes: test, live)"
+    text = BASE.replace("test: price_1ProMonthlyTest", f'test: "x\\n{forged}"')
+    path = _write(tmp_path, text)
+    result = _validate(capsys, path)
+    assert result.code == 3, result.text
+    assert forged not in result.out.splitlines()
+    assert "x\\u000a" in result.out
+
+
+def test_bad_explicit_tags_are_findings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for tagged in ("!!float x", "!!int x", "!!binary ###"):
+        text = BASE.replace("units: 1000", f"units: {tagged}")
+        path = _write(tmp_path, text)
+        result = _validate(capsys, path)
+        assert result.code == 3, result.text
+        assert f"{path}:{_line_of(text, tagged)}:" in result.out
+
+
+def test_secret_shaped_key_is_reported_not_echoed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = "sk_live_PLANTEDaskey0009"
+    path = _write(tmp_path, f"{BASE}{key}: stray\n")
+    result = _validate(capsys, path)
+    assert result.code == 3, result.text
+    assert key not in result.text
+    assert "LZ020" in result.out and "unknown field '[secret]'" in result.out

@@ -79,6 +79,13 @@ SHAPED_BODY = 8
 ``sk_test_...`` in a comment have none, real keys have dozens."""
 
 
+def without_secret_words(text: str) -> str:
+    """``text`` with every credential-shaped word replaced, for messages that quote the file."""
+    return _WORD.sub(
+        lambda word: "[secret]" if looks_like_secret(word.group()) else word.group(), text
+    )
+
+
 def secret_shaped_words(text: str) -> Iterator[re.Match[str]]:
     """Words of free text (a whole file, comments included) shaped like a credential."""
     for word in _WORD.finditer(text):

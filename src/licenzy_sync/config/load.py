@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import types
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from licenzy_sync.config.yamlsource import Path as DataPath
 from licenzy_sync.config.yamlsource import SourceMap, YamlError, dotted, load_yaml
 from licenzy_sync.errors import ConfigInvalid, LicenzySyncError
 from licenzy_sync.findings import Finding, Position, Severity
-from licenzy_sync.keys import looks_like_secret, secret_shaped_words
+from licenzy_sync.keys import looks_like_secret, secret_shaped_words, without_secret_words
 from licenzy_sync.rules.catalog import LITERAL_SECRET as LITERAL_SECRET_RULE
 
 
@@ -34,7 +34,27 @@ class LoadedConfig:
 
 
 def load_config(path: Path) -> LoadedConfig:
-    """Raises ConfigInvalid with every structural problem found, each with file:line."""
+    """Raises ConfigInvalid with every structural problem found, each with file:line.
+
+    A finding may quote the file (an unknown key, a duplicate); a credential-shaped word in
+    it is replaced, so that a key pasted in the wrong place is reported, never echoed.
+    """
+    try:
+        return _load(path)
+    except ConfigInvalid as exc:
+        raise ConfigInvalid([_without_secrets(f) for f in exc.findings]) from None
+
+
+def _without_secrets(finding: Finding) -> Finding:
+    return replace(
+        finding,
+        message=without_secret_words(finding.message),
+        field=without_secret_words(finding.field),
+        hint=without_secret_words(finding.hint),
+    )
+
+
+def _load(path: Path) -> LoadedConfig:
     display = str(path)
     try:
         raw = read_limited(path, "the configuration", CONFIG_MAX_BYTES)

@@ -171,7 +171,8 @@ class _Builder:
             return self._text(node, path)
         try:
             value = self._scalars.construct_object(node, deep=True)
-        except yaml.YAMLError as exc:
+        except (yaml.YAMLError, ValueError) as exc:
+            # PyYAML's constructors let ValueError through for `!!float x`, `!!int x`.
             raise _error(self.file, node.start_mark, f"invalid value: {exc}", path) from None
         return self._text(node, path) if isinstance(value, str) else value
 
