@@ -65,8 +65,9 @@ def apply(
     them can be; one approval covers them all, then each project is applied in turn. The exit
     code is the worst of theirs.
 
-    Exit 0 when a fresh plan afterwards has no changes; 3 for rule violations, a stale plan or
-    missing approval; 1 for errors or changes that remain.
+    Exit 0 when a fresh plan afterwards has no changes; 3 for rule violations, a stale plan (or
+    one whose secret variable changed since) or missing approval; 1 for errors or changes that
+    remain.
     """
     from licenzy_sync.apply.approval import approve, live_banner
     from licenzy_sync.planfile import read_plans
