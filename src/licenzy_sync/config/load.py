@@ -77,7 +77,8 @@ def _load(path: Path) -> LoadedConfig:
                     f"the top level must be a mapping of settings, not {_kind_of(data)}",
                     position=source.of_value(()),
                     hint="start from licenzy.yaml.example",
-                )
+                ),
+                *in_text,
             ]
         )
     findings = _literal_secrets(data, (), source)
@@ -112,9 +113,11 @@ def _secrets_in_text(text: str, display: str) -> list[Finding]:
     """Secret-shaped words anywhere in the text, comments included: the file is committed, so
     a key in a comment is as leaked as a key in a value."""
     findings = []
+    line, counted = 1, 0
     for word in secret_shaped_words(text):
         start = word.start()
-        line = text.count("\n", 0, start) + 1
+        line += text.count("\n", counted, start)
+        counted = start
         position = Position(display, line, start - text.rfind("\n", 0, start))
         findings.append(
             LITERAL_SECRET_RULE.finding(
