@@ -22,8 +22,8 @@ from tests.cli_runner import Result, run_cli
 from tests.test_validate import BASE
 
 SEED = 20261130
-CASES = 2_400
-BATCHES = 12
+CASES = 2_000
+BATCHES = 10
 EXAMPLE = (Path(__file__).parents[1] / "licenzy.yaml.example").read_text()
 MINIMAL = f"""{BASE}\
     webhook:
