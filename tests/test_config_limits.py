@@ -249,3 +249,32 @@ def test_secret_shaped_key_is_reported_not_echoed(
     assert result.code == 3, result.text
     assert key not in result.text
     assert "LZ020" in result.out and "unknown field '[secret]'" in result.out
+
+
+@pytest.mark.parametrize(
+    "planted",
+    [
+        "      # old key: sk_live_PLANTEDcomment07, rotated\n",
+        "      whsec_PLANTEDaskey0815: old\n",
+        "# token was lzp_PLANTEDcomment0008 before rotation\n",
+    ],
+)
+def test_secret_shaped_text_is_refused_in_comments_and_keys(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], planted: str
+) -> None:
+    """Observed: `# old key: sk_live_...` in a comment was accepted; the file is committed."""
+    text = BASE.replace("      team: growth\n", f"      team: growth\n{planted}")
+    path = _write(tmp_path, text)
+    result = _validate(capsys, path)
+    assert result.code == 3, result.text
+    secret = next(word for word in planted.replace(":", " ").split() if "PLANTED" in word)
+    assert secret.rstrip(",") not in result.text
+    column = planted.index(secret) + 1
+    assert f"{path}:{_line_of(text, secret)}:{column}: error LZ020 " in result.out
+
+
+def test_placeholders_in_comments_stay_allowed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path, BASE + "# keys look like sk_test_..., rk_live_xxx or whsec_...\n")
+    assert _validate(capsys, path).code == 0
