@@ -7,6 +7,7 @@ that need them, so `--help` and `validate` start fast.
 from __future__ import annotations
 
 import importlib
+import io
 import os
 import sys
 import traceback
@@ -245,10 +246,25 @@ def _report_invalid(error: ConfigInvalid) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point: every failure becomes a message and an exit code, never a traceback."""
+    """Entry point: every failure becomes a message and an exit code, never a traceback.
+
+    A reader that stops early (``licenzy-sync plan | head``) ends the run quietly, as
+    ``git log | head`` does: nothing more can be shown, and nothing is lost by not trying.
+    """
     args = list(sys.argv[1:] if argv is None else argv)
+    _tolerant_streams()
     try:
-        code = cli.main(args=args, prog_name="licenzy-sync", standalone_mode=False)
+        code = _run(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _discard_output()
+        code = EXIT_ERROR
+    sys.exit(EXIT_OK if code is None else int(code))
+
+
+def _run(args: list[str]) -> int | None:
+    try:
+        code: int | None = cli.main(args=args, prog_name="licenzy-sync", standalone_mode=False)
     except ConfigInvalid as error:
         _report_invalid(error)
         code = EXIT_INVALID
@@ -264,6 +280,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         code = 130
+    except BrokenPipeError:
+        raise
     except Exception as error:
         sys.stderr.write(
             f"internal error: {type(error).__name__}: {redact(str(error))}\n"
@@ -272,4 +290,23 @@ def main(argv: Sequence[str] | None = None) -> None:
         if os.environ.get(DEBUG_ENV):
             sys.stderr.write(redact(traceback.format_exc()))
         code = EXIT_ERROR
-    sys.exit(EXIT_OK if code is None else int(code))
+    return code
+
+
+def _tolerant_streams() -> None:
+    """A character no encoder can write (a lone surrogate from a remote name) is shown
+    escaped instead of ending the run with an encoding error."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
+
+
+def _discard_output() -> None:
+    """Point stdout and stderr at /dev/null so the interpreter's last flush cannot fail."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            os.dup2(devnull, stream.fileno())
+        except (OSError, ValueError):
+            continue
+    os.close(devnull)

@@ -33,8 +33,7 @@ from licenzy_sync.output import Console
 from licenzy_sync.plan.ownership import MANAGED_BY_KEY, PROTECT_KEY, is_managed, is_protected
 from licenzy_sync.providers import ProviderError, parallel, safe_text
 from licenzy_sync.redact import redact
-from licenzy_sync.render.findings_text import format_findings
-from licenzy_sync.render.text import printable
+from licenzy_sync.render.findings_text import format_findings, printable
 from licenzy_sync.rules.static import static_findings
 from licenzy_sync.runtime import prepare
 from licenzy_sync.state import LicenzyModeSnapshot, LicenzyProduct, StripePrice, StripeSnapshot

@@ -70,8 +70,9 @@ def apply(
     the same way. Either way one summary says what was written and what was not (exit 1), and
     running apply again converges. A second signal stops at once.
 
-    Exit 0 when a fresh plan afterwards has no changes; 3 for rule violations, a stale plan or
-    missing approval; 1 for errors, an early stop or changes that remain.
+    Exit 0 when a fresh plan afterwards has no changes; 3 for rule violations, a stale plan (or
+    one whose secret variable changed since) or missing approval; 1 for errors, an early stop
+    or changes that remain.
     """
     from licenzy_sync.projects import expand_configs
     from licenzy_sync.providers.retry import Channels

@@ -13,6 +13,7 @@ from licenzy_sync.config.models import WebhookSettings
 from licenzy_sync.config.secrets import lookup
 from licenzy_sync.keys import Mode
 from licenzy_sync.plan import addresses
+from licenzy_sync.plan.bindings import bind
 from licenzy_sync.plan.context import PlanContext
 from licenzy_sync.plan.model import ABSENT, Action, FieldChange, ResourceChange
 from licenzy_sync.plan.ownership import MANAGED_BY, MANAGED_BY_KEY, SECRET_LAST4_KEY, is_managed
@@ -230,6 +231,7 @@ def _verify_secret(ctx: PlanContext, mode: Mode, settings: WebhookSettings) -> N
         return
     action: Action = "update" if connection.webhook_secret_set else "create"
     _store_secret(ctx, mode, action, f"${{{configured.env_name}}}")
+    ctx.secret_bindings[configured.env_name] = bind(configured)
 
 
 def _store_secret(ctx: PlanContext, mode: Mode, action: Action, source: str) -> None:
