@@ -6,12 +6,13 @@ Missing credentials are reported all at once, before any request is made.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from licenzy_sync.config.load import LoadedConfig
 from licenzy_sync.config.secrets import Secret, env_name, lookup
 from licenzy_sync.errors import ConfigInvalid, LicenzySyncError
+from licenzy_sync.findings import Finding
 from licenzy_sync.keys import MODES, Mode
 from licenzy_sync.rules import catalog as r
 from licenzy_sync.targets import (
@@ -27,6 +28,8 @@ from licenzy_sync.targets import (
 
 SANDBOX_PORTAL_TOKEN = "lzp_sandbox"
 SANDBOX_STRIPE_KEYS: dict[Mode, str] = {"test": "sk_test_sandbox", "live": "sk_live_sandbox"}
+SANDBOX_RUNTIME_KEYS: dict[Mode, str] = {"test": "lz_test_sandbox", "live": "lz_live_sandbox"}
+TOKEN_PATH = ("licenzy", "token")
 
 
 @dataclass(frozen=True)
@@ -54,8 +57,13 @@ def prepare(
     *,
     sandbox: bool,
     environ: Mapping[str, str] | None = None,
+    runtime_keys: bool = False,
 ) -> Run:
-    """Resolve every credential the run needs; with --sandbox, unset ones take its defaults."""
+    """Resolve every credential the run needs; with --sandbox, unset ones take its defaults.
+
+    ``runtime_keys`` also resolves each mode's Licenzy runtime API key (for `verify`); the
+    portal token is resolved only when the file uses the portal API.
+    """
     env = os.environ if environ is None else environ
     config = loaded.config
     missing = []
@@ -72,8 +80,10 @@ def prepare(
             )
         return found
 
-    token = secret(config.licenzy.token, SANDBOX_PORTAL_TOKEN, "licenzy", "token")
+    token_ref = config.licenzy.token if config.licenzy.portal == "api" else None
+    token = None if token_ref is None else secret(token_ref, SANDBOX_PORTAL_TOKEN, *TOKEN_PATH)
     keys: dict[Mode, Secret | None] = {}
+    lz_keys: dict[Mode, Secret | None] = {}
     for mode in modes:
         settings = config.modes.get(mode)
         assert settings is not None
@@ -85,9 +95,10 @@ def prepare(
             "stripe",
             "secret_key",
         )
+        if runtime_keys:
+            lz_keys[mode] = _runtime_key(loaded, mode, secret, missing)
     if missing:
         raise ConfigInvalid(missing)
-    assert token is not None
     if sandbox:
         from licenzy_sync.sandbox.inprocess import sandbox_transports
 
@@ -105,4 +116,29 @@ def prepare(
             env, STRIPE_API_BASE_ENV, settings.stripe.api_base, DEFAULT_STRIPE_API_BASE
         )
         stripe_targets[mode] = StripeTarget(mode, base, key, key.env_name)
-    return Run(Targets(config.project, licenzy_url, token, stripe_targets), transports, modes)
+    resolved = {mode: key for mode, key in lz_keys.items() if key is not None}
+    targets = Targets(config.project, licenzy_url, token, stripe_targets, resolved)
+    return Run(targets, transports, modes)
+
+
+def _runtime_key(
+    loaded: LoadedConfig,
+    mode: Mode,
+    secret: Callable[..., Secret | None],
+    missing: list[Finding],
+) -> Secret | None:
+    """The mode's runtime key; a block without ``licenzy.api_key`` is reported like an unset
+    variable, at the block, since nothing can be verified without it."""
+    settings = loaded.config.modes.get(mode)
+    assert settings is not None
+    if settings.licenzy is None:
+        missing.append(
+            r.RUNTIME_KEY_MISSING.finding(
+                f"`modes.{mode}` has no `licenzy.api_key`",
+                f"modes.{mode}.licenzy.api_key",
+                loaded.position("modes", mode),
+            )
+        )
+        return None
+    path = ("modes", mode, "licenzy", "api_key")
+    return secret(settings.licenzy.api_key, SANDBOX_RUNTIME_KEYS[mode], *path)

@@ -72,7 +72,7 @@ class Executor:
         """Every step of the plan, phase by phase."""
         with LicenzyClient(
             self.run.targets.licenzy_url,
-            self.run.targets.portal_token,
+            self.run.targets.portal(),
             self._channels,
             self.run.transports,
         ) as licenzy:

@@ -40,7 +40,7 @@ def read_remote(
     if unconfigured:
         raise ProviderError(f"No Stripe key is configured for {unconfigured[0]} mode")
     with (
-        LicenzyClient(targets.licenzy_url, targets.portal_token, channels, transports) as licenzy,
+        LicenzyClient(targets.licenzy_url, targets.portal(), channels, transports) as licenzy,
         ThreadPoolExecutor(max_workers=2) as pool,
     ):
         licenzy_read = pool.submit(_read_licenzy, licenzy, targets.project, modes)
