@@ -1,0 +1,109 @@
+"""`licenzy-sync verify`."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+import click
+
+from licenzy_sync.cli_options import (
+    configs_option,
+    console_options,
+    format_option,
+    mode_option,
+    sandbox_option,
+)
+from licenzy_sync.errors import EXIT_INVALID, LicenzySyncError
+from licenzy_sync.keys import Mode
+from licenzy_sync.output import Console
+
+LIVE_SKIPPED = "live Checkout Sessions are real; pass --allow-live to verify live mode"
+LIVE_BANNER = (
+    "LIVE MODE: verify creates real live Checkout Sessions through Licenzy (nobody is charged) "
+    "and expires each one at once."
+)
+
+
+@click.command()
+@configs_option
+@mode_option
+@click.option(
+    "--product",
+    "products",
+    multiple=True,
+    metavar="CODE",
+    help="Verify only this product code (repeat for several); default every product.",
+)
+@format_option("a PR comment or job summary")
+@click.option("--allow-live", is_flag=True, help="Also verify live mode (opt-in).")
+@click.option(
+    "--webhook-timeout",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for Stripe to deliver the webhook proof's event.",
+)
+@sandbox_option
+@console_options
+def verify(
+    config_paths: tuple[Path, ...],
+    mode: str,
+    products: tuple[str, ...],
+    fmt: str,
+    allow_live: bool,
+    webhook_timeout: float,
+    sandbox: bool,
+    no_color: bool,
+    verbose: int,
+) -> None:
+    """Prove the setup end to end through Licenzy's runtime API and Stripe.
+
+    For every product of each mode (or those named with --product), Licenzy is asked for a
+    checkout with the mode's runtime API key (modes.<mode>.licenzy.api_key); the Stripe
+    Checkout Session it creates must charge exactly the file's price, and is expired at once.
+    Expiring emits checkout.session.expired; one per mode must be acknowledged by every
+    subscribed endpoint (Licenzy's tenant endpoint with the right secret). Live mode needs
+    --allow-live and is skipped with a note otherwise. Checkout URLs are never shown.
+
+    Exit 0 everything proven, 3 any check failed (or an invalid file), 1 error.
+    """
+    from licenzy_sync.projects import expand_configs
+    from licenzy_sync.render.verify import render_verify
+    from licenzy_sync.runtime import prepare, select_modes
+    from licenzy_sync.verify.runner import VerifyRequest
+    from licenzy_sync.verify.runner import verify as run_verify
+    from licenzy_sync.workflow import load_checked
+
+    console = Console(no_color, verbose)
+    configs = expand_configs(config_paths)
+    if len(configs) > 1:
+        raise LicenzySyncError("verify takes one file (-c) at a time")
+    loaded, _ = load_checked(configs[0])
+    _check_products(loaded.config.products, products)
+    wanted = select_modes(loaded, mode)
+    skipped: dict[Mode, str] = {}
+    if "live" in wanted and not allow_live:
+        wanted.remove("live")
+        skipped["live"] = LIVE_SKIPPED
+    elif "live" in wanted and sys.stderr.isatty():
+        console.err(console.style(LIVE_BANNER, "red", "bold", stream_color=console.err_color))
+    run = prepare(loaded, wanted, sandbox=sandbox, runtime_keys=True)
+    request = VerifyRequest(loaded, run, products, skipped, webhook_timeout)
+    report = run_verify(request)
+    for system, count in sorted(report.requests.items()):
+        console.debug(f"requests: {system}: {count}")
+    console.out(render_verify(report, fmt, console.style).rstrip("\n"))
+    if report.failed:
+        raise click.exceptions.Exit(EXIT_INVALID)
+
+
+def _check_products(declared: Mapping[str, object], named: tuple[str, ...]) -> None:
+    unknown = [code for code in named if code not in declared]
+    if unknown:
+        listing = ", ".join(declared) or "none"
+        raise LicenzySyncError(
+            f"--product {', '.join(unknown)}: not a product of the file (products: {listing})"
+        )
