@@ -28,8 +28,18 @@ from licenzy_sync.targets import (
 
 SANDBOX_PORTAL_TOKEN = "lzp_sandbox"
 SANDBOX_STRIPE_KEYS: dict[Mode, str] = {"test": "sk_test_sandbox", "live": "sk_live_sandbox"}
+SANDBOX_PROJECT_ID = "proj_sandbox"
 SANDBOX_RUNTIME_KEYS: dict[Mode, str] = {"test": "lz_test_sandbox", "live": "lz_live_sandbox"}
+"""Licenzy runtime API keys of the sandbox's default project."""
 TOKEN_PATH = ("licenzy", "token")
+
+
+def sandbox_runtime_key(mode: Mode, project_id: str) -> str:
+    """The runtime key the sandbox gives a project it creates: the default project has the
+    bare known key, any other one the known key followed by its id (``proj_`` dropped)."""
+    if project_id == SANDBOX_PROJECT_ID:
+        return SANDBOX_RUNTIME_KEYS[mode]
+    return f"{SANDBOX_RUNTIME_KEYS[mode]}_{project_id.removeprefix('proj_')}"
 
 
 @dataclass(frozen=True)

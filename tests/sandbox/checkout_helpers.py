@@ -1,0 +1,84 @@
+"""A sandbox set up for runtime checkout: Stripe connected, a price mapped to a product code,
+and Licenzy's runtime API reached with httpx, all through the real clients."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+
+from licenzy_sync.keys import Mode
+from licenzy_sync.runtime import SANDBOX_RUNTIME_KEYS
+from tests.conftest import Endpoints
+
+STRIPE_KEYS: dict[Mode, str] = {"test": "sk_test_checkout1", "live": "sk_live_checkout1"}
+PROJECT = "/projects/proj_sandbox"
+TENANT_URL = "https://licenzy.app/v1/webhooks/stripe/tenant"
+
+
+def connect(endpoints: Endpoints, mode: Mode, webhook_secret: str | None = None) -> None:
+    body = {"secret_key": STRIPE_KEYS[mode]}
+    if webhook_secret is not None:
+        body["webhook_secret"] = webhook_secret
+    with endpoints.portal() as portal:
+        answer = portal.put(f"{PROJECT}/stripe-connection/{mode}", json=body)
+    assert answer.status_code == 200, answer.text
+
+
+def price(endpoints: Endpoints, mode: Mode, *, recurring: bool = True, amount: int = 900) -> str:
+    client = endpoints.stripe(STRIPE_KEYS[mode])
+    params: dict[str, Any] = {
+        "product_data": {"name": "Pro"},
+        "currency": "usd",
+        "unit_amount": amount,
+    }
+    if recurring:
+        params["recurring"] = {"interval": "month"}
+    return client.v1.prices.create(params=params).id
+
+
+def product(
+    endpoints: Endpoints, mode: Mode, code: str, price_id: str, kind: str = "subscription"
+) -> None:
+    body: dict[str, Any] = {"code": code, "mode": mode, "kind": kind, "stripe_price_id": price_id}
+    if kind == "usage_pack":
+        body["units"] = 100
+    with endpoints.portal() as portal:
+        answer = portal.post(f"{PROJECT}/products", json=body)
+    assert answer.status_code == 201, answer.text
+
+
+def shop(endpoints: Endpoints, mode: Mode = "test", code: str = "PRO_MONTHLY") -> str:
+    """Connect ``mode``, map a new monthly price to ``code``; returns the price id."""
+    connect(endpoints, mode)
+    price_id = price(endpoints, mode)
+    product(endpoints, mode, code, price_id)
+    return price_id
+
+
+def runtime(endpoints: Endpoints, key: str | None = SANDBOX_RUNTIME_KEYS["test"]) -> httpx.Client:
+    headers = {} if key is None else {"Authorization": f"Bearer {key}"}
+    return httpx.Client(
+        base_url=endpoints.licenzy_base, headers=headers, transport=endpoints.httpx_transport
+    )
+
+
+def checkout(
+    client: httpx.Client,
+    code: str = "PRO_MONTHLY",
+    *,
+    key: str | None = None,
+    subject_ref: str = "user_42",
+) -> httpx.Response:
+    """One runtime checkout with a fresh Idempotency-Key unless ``key`` is given."""
+    return client.post(
+        "/v1/checkout/session",
+        json={"subject_ref": subject_ref, "product_code": code},
+        headers={"Idempotency-Key": key or str(uuid.uuid4())},
+    )
+
+
+def session_id(answer: httpx.Response) -> str:
+    url: str = answer.json()["checkout_url"]
+    return url.rsplit("/", 1)[-1]
