@@ -52,10 +52,12 @@ def _mode_lines(mode: ModeResult, style: Styler) -> list[str]:
         return [f"{mode.mode} mode: skipped ({mode.skipped})"]
     lines = [f"{mode.mode} mode:"]
     width = max((len(check.code) for check in mode.checks), default=0)
+    price_width = max((len(check.price_id) for check in mode.checks), default=0)
     for check in mode.checks:
         mark = style("ok  ", "green") if check.proven else style("FAIL", "red", "bold")
         session = f"  {check.session} expired" if check.session else ""
-        lines.append(f"  {mark} {check.code.ljust(width)}  {check.price_id}{session}")
+        row = f"{check.code.ljust(width)}  {check.price_id.ljust(price_width)}{session}"
+        lines.append(f"  {mark} {row.rstrip()}")
     proof = mode.webhook
     if proof is not None:
         mark = style("ok  ", "green") if proof.proven else style("FAIL", "red", "bold")
