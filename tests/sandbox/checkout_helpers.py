@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import httpx
+from stripe.params import PriceCreateParams
 
 from licenzy_sync.keys import Mode
 from licenzy_sync.runtime import SANDBOX_RUNTIME_KEYS
@@ -28,7 +29,7 @@ def connect(endpoints: Endpoints, mode: Mode, webhook_secret: str | None = None)
 
 def price(endpoints: Endpoints, mode: Mode, *, recurring: bool = True, amount: int = 900) -> str:
     client = endpoints.stripe(STRIPE_KEYS[mode])
-    params: dict[str, Any] = {
+    params: PriceCreateParams = {
         "product_data": {"name": "Pro"},
         "currency": "usd",
         "unit_amount": amount,

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import click
 
+from licenzy_sync.runtime import SANDBOX_PORTAL_TOKEN, SANDBOX_PROJECT_ID, SANDBOX_RUNTIME_KEYS
 from licenzy_sync.sandbox.app import Sandbox, sandbox_dir
 from licenzy_sync.sandbox.inprocess import LICENZY_BASE
 from licenzy_sync.sandbox.seed import seed, spec_from_config
@@ -26,8 +27,6 @@ from licenzy_sync.sandbox.server import LOOPBACK, SandboxServer
 from licenzy_sync.targets import LICENZY_URL_ENV
 
 DEFAULT_PORT = 7421
-PORTAL_TOKEN = "lzp_sandbox"
-PROJECT_ID = "proj_sandbox"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -95,7 +94,8 @@ def serve(port: int, directory: Path | None) -> None:
     click.echo(f"  export LICENZY_URL={base}/licenzy")
     click.echo(f"  export LICENZY_SYNC_STRIPE_API_BASE={base}/stripe")
     click.echo(
-        f"Defaults: portal token {PORTAL_TOKEN}, project {PROJECT_ID}; "
+        f"Defaults: portal token {SANDBOX_PORTAL_TOKEN}, project {SANDBOX_PROJECT_ID} "
+        f"(runtime keys {SANDBOX_RUNTIME_KEYS['test']}, {SANDBOX_RUNTIME_KEYS['live']}); "
         "any well-formed sk_test_/sk_live_ key is accepted."
     )
     click.echo("Press Ctrl-C to stop.")
