@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from licenzy_sync.sandbox.faults import FaultSpec
+from licenzy_sync.sandbox.licenzy_runtime import set_subscription
 from tests.verify.world import VERIFY_CONFIG, VerifyWorld, finding, mode_of
 
 
@@ -118,3 +120,31 @@ def test_a_product_not_in_the_file_is_a_usage_error(world: VerifyWorld) -> None:
     result = world.verify("--product", "NOPE")
     assert result.code == 1
     assert "--product NOPE: not a product of the file" in result.err
+
+
+def test_a_refused_checkout_reports_licenzys_status_code_and_message(
+    world: VerifyWorld,
+) -> None:
+    with world.sandbox.store.transaction() as tx:
+        set_subscription(tx, "canceled")
+    result, report = world.verify_json("--mode", "live", "--allow-live", "--product", "PRO")
+    assert result.code == 3, result.text
+    found = finding(report, "LZ304")
+    assert (found["address"], found["position"]["line"]) == ("licenzy.live.product[PRO]", 15)
+    assert "HTTP 403 plan_mode_not_allowed: Live mode needs an active" in found["message"]
+    assert "webhook not proven" in mode_of(report, "live")["notes"][0]
+
+
+def test_a_session_is_expired_even_when_stripe_fails_mid_check(
+    world: VerifyWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LICENZY_SYNC_MAX_ATTEMPTS", "1")
+    world.sandbox.control.add_fault(
+        FaultSpec("error", "/stripe/v1/checkout/sessions", method="GET", status=500, times=None)
+    )
+    result = world.verify("--mode", "test")
+    assert result.code == 1, result.text
+    assert "list the line items of Checkout Session cs_test_…" in result.err
+    assert "HTTP 500" in result.err
+    assert len(world.sessions()) == 3
+    world.assert_no_session_open()

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from licenzy_sync import redact
 from licenzy_sync.config.secrets import Secret
 from licenzy_sync.providers.fields import as_object, string
 from licenzy_sync.providers.licenzy_http import LicenzyHttp
@@ -71,7 +72,10 @@ class LicenzyRuntime(LicenzyHttp):
 
 
 def _checkout_of(answer: Any) -> RuntimeCheckout:
+    """The answer; its URL is registered with the redactor, so it cannot be printed even
+    by accident."""
     body = as_object(answer, "the answer")
+    redact.register(string(body, "checkout_url"))
     return RuntimeCheckout(
         attempt_id=string(body, "attempt_id"),
         status=string(body, "status"),
