@@ -63,9 +63,9 @@ def test_an_unknown_key_is_a_refusal_with_licenzys_code(
     endpoints: Endpoints, channels: Channels
 ) -> None:
     key = Secret("lz_test_PLANTEDunknown0008", KEY_ENV)
-    with LicenzyRuntime(endpoints.licenzy_base, key, channels, transports(endpoints)) as client:
-        with pytest.raises(LicenzyApiError) as refused:
-            client.create_checkout("PRO_MONTHLY", "verify")
+    client = LicenzyRuntime(endpoints.licenzy_base, key, channels, transports(endpoints))
+    with client, pytest.raises(LicenzyApiError) as refused:
+        client.create_checkout("PRO_MONTHLY", "verify")
     assert (refused.value.status, refused.value.code) == (401, "invalid_api_key")
     assert "PLANTED" not in str(refused.value)
 
