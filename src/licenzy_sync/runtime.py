@@ -117,18 +117,28 @@ def prepare(
         transports = Transports()
         licenzy_url = pick(env, LICENZY_URL_ENV, config.licenzy.url, DEFAULT_LICENZY_URL)
         stripe_base = ""
-    stripe_targets: dict[Mode, StripeTarget] = {}
-    for mode in modes:
-        settings = config.modes.get(mode)
-        key = keys[mode]
+    resolved = {mode: key for mode, key in lz_keys.items() if key is not None}
+    stripe_targets = _stripe_targets(loaded, keys, stripe_base, env)
+    targets = Targets(config.project, licenzy_url, token, stripe_targets, resolved)
+    return Run(targets, transports, modes)
+
+
+def _stripe_targets(
+    loaded: LoadedConfig,
+    keys: Mapping[Mode, Secret | None],
+    stripe_base: str,
+    env: Mapping[str, str],
+) -> dict[Mode, StripeTarget]:
+    """Each mode's Stripe base and key; ``stripe_base`` (the sandbox's) wins when set."""
+    targets: dict[Mode, StripeTarget] = {}
+    for mode, key in keys.items():
+        settings = loaded.config.modes.get(mode)
         assert settings is not None and key is not None
         base = stripe_base or pick(
             env, STRIPE_API_BASE_ENV, settings.stripe.api_base, DEFAULT_STRIPE_API_BASE
         )
-        stripe_targets[mode] = StripeTarget(mode, base, key, key.env_name)
-    resolved = {mode: key for mode, key in lz_keys.items() if key is not None}
-    targets = Targets(config.project, licenzy_url, token, stripe_targets, resolved)
-    return Run(targets, transports, modes)
+        targets[mode] = StripeTarget(mode, base, key, key.env_name)
+    return targets
 
 
 def _runtime_key(

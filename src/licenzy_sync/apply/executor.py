@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -69,14 +70,18 @@ class Executor:
         return self._done
 
     def execute(self) -> None:
-        """Every step of the plan, phase by phase."""
-        with LicenzyClient(
-            self.run.targets.licenzy_url,
-            self.run.targets.portal(),
-            self._channels,
-            self.run.transports,
-        ) as licenzy:
-            self._licenzy = licenzy
+        """Every step of the plan, phase by phase. Licenzy is opened only when a step writes
+        to it: with `portal: none` a plan holds Stripe steps only."""
+        with ExitStack() as stack:
+            if any(step.system == "licenzy" for step in self.steps):
+                self._licenzy = stack.enter_context(
+                    LicenzyClient(
+                        self.run.targets.licenzy_url,
+                        self.run.targets.portal(),
+                        self._channels,
+                        self.run.transports,
+                    )
+                )
             for number in range(4):
                 batch = [step for step in self.steps if phase(step) == number]
                 workers = PRODUCT_WORKERS if number >= 2 else 1

@@ -69,6 +69,7 @@ def apply(
     missing approval; 1 for errors or changes that remain.
     """
     from licenzy_sync.apply.approval import approve, live_banner
+    from licenzy_sync.plan.manual import manual_section
     from licenzy_sync.planfile import read_plans
     from licenzy_sync.projects import expand_configs
     from licenzy_sync.providers.retry import Channels
@@ -108,6 +109,8 @@ def apply(
     if plan.has_errors:
         raise click.exceptions.Exit(EXIT_INVALID)
     if not plan.changes:
+        for line in manual_section(plan):
+            console.out(line)
         return
     live_banner(plan, console)
     approve(plan, console, auto_approve=auto_approve)
@@ -115,10 +118,14 @@ def apply(
         plan, run, config_path, rounds=1 if planfile is not None else ROUNDS, options=options
     )
     if not plan.changes:
+        steps = manual_section(plan)
+        matched = "Stripe matches" if steps else "Stripe and Licenzy match"
         console.out(
-            f"Apply complete: {written} change(s) written; Stripe and Licenzy match "
-            f"licenzy.yaml. Requests: {_requests(channels)}."
+            f"Apply complete: {written} change(s) written; {matched} licenzy.yaml. "
+            f"Requests: {_requests(channels)}."
         )
+        for line in steps:
+            console.out(line)
         return
     console.out(render(plan, "text", console).rstrip("\n"))
     console.err(f"apply did not converge: {len(plan.changes)} change(s) remain (shown above)")

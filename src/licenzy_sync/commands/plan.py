@@ -60,6 +60,7 @@ def plan(
     Exit 0 no changes (or changes without --detailed-exitcode), 2 changes with
     --detailed-exitcode, 3 rule violations, 1 error.
     """
+    from licenzy_sync.plan.manual import manual_section
     from licenzy_sync.planfile import write_plan
     from licenzy_sync.projects import expand_configs
     from licenzy_sync.render.select import render
@@ -72,6 +73,8 @@ def plan(
         return
     result, _ = make_plan(configs[0], mode, sandbox=sandbox, prune=prune, console=console)
     console.out(render(result, fmt, console).rstrip("\n"))
+    for line in manual_section(result):
+        (console.err if fmt == "json" else console.out)(line)
     if out is not None:
         write_plan(result, out)
         console.err(f"plan saved to {out}")
