@@ -6,6 +6,7 @@ Missing credentials are reported all at once, before any request is made.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -34,9 +35,20 @@ SANDBOX_RUNTIME_KEYS: dict[Mode, str] = {"test": "lz_test_sandbox", "live": "lz_
 TOKEN_PATH = ("licenzy", "token")
 
 
-def sandbox_runtime_key(mode: Mode, project_id: str) -> str:
-    """The runtime key the sandbox gives a project it creates: the default project has the
-    bare known key, any other one the known key followed by its id (``proj_`` dropped)."""
+def sandbox_project_id(project: str) -> str:
+    """The id of a config's ``project`` (an id, or a name) in the sandbox, where seeding a
+    project by name derives its id from the name; ``proj_`` alone for a name without letters
+    or digits."""
+    if project.startswith("proj_"):
+        return project
+    return "proj_" + re.sub(r"[^a-z0-9]+", "_", project.lower()).strip("_")
+
+
+def sandbox_runtime_key(mode: Mode, project: str) -> str:
+    """The runtime key the sandbox gives a project (an id, or a config's project name): the
+    default project has the bare known key, any other one the known key followed by its id
+    without ``proj_`` (``lz_test_sandbox_acme`` for ``proj_acme`` or a project named Acme)."""
+    project_id = sandbox_project_id(project)
     if project_id == SANDBOX_PROJECT_ID:
         return SANDBOX_RUNTIME_KEYS[mode]
     return f"{SANDBOX_RUNTIME_KEYS[mode]}_{project_id.removeprefix('proj_')}"
@@ -161,4 +173,5 @@ def _runtime_key(
         )
         return None
     path = ("modes", mode, "licenzy", "api_key")
-    return secret(settings.licenzy.api_key, SANDBOX_RUNTIME_KEYS[mode], *path)
+    default = sandbox_runtime_key(mode, loaded.config.project)
+    return secret(settings.licenzy.api_key, default, *path)

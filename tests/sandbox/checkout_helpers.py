@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from stripe.params import PriceCreateParams
@@ -81,5 +82,6 @@ def checkout(
 
 
 def session_id(answer: httpx.Response) -> str:
+    """The Checkout Session id is the URL's last path segment (a fragment follows it)."""
     url: str = answer.json()["checkout_url"]
-    return url.rsplit("/", 1)[-1]
+    return urlsplit(url).path.rsplit("/", 1)[-1]

@@ -73,3 +73,19 @@ def test_event_and_line_item_routes_fail_as_injected(endpoints: Endpoints) -> No
         client_.v1.checkout.sessions.line_items.list(session)
     control.clear_faults()
     assert client_.v1.events.list().data == []
+
+
+def test_runtime_checkouts_spend_the_modes_stripe_rate_limit(endpoints: Endpoints) -> None:
+    """Licenzy opens each session with the tenant's Stripe key, so the tenant's own Stripe
+    calls and its checkouts share one limit."""
+    shop(endpoints)
+    endpoints.sandbox.control.set_rate_limit(True, test=1)
+    endpoints.stripe(STRIPE_KEYS["test"]).v1.balance.retrieve()
+    with runtime(endpoints) as client:
+        answers = [checkout(client) for _ in range(3)]
+    limited = [answer for answer in answers if answer.status_code == 429]
+    assert limited
+    assert limited[0].json()["error"]["code"] == "stripe_rate_limited"
+    assert limited[0].headers["retry-after"] == "1"
+    with endpoints.portal() as portal:
+        assert portal.get("/projects").status_code == 200

@@ -3,6 +3,7 @@ with the Stripe side checked through the stripe SDK."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from licenzy_sync.runtime import SANDBOX_RUNTIME_KEYS, sandbox_runtime_key
@@ -164,6 +165,7 @@ def test_catalog_and_connection_errors(endpoints: Endpoints) -> None:
         (409, "stripe_not_connected"),
     ]
     assert "inactive" in inactive.json()["error"]["message"]
+    assert "not a Stripe price id" in price_as_code.json()["error"]["message"]
 
 
 @pytest.mark.parametrize(
@@ -183,11 +185,58 @@ def test_body_errors(endpoints: Endpoints, body: dict[str, str]) -> None:
     assert answer.json()["error"]["code"] == "invalid_request"
 
 
-def test_a_seeded_project_has_its_known_runtime_key(endpoints: Endpoints) -> None:
-    seed(endpoints.sandbox, SeedSpec(project_id="proj_acme"))
-    key = sandbox_runtime_key("test", "proj_acme")
-    assert key == "lz_test_sandbox_acme"
+@pytest.mark.parametrize(
+    ("spec", "project", "key"),
+    [
+        (SeedSpec(project_id="proj_acme"), "proj_acme", "lz_test_sandbox_acme"),
+        (SeedSpec(project_name="Acme Billing"), "Acme Billing", "lz_test_sandbox_acme_billing"),
+        (SeedSpec(project_name="sandbox"), "sandbox", "lz_test_sandbox"),
+    ],
+)
+def test_a_seeded_project_has_its_known_runtime_key(
+    endpoints: Endpoints, spec: SeedSpec, project: str, key: str
+) -> None:
+    """The key follows from the config's `project`, an id or a name, without the portal."""
+    seed(endpoints.sandbox, spec)
+    assert sandbox_runtime_key("test", project) == key
     with runtime(endpoints, key) as client:
         answer = checkout(client)
     assert answer.status_code == 404
     assert answer.json()["error"]["code"] == "product_not_found"
+
+
+def test_errors_can_come_in_the_bare_envelope(endpoints: Endpoints) -> None:
+    """Licenzy's docs show ``{"error": "<code>"}`` too; clients must read both shapes."""
+    shop(endpoints)
+    root = endpoints.licenzy_base.removesuffix("/licenzy")
+    with httpx.Client(base_url=f"{root}/_sandbox", transport=endpoints.httpx_transport) as ctl:
+        refused = ctl.post("/licenzy/error-envelope", json={"envelope": "plain"})
+        switched = ctl.post("/licenzy/error-envelope", json={"envelope": "bare"})
+        plans = [
+            ctl.post("/licenzy/subscription", json=body).status_code
+            for body in ({"status": "frozen"}, {"status": 1}, {"status": "trialing"})
+        ]
+    assert plans == [400, 400, 200]
+    assert refused.status_code == 400
+    assert switched.json() == {"envelope": "bare"}
+    with runtime(endpoints, "lz_test_unknown") as client:
+        bad_key = checkout(client)
+    with runtime(endpoints) as client:
+        unknown = checkout(client, "NOPE")
+        works = checkout(client)
+    assert (bad_key.status_code, bad_key.json()) == (401, {"error": "invalid_api_key"})
+    assert (unknown.status_code, unknown.json()) == (404, {"error": "product_not_found"})
+    assert works.status_code == 200
+    with endpoints.portal() as portal:
+        portal_error = portal.get("/projects/proj_sandbox/products/test/NOPE").json()
+    assert portal_error["error"]["code"] == "product_not_found"
+
+
+def test_runtime_requests_are_counted_in_the_keys_mode(endpoints: Endpoints) -> None:
+    shop(endpoints)
+    endpoints.sandbox.control.clear_request_counts()
+    with runtime(endpoints) as test, runtime(endpoints, SANDBOX_RUNTIME_KEYS["live"]) as live:
+        checkout(test)
+        checkout(live)
+        checkout(live)
+    assert endpoints.sandbox.control.request_counts() == {"licenzy": {"live": 2, "test": 1}}

@@ -36,7 +36,8 @@ def test_create_retrieve_and_line_items(endpoints: Endpoints) -> None:
     monthly = price(endpoints, "test", amount=1500)
     session = create(endpoints, monthly, reference="user_1")
     assert session.id.startswith("cs_test_")
-    assert session.url == f"https://checkout.stripe.com/c/pay/{session.id}"
+    assert session.url is not None
+    assert session.url.startswith(f"https://checkout.stripe.com/c/pay/{session.id}#")
     assert (session.status, session.mode, session.payment_status) == (
         "open", "subscription", "unpaid"
     )

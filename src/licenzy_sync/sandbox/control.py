@@ -19,7 +19,13 @@ from urllib.parse import urlsplit
 
 from licenzy_sync.keys import MODES, Mode
 from licenzy_sync.sandbox import stripe_api, stripe_events
-from licenzy_sync.sandbox.faults import DEFAULT_RATES, FaultSpec, RateLimit, stripe_mode
+from licenzy_sync.sandbox.faults import (
+    DEFAULT_RATES,
+    FaultSpec,
+    RateLimit,
+    runtime_mode,
+    stripe_mode,
+)
 from licenzy_sync.sandbox.http import DropConnection, Request, Response
 from licenzy_sync.sandbox.licenzy_api import ensure_defaults
 from licenzy_sync.sandbox.licenzy_base import (
@@ -29,7 +35,7 @@ from licenzy_sync.sandbox.licenzy_base import (
     parse_mode,
     reject_unknown,
 )
-from licenzy_sync.sandbox.licenzy_runtime import set_subscription
+from licenzy_sync.sandbox.licenzy_runtime import set_error_envelope, set_subscription
 from licenzy_sync.sandbox.licenzy_webhook import WEBHOOK_PATH
 
 if TYPE_CHECKING:
@@ -38,7 +44,7 @@ if TYPE_CHECKING:
 KINDS = (
     "account", "key_account", "product", "price", "webhook_endpoint", "idempotency",
     "checkout_session", "stripe_event", "portal_token", "project", "connection", "api_key",
-    "api_key_hash", "licenzy_subscription", "event",
+    "api_key_hash", "licenzy_subscription", "licenzy_runtime", "event",
 )
 """Every kind the store layout in docs/sandbox-internals.md names, for `object_counts`."""
 
@@ -231,6 +237,12 @@ class Control:
         with self._sandbox.store.transaction() as tx:
             set_subscription(tx, status)
 
+    def set_licenzy_error_envelope(self, envelope: str) -> None:
+        """``bare`` makes runtime errors ``{"error": "<code>"}``; ``object`` (the default)
+        ``{"error": {"code", "message"}}``."""
+        with self._sandbox.store.transaction() as tx:
+            set_error_envelope(tx, envelope)
+
     # The HTTP surface.
 
     def handle(self, request: Request) -> Response:
@@ -259,10 +271,9 @@ def _request_mode(system: str, request: Request) -> Mode | None:
     in the signed event, not read here)."""
     if system == "stripe":
         return stripe_mode(request)
-    credential = (request.header("authorization") or "").partition(" ")[2].strip()
-    for mode in MODES:
-        if credential.startswith(f"lz_{mode}_"):
-            return mode
+    runtime = runtime_mode(request)
+    if runtime is not None:
+        return runtime
     named = request.query_params().get("mode", [])
     for mode in MODES:
         if mode in named or f"/{mode}/" in request.path + "/":
@@ -356,14 +367,26 @@ def _post_stripe_price(control: Control, request: Request) -> Result:
     return 200, price
 
 
-def _post_licenzy_subscription(control: Control, request: Request) -> Result:
+def _only_string(request: Request, name: str) -> str:
+    """The body's one field ``name``, a string (the setter checks its value)."""
     body = json_object(request)
-    reject_unknown(body, ("status",))
-    status = body.get("status")
-    if not isinstance(status, str):
-        raise invalid("status must be the Licenzy subscription status.", "status")
+    reject_unknown(body, (name,))
+    value = body.get(name)
+    if not isinstance(value, str):
+        raise invalid(f"{name} must be a string.", name)
+    return value
+
+
+def _post_licenzy_subscription(control: Control, request: Request) -> Result:
+    status = _only_string(request, "status")
     control.set_licenzy_subscription(status)
     return 200, {"status": status}
+
+
+def _post_licenzy_error_envelope(control: Control, request: Request) -> Result:
+    envelope = _only_string(request, "envelope")
+    control.set_licenzy_error_envelope(envelope)
+    return 200, {"envelope": envelope}
 
 
 def _post_event(control: Control, request: Request) -> Result:
@@ -391,4 +414,5 @@ _ROUTES: Mapping[str, Mapping[str, Route]] = {
     "/stripe/prices": {"POST": _post_stripe_price},
     "/events": {"POST": _post_event},
     "/licenzy/subscription": {"POST": _post_licenzy_subscription},
+    "/licenzy/error-envelope": {"POST": _post_licenzy_error_envelope},
 }

@@ -46,8 +46,12 @@ class ApiError(Exception):
         self.message = message
         self.field = field
         self.headers = dict(headers or {})
+        self.bare = False
+        """Answer ``{"error": "<code>"}``, the other envelope Licenzy's runtime docs show."""
 
     def response(self) -> Response:
+        if self.bare:
+            return Response.json(self.status, {"error": self.code}, self.headers)
         error: dict[str, str] = {"code": self.code, "message": self.message}
         if self.field is not None:
             error["field"] = self.field

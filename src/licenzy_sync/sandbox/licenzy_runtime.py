@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from licenzy_sync.keys import MODES, Mode
+from licenzy_sync.keys import Mode
 from licenzy_sync.sandbox.http import Request, Response
 from licenzy_sync.sandbox.licenzy_base import (
     SCOPE,
@@ -21,6 +21,7 @@ from licenzy_sync.sandbox.licenzy_base import (
     invalid,
     json_object,
     mode_scope,
+    parse_mode,
     reject_unknown,
     require_connection,
     sha256_hex,
@@ -34,6 +35,10 @@ CHECKOUT_PATH = "/v1/checkout/session"
 KEY_INDEX = "api_key_hash"
 """Index from the sha256 of a raw runtime key to its project, mode and key id."""
 SUBSCRIPTION = "licenzy_subscription"
+SETTINGS = "licenzy_runtime"
+ENVELOPES = ("object", "bare")
+"""Runtime error bodies: ``{"error": {"code", "message"}}`` or ``{"error": "<code>"}``;
+Licenzy's docs show both, so clients must read either."""
 SUBSCRIPTION_STATUSES = ("active", "trialing", "past_due", "canceled", "none")
 LIVE_STATUSES = ("active", "trialing")
 SUCCESS_URL = "https://licenzy.app/checkout/success"
@@ -47,8 +52,9 @@ STRIPE_MODE_FOR_KIND = {
 
 
 def index_key(tx: Tx, raw_key: str, project_id: str, mode: Mode, key_id: str) -> None:
-    tx.put(KEY_INDEX, SCOPE, sha256_hex(raw_key), {"project": project_id, "mode": mode,
-                                                    "key_id": key_id})
+    """Make ``raw_key`` authenticate as ``key_id``; only its digest is stored."""
+    entry = {"project": project_id, "mode": mode, "key_id": key_id}
+    tx.put(KEY_INDEX, SCOPE, sha256_hex(raw_key), entry)
 
 
 def set_subscription(tx: Tx, status: str) -> None:
@@ -58,7 +64,23 @@ def set_subscription(tx: Tx, status: str) -> None:
     tx.put(SUBSCRIPTION, SCOPE, "plan", {"status": status})
 
 
+def set_error_envelope(tx: Tx, envelope: str) -> None:
+    if envelope not in ENVELOPES:
+        raise ValueError(f"envelope must be one of: {', '.join(ENVELOPES)}")
+    tx.put(SETTINGS, SCOPE, "error_envelope", {"envelope": envelope})
+
+
 def checkout_session(tx: Tx, request: Request, now: float) -> Response:
+    """The checkout, its errors in the configured envelope."""
+    settings = tx.get(SETTINGS, SCOPE, "error_envelope") or {"envelope": "object"}
+    try:
+        return _checkout_session(tx, request, now)
+    except ApiError as error:
+        error.bare = settings["envelope"] == "bare"
+        raise
+
+
+def _checkout_session(tx: Tx, request: Request, now: float) -> Response:
     """Authenticate, require an Idempotency-Key, then open the checkout (replayed for a
     repeated key, scoped to the key's project and mode)."""
     if request.method != "POST":
@@ -94,8 +116,7 @@ def _authenticate(tx: Tx, request: Request) -> tuple[str, Mode]:
         key = tx.get("api_key", mode_scope(entry["project"], entry["mode"]), entry["key_id"])
     if entry is None or key is None or key["revoked"]:
         raise ApiError(401, "invalid_api_key", "The API key is not valid.", headers=challenge)
-    mode: Mode = next(m for m in MODES if m == entry["mode"])
-    return str(entry["project"]), mode
+    return str(entry["project"]), parse_mode(entry["mode"], "mode")
 
 
 def _require_live_plan(tx: Tx) -> None:
@@ -136,8 +157,16 @@ def _open(call: Call) -> Result:
 def _product(call: Call, code: str) -> dict[str, Any]:
     product = call.tx.get("product", mode_scope(call.project, call.mode), code)
     if product is None:
+        hint = (
+            " Runtime checkout takes a Licenzy product code, not a Stripe price id."
+            if code.startswith("price_")
+            else ""
+        )
         raise ApiError(
-            404, "product_not_found", f"No product {code} in {call.mode} mode.", "product_code"
+            404,
+            "product_not_found",
+            f"No product {code} in {call.mode} mode.{hint}",
+            "product_code",
         )
     if product["status"] != "active":
         raise ApiError(

@@ -11,7 +11,6 @@ changes nothing.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
@@ -19,7 +18,7 @@ from urllib.parse import urlencode
 from licenzy_sync.config.load import load_config
 from licenzy_sync.config.models import ProductKind
 from licenzy_sync.keys import MODES, Mode
-from licenzy_sync.runtime import SANDBOX_STRIPE_KEYS, sandbox_runtime_key
+from licenzy_sync.runtime import SANDBOX_STRIPE_KEYS, sandbox_project_id, sandbox_runtime_key
 from licenzy_sync.sandbox import stripe_api
 from licenzy_sync.sandbox.app import Sandbox
 from licenzy_sync.sandbox.http import Request
@@ -165,10 +164,10 @@ def _project(tx: Tx, spec: SeedSpec, report: SeedReport) -> str:
 
 
 def _id_for_name(name: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
-    if not slug:
+    project_id = sandbox_project_id(name)
+    if project_id == "proj_":
         raise SeedConfigError(f"Cannot derive a project id from the name {name!r}.")
-    return f"proj_{slug}"
+    return project_id
 
 
 def _price(tx: Tx, price: SeedPrice, report: SeedReport) -> None:

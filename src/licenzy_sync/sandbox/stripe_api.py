@@ -38,7 +38,6 @@ from licenzy_sync.sandbox.stripe_accounts import (
     revoke_key,
 )
 from licenzy_sync.sandbox.stripe_errors import StripeError
-from licenzy_sync.sandbox.stripe_events import deliveries
 from licenzy_sync.sandbox.stripe_form import FormError, Location, decode_params
 from licenzy_sync.sandbox.stripe_ids import DEFAULT_ACCOUNT_ID, new_id, new_request_id, scope
 from licenzy_sync.sandbox.stripe_lists import Obj
@@ -51,7 +50,6 @@ __all__ = [
     "KeyAccount",
     "StripeEmulator",
     "bind_key",
-    "deliveries",
     "ensure_account",
     "get_price",
     "put_price",

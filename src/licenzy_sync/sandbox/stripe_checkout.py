@@ -8,8 +8,6 @@ emulated: no customer, discounts, tax or payment ever happens, so a session only
 
 from __future__ import annotations
 
-import secrets
-import string
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,7 +20,7 @@ from licenzy_sync.sandbox.stripe_errors import (
     resource_missing,
 )
 from licenzy_sync.sandbox.stripe_events import emit
-from licenzy_sync.sandbox.stripe_ids import new_id
+from licenzy_sync.sandbox.stripe_ids import new_checkout_session_id, new_id, new_url_fragment
 from licenzy_sync.sandbox.stripe_lists import Obj, page_limit
 from licenzy_sync.sandbox.stripe_params import (
     Ctx,
@@ -38,6 +36,7 @@ from licenzy_sync.sandbox.stripe_params import (
 
 KIND = "checkout_session"
 HOSTED_URL = "https://checkout.stripe.com/c/pay/"
+"""Followed by the session id and, as on Stripe, a fragment the hosted page needs."""
 EXPIRES_AFTER = 24 * 60 * 60
 """Stripe's default: a session can be paid for 24 hours."""
 MODES = ("payment", "subscription")
@@ -54,7 +53,6 @@ _CREATE = {
     "success_url",
 }
 _LINE_ITEM = {"price", "quantity"}
-_ID_ALPHABET = string.ascii_letters + string.digits
 
 
 def open_session(
@@ -72,7 +70,7 @@ def open_session(
     resolved = [_item(ctx, index, *line) for index, line in enumerate(line_items)]
     items = [item for item, _ in resolved]
     _check_mode(mode, [price for _, price in resolved])
-    session_id = f"cs_{ctx.mode}_a1{''.join(secrets.choice(_ID_ALPHABET) for _ in range(58))}"
+    session_id = new_checkout_session_id(ctx.mode)
     subtotal = sum(item["amount_subtotal"] for item in items)
     session: Obj = {
         **_blank(mode),
@@ -90,7 +88,7 @@ def open_session(
         "mode": mode,
         "status": "open",
         "success_url": success_url,
-        "url": HOSTED_URL + session_id,
+        "url": f"{HOSTED_URL}{session_id}#{new_url_fragment()}",
         _PRIVATE: items,
     }
     ctx.tx.put(KIND, ctx.scope, session_id, session)

@@ -104,22 +104,6 @@ def deliveries_of(
     return result
 
 
-def deliveries(
-    tx: Tx,
-    account_id: str,
-    mode: Mode,
-    event_type: str,
-    data_object: dict[str, Any],
-    *,
-    timestamp: int | None = None,
-) -> list[Delivery]:
-    """A new event of ``event_type`` about ``data_object``, signed for every enabled endpoint
-    of the account and mode that subscribes to it (or to ``*``)."""
-    now = int(time.time()) if timestamp is None else timestamp
-    event = create_event(tx, account_id, mode, event_type, data_object, now=now)
-    return deliveries_of(tx, account_id, mode, event["id"], timestamp=now)
-
-
 def acknowledge(tx: Tx, account_id: str, mode: Mode, event_id: str, endpoint_id: str) -> None:
     """Record that ``endpoint_id`` answered the event with a 2xx."""
     event = tx.get(KIND, scope(account_id, mode), event_id)
