@@ -13,12 +13,12 @@ from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from licenzy_sync.config.models import KINDS
 from licenzy_sync.config.secrets import Secret
 from licenzy_sync.keys import MODES, Mode
-from licenzy_sync.providers import ProviderError, fingerprinted, raise_failures
+from licenzy_sync.providers import ProviderError, fingerprinted, raise_failures, safe_text
 from licenzy_sync.providers.fields import (
     as_list,
     as_object,
@@ -29,7 +29,7 @@ from licenzy_sync.providers.fields import (
     string,
     string_map,
 )
-from licenzy_sync.providers.licenzy_http import LicenzyApiError, LicenzyHttp, refusal
+from licenzy_sync.providers.licenzy_http import LicenzyApiError, LicenzyHttp
 from licenzy_sync.providers.retry import Channels
 from licenzy_sync.state import (
     LicenzyApiKey,
@@ -69,9 +69,18 @@ class LicenzyClient(LicenzyHttp):
         return f"LicenzyClient({self._where})"
 
     def refused(self, what: str, response: httpx.Response) -> ProviderError:
+        browser = _browser_like(response)
+        if browser is not None:
+            return ProviderError(
+                f"{what}: the portal answered like a browser application ({browser}), not an "
+                f"API that {self._credential} can use. If Licenzy's portal offers no API "
+                f"access, set `licenzy.portal: none` under `licenzy:` in the file: plan and "
+                "apply then manage Stripe and print what to enter in the portal by hand, and "
+                "`licenzy-sync verify` proves it was done"
+            )
         if response.status_code == 401:
             return ProviderError(f"Licenzy rejected {self._credential}")
-        return refusal(what, response)
+        return super().refused(what, response)
 
     def _items(self, path: str, params: Mapping[str, str]) -> Iterator[Mapping[str, Any]]:
         """Every item of a paginated list, fetched a page of 100 at a time, lazily."""
@@ -213,3 +222,21 @@ def _api_key_of(body: Mapping[str, Any]) -> LicenzyApiKey:
 
 def _segment(value: str) -> str:
     return quote(value, safe="")
+
+
+def _browser_like(response: httpx.Response) -> str | None:
+    """How an answer shows the portal is a cookie/session web app, or None: a redirect (to
+    a login page), an HTML page, or a 401/403 that carries no API error envelope."""
+    if response.is_redirect:
+        target = urlsplit(response.headers.get("location", "")).path or "elsewhere"
+        return f"HTTP {response.status_code} redirect to {safe_text(target)}"
+    if "html" in response.headers.get("content-type", "").lower():
+        return f"HTTP {response.status_code} with an HTML page"
+    if response.status_code in (401, 403):
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if not isinstance(answer, Mapping) or "error" not in answer:
+            return f"HTTP {response.status_code} without an API error"
+    return None

@@ -127,9 +127,7 @@ class LicenzyHttp:
         try:
             return response.json()
         except ValueError:
-            raise ProviderError(
-                f"{what} answered HTTP {response.status_code} with a body that is not JSON"
-            ) from None
+            raise self.refused(what, response) from None
 
     def _attempt(
         self,
@@ -155,7 +153,12 @@ class LicenzyHttp:
         return response
 
     def refused(self, what: str, response: httpx.Response) -> ProviderError:
-        """The error a non-2xx answer becomes; a surface may say more for some answers."""
+        """The error a non-2xx answer (or a 2xx one that is not JSON) becomes; a surface may
+        say more for some answers."""
+        if response.is_success:
+            return ProviderError(
+                f"{what} answered HTTP {response.status_code} with a body that is not JSON"
+            )
         return refusal(what, response)
 
     def _parse(self, what: str, build: Callable[[A], T], value: A) -> T:
