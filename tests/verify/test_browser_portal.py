@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.plan.world import World
+from tests.plan.world import World, seeded_world
 
 ANSWERS: dict[str, tuple[int, dict[str, str], bytes]] = {
     "redirect": (302, {"Location": "/login?next=/portal/projects"}, b""),
@@ -43,12 +43,7 @@ def browser_portal(kind: str) -> tuple[ThreadingHTTPServer, str]:
 def world(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[World]:
-    made = World(tmp_path, capsys)
-    made.environment(monkeypatch)
-    made.seed()
-    yield made
-    made.assert_no_secret_leaked()
-    made.close()
+    yield from seeded_world(tmp_path, capsys, monkeypatch)
 
 
 @pytest.mark.parametrize(
