@@ -148,3 +148,14 @@ def test_a_session_is_expired_even_when_stripe_fails_mid_check(
     assert "HTTP 500" in result.err
     assert len(world.sessions()) == 3
     world.assert_no_session_open()
+
+
+def test_no_enabled_endpoint_for_the_event_is_named(world: VerifyWorld) -> None:
+    endpoint = world.endpoint("test")
+    world.stripe("test").v1.webhook_endpoints.update(endpoint.id, params={"disabled": True})
+    result, report = world.verify_json("--mode", "test", "--webhook-timeout", "0")
+    assert result.code == 3, result.text
+    found = finding(report, "LZ307")
+    assert (found["field"], found["position"]["line"]) == ("modes.test.webhook", 8)
+    assert mode_of(report, "test")["webhook"]["endpoints"] == []
+    world.assert_no_session_open()
