@@ -159,3 +159,20 @@ def test_no_enabled_endpoint_for_the_event_is_named(world: VerifyWorld) -> None:
     assert (found["field"], found["position"]["line"]) == ("modes.test.webhook", 8)
     assert mode_of(report, "test")["webhook"]["endpoints"] == []
     world.assert_no_session_open()
+
+
+def test_the_go_live_checklist_ends_in_ready_or_not(world: VerifyWorld) -> None:
+    ready = world.verify("--checklist", "--allow-live")
+    assert ready.code == 0, ready.text
+    assert "test only (no live price): CREDITS" in ready.out
+    assert ready.out.rstrip().endswith("ready for live: yes")
+    assert "cs_test_" not in ready.out  # the checklist verifies live only
+    endpoint = world.endpoint("live")
+    world.stripe("live").v1.webhook_endpoints.update(endpoint.id, params={"disabled": True})
+    result, report = world.verify_json("--checklist", "--allow-live", "--webhook-timeout", "0")
+    assert result.code == 3, result.text
+    items = {item["title"]: item for item in report["checklist"]["items"]}
+    assert report["checklist"]["ready"] is False
+    assert items["live tenant endpoint"]["ok"] is False
+    assert items["every live price has a live product"]["ok"] is True
+    world.assert_no_session_open()

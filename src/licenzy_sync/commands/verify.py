@@ -39,6 +39,12 @@ LIVE_BANNER = (
 @format_option("a PR comment or job summary")
 @click.option("--allow-live", is_flag=True, help="Also verify live mode (opt-in).")
 @click.option(
+    "--checklist",
+    is_flag=True,
+    help="Verify live mode only and end with Licenzy's go-live checklist and 'ready for "
+    "live: yes/no' (needs --allow-live).",
+)
+@click.option(
     "--webhook-timeout",
     type=click.FloatRange(min=0),
     default=30.0,
@@ -54,6 +60,7 @@ def verify(
     products: tuple[str, ...],
     fmt: str,
     allow_live: bool,
+    checklist: bool,
     webhook_timeout: float,
     sandbox: bool,
     no_color: bool,
@@ -68,11 +75,17 @@ def verify(
     subscribed endpoint (Licenzy's tenant endpoint with the right secret). Live mode needs
     --allow-live and is skipped with a note otherwise. Checkout URLs are never shown.
 
-    Exit 0 everything proven, 3 any check failed (or an invalid file), 1 error.
+    --checklist verifies live mode only and ends with Licenzy's go-live checklist (live Stripe
+    connection, live runtime key, a live product for every live price, the live tenant
+    endpoint with its 12 events and its secret, the runtime proof): "ready for live: yes/no".
+
+    Exit 0 everything proven (and ready for live), 3 any check failed (or an invalid file),
+    1 error.
     """
     from licenzy_sync.projects import expand_configs
     from licenzy_sync.render.verify import render_verify
     from licenzy_sync.runtime import prepare, select_modes
+    from licenzy_sync.verify.checklist import go_live_checklist, ready
     from licenzy_sync.verify.runner import VerifyRequest
     from licenzy_sync.verify.runner import verify as run_verify
     from licenzy_sync.workflow import load_checked
@@ -83,7 +96,7 @@ def verify(
         raise LicenzySyncError("verify takes one file (-c) at a time")
     loaded, _ = load_checked(configs[0])
     _check_products(loaded.config.products, products)
-    wanted = select_modes(loaded, mode)
+    wanted = select_modes(loaded, "live" if checklist else mode)
     skipped: dict[Mode, str] = {}
     if "live" in wanted and not allow_live:
         wanted.remove("live")
@@ -95,8 +108,14 @@ def verify(
     report = run_verify(request)
     for system, count in sorted(report.requests.items()):
         console.debug(f"requests: {system}: {count}")
-    console.out(render_verify(report, fmt, console.style).rstrip("\n"))
-    if report.failed:
+    items = None
+    if checklist:
+        live = loaded.config.modes.live
+        assert live is not None
+        tenant_url = live.webhook.url or run.targets.tenant_webhook_url
+        items = go_live_checklist(loaded, report, tenant_url)
+    console.out(render_verify(report, fmt, console.style, items).rstrip("\n"))
+    if report.failed or (items is not None and not ready(items)):
         raise click.exceptions.Exit(EXIT_INVALID)
 
 

@@ -6,22 +6,41 @@ Only shortened Checkout Session ids ever appear; the checkout URLs never reach a
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import Any
 
 from licenzy_sync.findings import sort_key
 from licenzy_sync.plan.serialize import finding_to_dict
 from licenzy_sync.render.findings_text import Styler, format_findings, summary
+from licenzy_sync.verify.checklist import ChecklistItem, ready
 from licenzy_sync.verify.model import ModeResult, VerifyReport
 
 FORMAT_VERSION = 1
 
 
-def render_verify(report: VerifyReport, fmt: str, style: Styler) -> str:
+def render_verify(
+    report: VerifyReport,
+    fmt: str,
+    style: Styler,
+    checklist: list[ChecklistItem] | None = None,
+) -> str:
+    """The report, followed by the go-live checklist when one was asked for."""
     if fmt == "json":
-        return json.dumps(as_json(report), indent=2) + "\n"
-    if fmt == "markdown":
-        return _markdown(report)
-    return _text(report, style)
+        data = as_json(report)
+        if checklist is not None:
+            data["checklist"] = {
+                "items": [asdict(item) for item in checklist],
+                "ready": ready(checklist),
+            }
+        return json.dumps(data, indent=2) + "\n"
+    body = _markdown(report) if fmt == "markdown" else _text(report, style)
+    if checklist is None:
+        return body
+    box = ("- [x]", "- [ ]") if fmt == "markdown" else ("  [x]", "  [ ]")
+    lines = ["", "Go-live checklist:"]
+    lines.extend(f"{box[0] if i.ok else box[1]} {i.title}: {i.detail}" for i in checklist)
+    lines.append(f"ready for live: {'yes' if ready(checklist) else 'no'}")
+    return body + "\n".join(lines) + "\n"
 
 
 def verdict(report: VerifyReport) -> str:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from licenzy_sync.findings import Finding
 from licenzy_sync.keys import Mode
+from licenzy_sync.state import StripeEndpoint
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class ModeResult:
     checks: list[ProductCheck] = field(default_factory=list)
     webhook: WebhookProof | None = None
     notes: list[str] = field(default_factory=list)
+    endpoints: list[StripeEndpoint] = field(default_factory=list)
+    """The mode's Stripe webhook endpoints, as read for the proof (for the checklist)."""
 
 
 @dataclass

@@ -18,7 +18,7 @@ from licenzy_sync.providers.retry import Channels
 from licenzy_sync.providers.stripe_writer import StripeWriter
 from licenzy_sync.runtime import Run
 from licenzy_sync.verify.checkout import CheckoutCheck
-from licenzy_sync.verify.model import ModeResult, ProductCheck, VerifyReport
+from licenzy_sync.verify.model import ModeResult, VerifyReport
 from licenzy_sync.verify.webhook import WebhookCheck
 
 CHECKOUT_WORKERS = 8
@@ -103,6 +103,12 @@ def _prove_webhooks(
     started: int,
     results: dict[Mode, ModeResult],
 ) -> list[Finding]:
+    modes = list(results)
+    listed = parallel(
+        [writers[mode].webhook_endpoints for mode in modes], workers=max(1, len(modes))
+    )
+    for mode, endpoints in zip(modes, listed, strict=True):
+        results[mode].endpoints = endpoints
     checks = [
         WebhookCheck(
             request.loaded,
@@ -115,14 +121,14 @@ def _prove_webhooks(
         for mode in sessions
     ]
     outcomes = parallel(
-        [partial(check.run, sessions[check.mode]) for check in checks], workers=len(checks)
+        [
+            partial(check.run, sessions[check.mode], results[check.mode].endpoints)
+            for check in checks
+        ],
+        workers=len(checks),
     )
     findings: list[Finding] = []
     for check, (proof, found) in zip(checks, outcomes, strict=True):
         results[check.mode].webhook = proof
         findings.extend(found)
     return findings
-
-
-def proven_count(checks: Sequence[ProductCheck]) -> int:
-    return sum(1 for check in checks if check.proven)

@@ -40,8 +40,11 @@ class WebhookCheck:
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
 
-    def run(self, session_id: str) -> tuple[WebhookProof, list[Finding]]:
-        subscribed = [e for e in self.stripe.webhook_endpoints() if _receives(e)]
+    def run(
+        self, session_id: str, endpoints: list[StripeEndpoint]
+    ) -> tuple[WebhookProof, list[Finding]]:
+        """The proof for ``session_id``; ``endpoints`` are the mode's, as Stripe lists them."""
+        subscribed = [e for e in endpoints if _receives(e)]
         ids = tuple(endpoint.id for endpoint in subscribed)
         if not subscribed:
             proof = WebhookProof(self.mode, shorten(session_id), ids, False)
