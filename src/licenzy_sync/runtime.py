@@ -31,7 +31,7 @@ SANDBOX_PORTAL_TOKEN = "lzp_sandbox"
 SANDBOX_STRIPE_KEYS: dict[Mode, str] = {"test": "sk_test_sandbox", "live": "sk_live_sandbox"}
 SANDBOX_PROJECT_ID = "proj_sandbox"
 SANDBOX_RUNTIME_KEYS: dict[Mode, str] = {"test": "lz_test_sandbox", "live": "lz_live_sandbox"}
-"""Licenzy runtime API keys of the sandbox's default project."""
+"""Licenzy runtime API keys seeding gives the sandbox's default project."""
 TOKEN_PATH = ("licenzy", "token")
 
 

@@ -12,6 +12,9 @@ from stripe.params import PriceCreateParams
 
 from licenzy_sync.keys import Mode
 from licenzy_sync.runtime import SANDBOX_RUNTIME_KEYS
+from licenzy_sync.sandbox.licenzy_api import add_api_key
+from licenzy_sync.sandbox.licenzy_base import SCOPE, sha256_hex
+from licenzy_sync.sandbox.licenzy_runtime import KEY_INDEX
 from tests.conftest import Endpoints
 
 STRIPE_KEYS: dict[Mode, str] = {"test": "sk_test_checkout1", "live": "sk_live_checkout1"}
@@ -60,6 +63,13 @@ def shop(endpoints: Endpoints, mode: Mode = "test", code: str = "PRO_MONTHLY") -
 
 
 def runtime(endpoints: Endpoints, key: str | None = SANDBOX_RUNTIME_KEYS["test"]) -> httpx.Client:
+    """A runtime API client; the default project's known key of the key's mode is created
+    first, as seeding would (a fresh Licenzy project has no API keys)."""
+    for mode, known in SANDBOX_RUNTIME_KEYS.items():
+        if key == known:
+            with endpoints.sandbox.store.transaction() as tx:
+                if tx.get(KEY_INDEX, SCOPE, sha256_hex(known)) is None:
+                    add_api_key(tx, "proj_sandbox", mode, "sandbox", raw=known)
     headers = {} if key is None else {"Authorization": f"Bearer {key}"}
     return httpx.Client(
         base_url=endpoints.licenzy_base, headers=headers, transport=endpoints.httpx_transport

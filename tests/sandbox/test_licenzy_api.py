@@ -287,8 +287,7 @@ def test_api_keys_list_without_raw_keys(portal: Portal) -> None:
     assert created["key"].startswith("lz_test_")
     response = portal.call("GET", f"{PROJECT}/api-keys", query="mode=test")
     assert response.status == 200
-    known, listed = response.payload()["data"]
-    assert (known["name"], known["last4"]) == ("sandbox", "dbox")
+    (listed,) = response.payload()["data"]
     assert listed == {
         "id": created["id"],
         "name": "backend",
@@ -300,7 +299,7 @@ def test_api_keys_list_without_raw_keys(portal: Portal) -> None:
     }
     assert created["key"] not in _dump(portal.store)
     live = portal.call("GET", f"{PROJECT}/api-keys", query="mode=live").payload()["data"]
-    assert [key["prefix"] for key in live] == ["lz_live_", "lz_live_"]
+    assert [key["prefix"] for key in live] == ["lz_live_"]
 
 
 @pytest.mark.parametrize("query", ["", "mode=staging", "mode=test&mode=live"])

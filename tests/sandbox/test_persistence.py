@@ -120,7 +120,7 @@ def test_reset_through_one_object_is_seen_by_another(tmp_path: Path) -> None:
         assert {"kind": "price", "scope": SCOPE, "count": 1} in reader.control.object_counts()
         writer.control.reset()
         kinds = {row["kind"] for row in reader.control.object_counts()}
-        assert kinds == {"portal_token", "project", "api_key", "api_key_hash"}
+        assert kinds == {"portal_token", "project"}
     finally:
         writer.store.close()
         reader.store.close()

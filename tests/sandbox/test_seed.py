@@ -173,7 +173,10 @@ def test_project_named_by_name(box: Sandbox) -> None:
 
 def test_default_project_when_none_is_named(box: Sandbox) -> None:
     report = seed(box, SeedSpec())
-    assert report.created == ["Licenzy test Stripe connection of proj_sandbox"]
+    assert report.created == [
+        "Licenzy test Stripe connection of proj_sandbox",
+        "Licenzy test API key of proj_sandbox",
+    ]
 
 
 def test_a_price_id_used_in_both_modes_is_seeded_once(box: Sandbox) -> None:

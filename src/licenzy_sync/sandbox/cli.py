@@ -95,7 +95,8 @@ def serve(port: int, directory: Path | None) -> None:
     click.echo(f"  export LICENZY_SYNC_STRIPE_API_BASE={base}/stripe")
     click.echo(
         f"Defaults: portal token {SANDBOX_PORTAL_TOKEN}, project {SANDBOX_PROJECT_ID} "
-        f"(runtime keys {SANDBOX_RUNTIME_KEYS['test']}, {SANDBOX_RUNTIME_KEYS['live']}); "
+        f"(runtime keys once seeded: {SANDBOX_RUNTIME_KEYS['test']}, "
+        f"{SANDBOX_RUNTIME_KEYS['live']}); "
         "any well-formed sk_test_/sk_live_ key is accepted."
     )
     click.echo("Press Ctrl-C to stop.")

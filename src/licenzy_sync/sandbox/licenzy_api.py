@@ -14,8 +14,8 @@ from collections.abc import Callable
 from typing import Any, Literal
 from urllib.parse import unquote
 
-from licenzy_sync.keys import MODES, Mode
-from licenzy_sync.runtime import SANDBOX_PORTAL_TOKEN, SANDBOX_PROJECT_ID, sandbox_runtime_key
+from licenzy_sync.keys import Mode
+from licenzy_sync.runtime import SANDBOX_PORTAL_TOKEN, SANDBOX_PROJECT_ID
 from licenzy_sync.sandbox import licenzy_portal as portal
 from licenzy_sync.sandbox.http import Request, Response
 from licenzy_sync.sandbox.licenzy_base import (
@@ -30,12 +30,7 @@ from licenzy_sync.sandbox.licenzy_base import (
     parse_mode,
     sha256_hex,
 )
-from licenzy_sync.sandbox.licenzy_runtime import (
-    CHECKOUT_PATH,
-    KEY_INDEX,
-    checkout_session,
-    index_key,
-)
+from licenzy_sync.sandbox.licenzy_runtime import CHECKOUT_PATH, checkout_session, index_key
 from licenzy_sync.sandbox.licenzy_webhook import WEBHOOK_PATH, receive_tenant_event
 from licenzy_sync.sandbox.store import Store, Tx
 from licenzy_sync.sandbox.stripe_api import ensure_account
@@ -43,7 +38,6 @@ from licenzy_sync.sandbox.stripe_api import ensure_account
 DEFAULT_PORTAL_TOKEN = SANDBOX_PORTAL_TOKEN
 DEFAULT_PROJECT_ID = SANDBOX_PROJECT_ID
 DEFAULT_PROJECT_NAME = "sandbox"
-RUNTIME_KEY_NAME = "sandbox"
 PROJECT_ID_PATTERN = re.compile(r"proj_[A-Za-z0-9_]+")
 
 Handler = Callable[[Call], Result]
@@ -124,10 +118,6 @@ def ensure_defaults(tx: Tx) -> None:
         tx.put("portal_token", SCOPE, token_id, {"created_at": iso(time.time())})
     if tx.get("project", SCOPE, DEFAULT_PROJECT_ID) is None:
         ensure_project(tx, DEFAULT_PROJECT_ID, DEFAULT_PROJECT_NAME)
-    for mode in MODES:
-        known = sandbox_runtime_key(mode, DEFAULT_PROJECT_ID)
-        if tx.get(KEY_INDEX, SCOPE, sha256_hex(known)) is None:
-            add_api_key(tx, DEFAULT_PROJECT_ID, mode, RUNTIME_KEY_NAME, raw=known)
 
 
 def ensure_project(tx: Tx, project_id: str, name: str) -> None:
@@ -165,7 +155,8 @@ def add_api_key(
 ) -> dict[str, Any]:
     """Create a runtime API key as the portal does; the raw key (`key`) is returned only here.
 
-    ``raw`` gives the sandbox's known keys; otherwise the key is random, as Licenzy's are."""
+    ``raw`` gives the sandbox's known keys (seeding uses them); otherwise the key is random,
+    as Licenzy's are."""
     _require_project(tx, project_id)
     prefix = f"lz_{mode}_"
     if raw is None:
