@@ -14,6 +14,7 @@ from licenzy_sync.providers.retry import Channels
 from licenzy_sync.redact import redact
 from licenzy_sync.runtime import SANDBOX_RUNTIME_KEYS
 from licenzy_sync.sandbox.faults import FaultSpec
+from licenzy_sync.sandbox.licenzy_api import add_api_key
 from licenzy_sync.sandbox.stripe_checkout import KIND
 from tests.conftest import Endpoints
 from tests.providers.conftest import transports
@@ -24,6 +25,9 @@ KEY_ENV = "LICENZY_TEST_API_KEY"
 
 @pytest.fixture
 def runtime(endpoints: Endpoints, channels: Channels) -> Iterator[LicenzyRuntime]:
+    """A client with the default project's test key, created as seeding would."""
+    with endpoints.sandbox.store.transaction() as tx:
+        add_api_key(tx, "proj_sandbox", "test", "sandbox", raw=SANDBOX_RUNTIME_KEYS["test"])
     key = Secret(SANDBOX_RUNTIME_KEYS["test"], KEY_ENV)
     with LicenzyRuntime(endpoints.licenzy_base, key, channels, transports(endpoints)) as opened:
         yield opened
