@@ -176,3 +176,28 @@ def test_the_go_live_checklist_ends_in_ready_or_not(world: VerifyWorld) -> None:
     assert items["live tenant endpoint"]["ok"] is False
     assert items["every live price has a live product"]["ok"] is True
     world.assert_no_session_open()
+
+
+def test_checkouts_stay_within_stripes_limit_counting_licenzys_sessions(
+    world: VerifyWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Observed: under Stripe's rate limit, verify failed with 429s, because the session
+    Licenzy opens for each checkout spends the same Stripe limit as verify's own requests.
+    With one attempt per request, any 429 would fail the run."""
+    extra = [f"EXTRA{i:02d}" for i in range(15)]
+    world.write(
+        VERIFY_CONFIG
+        + "".join(
+            f"  {code}:\n    kind: usage_pack\n    units: 1\n"
+            f"    price: {{test: price_1{code.title()}Test}}\n"
+            for code in extra
+        )
+    )
+    world.seed()
+    for code in extra:
+        world.create_product("test", code, "usage_pack", f"price_1{code.title()}Test", units=1)
+    world.sandbox.control.set_rate_limit(True)
+    monkeypatch.setenv("LICENZY_SYNC_MAX_ATTEMPTS", "1")
+    result = world.verify("--mode", "test")
+    assert result.code == 0, result.text
+    assert "Verified: 18 of 18 checkout(s) proven" in result.out

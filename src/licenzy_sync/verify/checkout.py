@@ -6,7 +6,7 @@ happened in between: an open session is a live payment page.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from licenzy_sync.config.load import LoadedConfig
@@ -36,11 +36,15 @@ class CheckoutCheck:
     mode: Mode
     runtime: LicenzyRuntime
     stripe: Mapping[Mode, StripeWriter]
+    stripe_budget: Callable[[], object]
+    """Takes one request from the mode's Stripe rate limiter: Licenzy opens each session
+    with a Stripe call on the same account, which counts against the same Stripe limit."""
 
     def run(self, code: str) -> tuple[ProductCheck, list[Finding], str | None]:
         """The check, its findings, and the id of the session it expired (None if none)."""
         price_id = self.loaded.config.products[code].price.get(self.mode)
         assert price_id is not None
+        self.stripe_budget()
         try:
             checkout = self.runtime.create_checkout(code, SUBJECT_REF)
         except LicenzyApiError as error:

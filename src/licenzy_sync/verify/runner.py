@@ -15,6 +15,7 @@ from licenzy_sync.keys import Mode
 from licenzy_sync.providers import parallel
 from licenzy_sync.providers.licenzy_runtime import LicenzyRuntime
 from licenzy_sync.providers.retry import Channels
+from licenzy_sync.providers.stripe_reader import system_name
 from licenzy_sync.providers.stripe_writer import StripeWriter
 from licenzy_sync.runtime import Run
 from licenzy_sync.verify.checkout import CheckoutCheck
@@ -59,6 +60,7 @@ def verify(request: VerifyRequest, channels: Channels | None = None) -> VerifyRe
                     )
                 ),
                 writers,
+                channels.get(system_name(run.targets.stripe[mode])).limiter.acquire,
             )
             for mode, key in run.targets.runtime_keys.items()
         }
