@@ -5,6 +5,7 @@ checkout URL."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 
 from licenzy_sync.sandbox.faults import FaultSpec
 from licenzy_sync.sandbox.licenzy_runtime import set_subscription
+from tests.cli_runner import run_cli
 from tests.verify.world import VERIFY_CONFIG, VerifyWorld, finding, mode_of
 
 
@@ -201,3 +203,26 @@ def test_checkouts_stay_within_stripes_limit_counting_licenzys_sessions(
     result = world.verify("--mode", "test")
     assert result.code == 0, result.text
     assert "Verified: 18 of 18 checkout(s) proven" in result.out
+
+
+def test_several_files_are_verified_in_turn_with_the_worst_exit_code(
+    world: VerifyWorld, tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(VERIFY_CONFIG.replace("price_1ProTest", "prod_1ProTest"))
+    result = run_cli(
+        world.capsys, "verify", "-c", str(world.config), "-c", str(broken), "--mode", "test"
+    )
+    world.outputs.append(result.text)
+    assert result.code == 3, result.text
+    assert f"==> {world.config} <==" in result.out and f"==> {broken} <==" in result.out
+    assert "Verified: 3 of 3 checkout(s) proven" in result.out
+    assert " LZ004 " in result.err
+    as_json = run_cli(
+        world.capsys, "verify", "-c", str(world.config), "-c", str(broken), "--mode", "test",
+        "--format", "json",
+    )
+    world.outputs.append(as_json.text)
+    payload = json.loads(as_json.out)
+    assert [p["proven"] for p in payload["projects"]] == [True]
+    assert [e["config"] for e in payload["errors"]] == [str(broken)]
