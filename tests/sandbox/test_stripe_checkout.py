@@ -82,6 +82,9 @@ def test_expire_once_then_stripes_error(endpoints: Endpoints) -> None:
     expired = client.v1.checkout.sessions.expire(session.id)
     assert (expired.status, expired.url) == ("expired", None)
     assert client.v1.checkout.sessions.retrieve(session.id).status == "expired"
+    control = endpoints.sandbox.control
+    assert [s["id"] for s in control.checkout_sessions("test", "expired")] == [session.id]
+    assert control.checkout_sessions("test", "open") == []
     with pytest.raises(stripe.InvalidRequestError) as again:
         client.v1.checkout.sessions.expire(session.id)
     assert again.value.http_status == 400

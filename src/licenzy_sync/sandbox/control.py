@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from licenzy_sync.keys import MODES, Mode
-from licenzy_sync.sandbox import stripe_api, stripe_events
+from licenzy_sync.sandbox import stripe_api, stripe_checkout, stripe_events
 from licenzy_sync.sandbox.faults import (
     DEFAULT_RATES,
     FaultSpec,
@@ -37,6 +37,7 @@ from licenzy_sync.sandbox.licenzy_base import (
 )
 from licenzy_sync.sandbox.licenzy_runtime import set_error_envelope, set_subscription
 from licenzy_sync.sandbox.licenzy_webhook import WEBHOOK_PATH
+from licenzy_sync.sandbox.stripe_ids import scope
 
 if TYPE_CHECKING:
     from licenzy_sync.sandbox.app import Sandbox
@@ -228,6 +229,23 @@ class Control:
             error = response.payload().get("error", {}) if response.body else {}
             result["error"] = error.get("code") or f"http_{response.status}"
         return result
+
+    def checkout_sessions(
+        self,
+        mode: Mode,
+        status: str | None = None,
+        account_id: str = stripe_api.DEFAULT_ACCOUNT_ID,
+    ) -> list[dict[str, Any]]:
+        """The account's Checkout Sessions in ``mode`` (only those in ``status`` if given),
+        oldest first: what a test checks to prove nothing was left open."""
+        with self._sandbox.store.transaction() as tx:
+            return [
+                stripe_checkout.public(session)
+                for _, session in tx.iter(
+                    stripe_checkout.KIND, scope(account_id, mode), newest_first=False
+                )
+                if status is None or session["status"] == status
+            ]
 
     # Licenzy-side setup that the portal contract does not cover.
 
