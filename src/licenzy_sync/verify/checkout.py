@@ -24,7 +24,8 @@ SUBJECT_REF = "licenzy-sync-verify"
 """The fixed ``subject_ref`` of every verification checkout, as Licenzy's docs suggest for the
 first validation path; easy to recognise in Licenzy's activity."""
 UNKNOWN_PRODUCT_CODES = frozenset({"product_not_found", "unknown_product", "product_unknown"})
-"""Licenzy does not document this refusal; these are the codes it is known by."""
+"""Licenzy does not document this refusal: these codes (the sandbox answers the first), or a
+404 without a code, are read as "unknown product"; any other refusal is reported as it came."""
 
 
 @dataclass(frozen=True)
