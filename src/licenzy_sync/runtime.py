@@ -1,6 +1,7 @@
 """Turning a loaded config into a run: which modes, which endpoints, which credentials.
 
-Missing credentials are reported all at once, before any request is made.
+Missing credentials and endpoints that may not receive them are reported all at once, before
+any request is made.
 """
 
 from __future__ import annotations
@@ -12,20 +13,12 @@ from dataclasses import dataclass
 
 from licenzy_sync.config.load import LoadedConfig
 from licenzy_sync.config.secrets import Secret, env_name, lookup
+from licenzy_sync.endpoints import in_file, resolve
 from licenzy_sync.errors import ConfigInvalid, LicenzySyncError
 from licenzy_sync.findings import Finding
 from licenzy_sync.keys import MODES, Mode
 from licenzy_sync.rules import catalog as r
-from licenzy_sync.targets import (
-    DEFAULT_LICENZY_URL,
-    DEFAULT_STRIPE_API_BASE,
-    LICENZY_URL_ENV,
-    STRIPE_API_BASE_ENV,
-    StripeTarget,
-    Targets,
-    Transports,
-    pick,
-)
+from licenzy_sync.targets import StripeTarget, Targets, Transports
 
 SANDBOX_PORTAL_TOKEN = "lzp_sandbox"
 SANDBOX_STRIPE_KEYS: dict[Mode, str] = {"test": "sk_test_sandbox", "live": "sk_live_sandbox"}
@@ -88,14 +81,14 @@ def prepare(
     """
     env = os.environ if environ is None else environ
     config = loaded.config
-    missing = []
+    problems: list[Finding] = []
 
     def secret(ref: str, sandbox_default: str, *path: str) -> Secret | None:
         found = lookup(ref, env)
         if found is None and sandbox:
             return Secret(sandbox_default, env_name(ref))
         if found is None:
-            missing.append(
+            problems.append(
                 r.ENV_MISSING.finding(
                     f"${{{env_name(ref)}}} is not set", ".".join(path), loaded.position(*path)
                 )
@@ -109,48 +102,28 @@ def prepare(
     for mode in modes:
         settings = config.modes.get(mode)
         assert settings is not None
-        keys[mode] = secret(
-            settings.stripe.secret_key,
-            SANDBOX_STRIPE_KEYS[mode],
-            "modes",
-            mode,
-            "stripe",
-            "secret_key",
-        )
+        path = ("modes", mode, "stripe", "secret_key")
+        keys[mode] = secret(settings.stripe.secret_key, SANDBOX_STRIPE_KEYS[mode], *path)
         if runtime_keys:
-            lz_keys[mode] = _runtime_key(loaded, mode, secret, missing)
-    if missing:
-        raise ConfigInvalid(missing)
+            lz_keys[mode] = _runtime_key(loaded, mode, secret, problems)
     if sandbox:
         from licenzy_sync.sandbox.inprocess import sandbox_transports
 
         transports, licenzy_url, stripe_base = sandbox_transports()
+        stripe_bases = dict.fromkeys(modes, stripe_base)
     else:
         transports = Transports()
-        licenzy_url = pick(env, LICENZY_URL_ENV, config.licenzy.url, DEFAULT_LICENZY_URL)
-        stripe_base = ""
+        licenzy_url, stripe_bases = endpoints(loaded, modes, env, problems)
+    if problems:
+        raise ConfigInvalid(problems)
+    stripe_targets = {
+        mode: StripeTarget(mode, stripe_bases[mode], key, key.env_name)
+        for mode, key in keys.items()
+        if key is not None
+    }
     resolved = {mode: key for mode, key in lz_keys.items() if key is not None}
-    stripe_targets = _stripe_targets(loaded, keys, stripe_base, env)
     targets = Targets(config.project, licenzy_url, token, stripe_targets, resolved)
     return Run(targets, transports, modes)
-
-
-def _stripe_targets(
-    loaded: LoadedConfig,
-    keys: Mapping[Mode, Secret | None],
-    stripe_base: str,
-    env: Mapping[str, str],
-) -> dict[Mode, StripeTarget]:
-    """Each mode's Stripe base and key; ``stripe_base`` (the sandbox's) wins when set."""
-    targets: dict[Mode, StripeTarget] = {}
-    for mode, key in keys.items():
-        settings = loaded.config.modes.get(mode)
-        assert settings is not None and key is not None
-        base = stripe_base or pick(
-            env, STRIPE_API_BASE_ENV, settings.stripe.api_base, DEFAULT_STRIPE_API_BASE
-        )
-        targets[mode] = StripeTarget(mode, base, key, key.env_name)
-    return targets
 
 
 def _runtime_key(
@@ -175,3 +148,22 @@ def _runtime_key(
     path = ("modes", mode, "licenzy", "api_key")
     default = sandbox_runtime_key(mode, loaded.config.project)
     return secret(settings.licenzy.api_key, default, *path)
+
+
+def endpoints(
+    loaded: LoadedConfig, modes: list[Mode], environ: Mapping[str, str], refusals: list[Finding]
+) -> tuple[str, dict[Mode, str]]:
+    """The Licenzy URL and each mode's Stripe API base; a URL in the file that may not receive
+    the credentials adds its finding to ``refusals`` (the caller raises them all at once)."""
+    licenzy_url = ""
+    stripe_bases: dict[Mode, str] = {}
+    for home, mode, named in in_file(loaded, modes):
+        chosen = resolve(home, environ, named)
+        if isinstance(chosen, Finding):
+            refusals.append(chosen)
+            chosen = ""
+        if mode is None:
+            licenzy_url = chosen
+        else:
+            stripe_bases[mode] = chosen
+    return licenzy_url, stripe_bases

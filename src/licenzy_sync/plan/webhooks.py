@@ -14,7 +14,7 @@ from licenzy_sync.config.secrets import lookup
 from licenzy_sync.keys import Mode
 from licenzy_sync.plan import addresses
 from licenzy_sync.plan.context import PlanContext
-from licenzy_sync.plan.model import Action, FieldChange, ResourceChange
+from licenzy_sync.plan.model import ABSENT, Action, FieldChange, ResourceChange
 from licenzy_sync.plan.ownership import MANAGED_BY, MANAGED_BY_KEY, SECRET_LAST4_KEY, is_managed
 from licenzy_sync.rules import catalog as r
 from licenzy_sync.state import LicenzyConnection, StripeEndpoint
@@ -93,7 +93,7 @@ def _managed(
         )
         return
     if not ours:
-        ctx.fingerprints[address] = "absent"
+        ctx.fingerprints[address] = ABSENT
         ctx.resources.append(
             ResourceChange(
                 address,
@@ -154,6 +154,11 @@ def _replace(
     if len(ours) > 1:
         why = f"{len(ours)} endpoints carry licenzy-sync's marker (one is kept)"
         before = {**before, "duplicates": [e.id for e in ours[1:]]}
+    elif SECRET_LAST4_KEY not in ours[0].metadata:
+        why = (
+            "its creation never finished (Licenzy was not given its secret; apply first "
+            "replays the create, which Stripe answers again for 24 h)"
+        )
     elif connection is not None and not connection.webhook_secret_set:
         why = "Licenzy holds no signing secret for it"
     else:

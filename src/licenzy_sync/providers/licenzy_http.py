@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlsplit
 
 from licenzy_sync.config.secrets import Secret
+from licenzy_sync.endpoints import display, on_loopback
 from licenzy_sync.providers import ProviderError, safe_text
 from licenzy_sync.providers.fields import Malformed
 from licenzy_sync.providers.network import timeouts
@@ -68,7 +68,7 @@ class LicenzyHttp:
     ) -> None:
         import httpx
 
-        self._where = display_url(licenzy_url)
+        self._where = display(licenzy_url)
         self._credential = f"the {label} in ${{{credential.env_name}}}"
         self._channel = channels.get(SYSTEM)
         try:
@@ -80,6 +80,7 @@ class LicenzyHttp:
                 },
                 transport=transports.httpx_transport,
                 timeout=httpx.Timeout(timeouts()[1], connect=timeouts()[0]),
+                trust_env=not on_loopback(licenzy_url),  # a proxy could be another machine
             )
         except httpx.InvalidURL:
             raise self._bad_url() from None
@@ -175,15 +176,6 @@ class LicenzyHttp:
             f"Cannot reach Licenzy at {self._where}: not a usable http(s) URL "
             "(check licenzy.url in the config or LICENZY_URL)"
         )
-
-
-def display_url(url: str) -> str:
-    """The URL as messages may show it: never userinfo, never anything credential-shaped."""
-    parts = urlsplit(url)
-    if not parts.hostname:
-        return safe_text(url) or "(no URL)"
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.hostname}{port}{parts.path}".rstrip("/")
 
 
 def refusal(what: str, response: httpx.Response) -> LicenzyApiError:

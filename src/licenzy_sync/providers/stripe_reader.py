@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from licenzy_sync.endpoints import on_loopback
 from licenzy_sync.keys import classify
 from licenzy_sync.providers import (
     ProviderError,
@@ -54,6 +55,7 @@ from licenzy_sync.state import (
 from licenzy_sync.targets import StripeTarget, Transports
 
 if TYPE_CHECKING:
+    import requests
     import stripe
     from stripe.params import EventListParams, PriceListParams, WebhookEndpointListParams
 
@@ -65,7 +67,31 @@ PAGE_LIMIT = 100
 """Stripe's largest page."""
 RETRIEVE_WORKERS = 8
 """Concurrent retrieves per mode; the rate limiter, not this, bounds the request rate."""
+CONFLICT = 409
+"""Stripe's answer to a request whose Idempotency-Key another request is still using
+(concurrent runs send the same key for the same write): retried like a 5xx."""
 PRICE_TYPES: tuple[PriceType, ...] = ("one_time", "recurring")
+
+
+DIRECT_POOL = 64
+"""Connections kept by the one session all threads share on loopback: more than the run's
+concurrent requests, so none is dropped with a warning."""
+
+
+def _direct_session(api_base: str) -> requests.Session | None:
+    """A session that ignores proxies from the environment, for a loopback API base (a proxy
+    could be another machine, and the key would travel there in clear text); None: the SDK's
+    default, one session per thread."""
+    if not on_loopback(api_base):
+        return None
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    session = requests.Session()
+    session.trust_env = False
+    session.mount("http://", HTTPAdapter(pool_maxsize=DIRECT_POOL))
+    session.mount("https://", HTTPAdapter(pool_maxsize=DIRECT_POOL))
+    return session
 
 
 def system_name(target: StripeTarget) -> str:
@@ -120,7 +146,7 @@ class StripeReader:
 
         # The SDK's requests client keeps one session per thread; it is released with them.
         http_client = transports.stripe_http_client or stripe.RequestsClient(
-            timeout=timeouts()
+            timeout=timeouts(), session=_direct_session(target.api_base)
         )
         self._client = stripe.StripeClient(
             target.secret_key.reveal(),
@@ -300,11 +326,13 @@ class StripeReader:
             try:
                 return fn()
             except stripe.RateLimitError as error:
-                retry_after = parse_retry_after(_header(error.headers, "retry-after"))
+                retry_after = parse_retry_after(header(error.headers, "retry-after"))
                 raise Retryable("HTTP 429 (rate limited)", retry_after) from None
             except stripe.APIConnectionError:
                 raise Retryable("no answer (connection failed or timed out)") from None
             except stripe.APIError as error:
+                if error.http_status == CONFLICT:
+                    raise Retryable("HTTP 409 (the same write is in progress)") from None
                 if error.http_status is None or error.http_status >= 500:
                     raise Retryable(f"HTTP {error.http_status or 'error'}") from None
                 raise
@@ -416,7 +444,7 @@ def _event_of(body: Mapping[str, Any]) -> StripeEvent:
     )
 
 
-def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
+def header(headers: Mapping[str, str] | None, name: str) -> str | None:
     for key, value in (headers or {}).items():
         if key.lower() == name:
             return value

@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from licenzy_sync.config.load import LoadedConfig
+from licenzy_sync.endpoints import display
 from licenzy_sync.findings import Finding
 from licenzy_sync.keys import Mode
 from licenzy_sync.plan import addresses
-from licenzy_sync.providers.licenzy_http import display_url
 from licenzy_sync.providers.stripe_writer import StripeWriter
 from licenzy_sync.redact import shorten
 from licenzy_sync.rules import catalog as r
@@ -88,7 +88,7 @@ class WebhookCheck:
             delay = min(delay * 2, MAX_POLL_DELAY)
 
     def _unacknowledged(self, event: StripeEvent, subscribed: list[StripeEndpoint]) -> Finding:
-        listing = "; ".join(f"{e.id} -> {display_url(e.url)}" for e in subscribed)
+        listing = "; ".join(f"{e.id} -> {display(e.url)}" for e in subscribed)
         return self._finding(
             r.VERIFY_WEBHOOK_UNACKNOWLEDGED,
             f"{event.id} ({EVENT}) still waits for {event.pending_webhooks} of "
