@@ -73,6 +73,16 @@ PortalMode = Literal["api", "none"]
 
 
 class LicenzySettings(_Model):
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        frozen=True,
+        json_schema_extra={  # editors: the token is required unless `portal: none`
+            "if": {"properties": {"portal": {"const": "none"}}, "required": ["portal"]},
+            "else": {"required": ["token"]},
+        },
+    )
+
     url: str | None = Field(
         None,
         description="Licenzy base URL, default https://licenzy.app. Another URL is used only "
