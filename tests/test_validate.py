@@ -145,3 +145,18 @@ def test_module_entry_point_and_version() -> None:
     )
     assert done.returncode == 0
     assert "licenzy-sync, version" in done.stdout
+
+
+def test_portal_none_needs_no_token_and_runtime_keys_of_the_right_mode_pass(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "licenzy.yaml"
+    path.write_text(
+        "version: 1\nproject: proj_x\nlicenzy: {portal: none}\nmodes:\n  test:\n"
+        "    stripe: {secret_key: '${STRIPE_TEST_SECRET_KEY}'}\n"
+        "    licenzy: {api_key: '${LICENZY_TEST_API_KEY}'}\n"
+    )
+    monkeypatch.setenv("LICENZY_TEST_API_KEY", "lz_test_PLANTEDruntime0003")
+    result = run_cli(capsys, "validate", "-c", str(path))
+    assert result.code == 0, result.text
+    assert "PLANTED" not in result.text

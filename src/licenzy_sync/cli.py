@@ -59,6 +59,10 @@ class LazyGroup(click.Group):
             "Read Stripe and Licenzy, check the rules, show what apply would change.",
         ),
         "sandbox": ("licenzy_sync.sandbox.cli:sandbox", "Local Stripe + Licenzy emulators."),
+        "verify": (
+            "licenzy_sync.commands.verify:verify",
+            "Prove the setup end to end: a checkout per product, the webhook per mode.",
+        ),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

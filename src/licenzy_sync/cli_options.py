@@ -66,3 +66,19 @@ def mode_option(f: F) -> F:
         show_default=True,
         help="Which mode blocks to plan.",
     )(f)
+
+
+def format_option(markdown_for: str) -> Callable[[F], F]:
+    """--format for the commands that report: text, json, or markdown for ``markdown_for``."""
+
+    def decorate(f: F) -> F:
+        return click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(["text", "json", "markdown"]),
+            default="text",
+            show_default=True,
+            help=f"text for people, json for machines, markdown for {markdown_for}.",
+        )(f)
+
+    return decorate

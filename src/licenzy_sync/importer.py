@@ -114,7 +114,7 @@ def read_existing(project: str, modes: list[Mode], *, sandbox: bool, console: Co
     channels = Channels()
     targets = run.targets
     with LicenzyClient(
-        targets.licenzy_url, targets.portal_token, channels, run.transports
+        targets.licenzy_url, targets.portal(), channels, run.transports
     ) as licenzy:
         found = licenzy.resolve_project(targets.project)
         catalogs = licenzy.snapshot(found.id, modes)

@@ -27,3 +27,12 @@ def redact(text: str) -> str:
         if value in text:
             text = text.replace(value, _MASK)
     return text
+
+
+def shorten(identifier: str) -> str:
+    """An id that is half a capability (a Checkout Session's) as messages show it:
+    ``cs_test_…abcd``, enough to find it in Stripe's dashboard, not to use it."""
+    prefix_end = identifier.find("_", identifier.find("_") + 1) + 1
+    if prefix_end <= 0 or len(identifier) - prefix_end <= 8:
+        return identifier[:prefix_end] + "…"
+    return f"{identifier[:prefix_end]}…{identifier[-4:]}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from licenzy_sync.config.load import LoadedConfig
@@ -25,6 +25,7 @@ SANDBOX_STRIPE_KEYS: dict[Mode, str] = {"test": "sk_test_sandbox", "live": "sk_l
 SANDBOX_PROJECT_ID = "proj_sandbox"
 SANDBOX_RUNTIME_KEYS: dict[Mode, str] = {"test": "lz_test_sandbox", "live": "lz_live_sandbox"}
 """Licenzy runtime API keys seeding gives the sandbox's default project."""
+TOKEN_PATH = ("licenzy", "token")
 
 
 def sandbox_project_id(project: str) -> str:
@@ -71,8 +72,13 @@ def prepare(
     *,
     sandbox: bool,
     environ: Mapping[str, str] | None = None,
+    runtime_keys: bool = False,
 ) -> Run:
-    """Resolve every credential the run needs; with --sandbox, unset ones take its defaults."""
+    """Resolve every credential the run needs; with --sandbox, unset ones take its defaults.
+
+    ``runtime_keys`` also resolves each mode's Licenzy runtime API key (for `verify`); the
+    portal token is resolved only when the file uses the portal API.
+    """
     env = os.environ if environ is None else environ
     config = loaded.config
     problems: list[Finding] = []
@@ -89,19 +95,17 @@ def prepare(
             )
         return found
 
-    token = secret(config.licenzy.token, SANDBOX_PORTAL_TOKEN, "licenzy", "token")
+    token_ref = config.licenzy.token if config.licenzy.portal == "api" else None
+    token = None if token_ref is None else secret(token_ref, SANDBOX_PORTAL_TOKEN, *TOKEN_PATH)
     keys: dict[Mode, Secret | None] = {}
+    lz_keys: dict[Mode, Secret | None] = {}
     for mode in modes:
         settings = config.modes.get(mode)
         assert settings is not None
-        keys[mode] = secret(
-            settings.stripe.secret_key,
-            SANDBOX_STRIPE_KEYS[mode],
-            "modes",
-            mode,
-            "stripe",
-            "secret_key",
-        )
+        path = ("modes", mode, "stripe", "secret_key")
+        keys[mode] = secret(settings.stripe.secret_key, SANDBOX_STRIPE_KEYS[mode], *path)
+        if runtime_keys:
+            lz_keys[mode] = _runtime_key(loaded, mode, secret, problems)
     if sandbox:
         from licenzy_sync.sandbox.inprocess import sandbox_transports
 
@@ -112,13 +116,38 @@ def prepare(
         licenzy_url, stripe_bases = endpoints(loaded, modes, env, problems)
     if problems:
         raise ConfigInvalid(problems)
-    assert token is not None
-    stripe_targets: dict[Mode, StripeTarget] = {}
-    for mode in modes:
-        key = keys[mode]
-        assert key is not None
-        stripe_targets[mode] = StripeTarget(mode, stripe_bases[mode], key, key.env_name)
-    return Run(Targets(config.project, licenzy_url, token, stripe_targets), transports, modes)
+    stripe_targets = {
+        mode: StripeTarget(mode, stripe_bases[mode], key, key.env_name)
+        for mode, key in keys.items()
+        if key is not None
+    }
+    resolved = {mode: key for mode, key in lz_keys.items() if key is not None}
+    targets = Targets(config.project, licenzy_url, token, stripe_targets, resolved)
+    return Run(targets, transports, modes)
+
+
+def _runtime_key(
+    loaded: LoadedConfig,
+    mode: Mode,
+    secret: Callable[..., Secret | None],
+    missing: list[Finding],
+) -> Secret | None:
+    """The mode's runtime key; a block without ``licenzy.api_key`` is reported like an unset
+    variable, at the block, since nothing can be verified without it."""
+    settings = loaded.config.modes.get(mode)
+    assert settings is not None
+    if settings.licenzy is None:
+        missing.append(
+            r.RUNTIME_KEY_MISSING.finding(
+                f"`modes.{mode}` has no `licenzy.api_key`",
+                f"modes.{mode}.licenzy.api_key",
+                loaded.position("modes", mode),
+            )
+        )
+        return None
+    path = ("modes", mode, "licenzy", "api_key")
+    default = sandbox_runtime_key(mode, loaded.config.project)
+    return secret(settings.licenzy.api_key, default, *path)
 
 
 def endpoints(

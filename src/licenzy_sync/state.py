@@ -46,6 +46,19 @@ class StripeEndpoint:
     fingerprint: str
 
 
+@dataclass(frozen=True)
+class StripeEvent:
+    """A Stripe event, reduced to what proves its delivery."""
+
+    id: str
+    type: str
+    created: int
+    object_id: str | None
+    """``data.object.id``: the object the event is about."""
+    pending_webhooks: int
+    """Subscribed endpoints that have not yet answered 2xx."""
+
+
 @dataclass
 class StripeSnapshot:
     """One mode of one Stripe account, as seen with the key configured for that mode."""

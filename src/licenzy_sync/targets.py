@@ -3,10 +3,11 @@ chosen by `licenzy_sync.endpoints`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from licenzy_sync.config.secrets import Secret
+from licenzy_sync.errors import LicenzySyncError
 from licenzy_sync.keys import Mode
 
 TENANT_WEBHOOK_PATH = "/v1/webhooks/stripe/tenant"
@@ -25,8 +26,19 @@ class StripeTarget:
 class Targets:
     project: str
     licenzy_url: str
-    portal_token: Secret
+    portal_token: Secret | None
+    """None with `licenzy.portal: none`: Licenzy is then never read or written."""
     stripe: dict[Mode, StripeTarget]
+    runtime_keys: dict[Mode, Secret] = field(default_factory=dict)
+    """Licenzy runtime API keys (lz_...) per mode, resolved only for `verify`."""
+
+    def portal(self) -> Secret:
+        """The portal token, for the steps that read or write Licenzy's setup."""
+        if self.portal_token is None:
+            raise LicenzySyncError(
+                "this needs Licenzy's portal API, and the file sets `licenzy.portal: none`"
+            )
+        return self.portal_token
 
     @property
     def tenant_webhook_url(self) -> str:

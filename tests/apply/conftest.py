@@ -5,16 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.plan.world import World
+from tests.plan.world import World, seeded_world
 
 
 @pytest.fixture
 def world(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[World]:
-    made = World(tmp_path, capsys)
-    made.environment(monkeypatch)
-    made.seed()
-    yield made
-    made.assert_no_secret_leaked()
-    made.close()
+    yield from seeded_world(tmp_path, capsys, monkeypatch)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -224,6 +225,18 @@ class World:
         self.server.stop()
         self.sandbox.store.close()
         assert not self.off_spec, "Stripe exchanges off-spec:\n" + "\n".join(self.off_spec[:20])
+
+
+def seeded_world(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[World]:
+    """A freshly seeded world for a fixture to yield from; checked and closed afterwards."""
+    made = World(tmp_path, capsys)
+    made.environment(monkeypatch)
+    made.seed()
+    yield made
+    made.assert_no_secret_leaked()
+    made.close()
 
 
 def wait_a_second() -> None:

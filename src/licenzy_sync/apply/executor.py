@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Collection
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -84,14 +85,19 @@ class Executor:
         self._lock = threading.Lock()
 
     def execute(self) -> None:
-        """Every step of the plan, phase by phase; raises `ApplyStopped` when it ends early."""
-        with LicenzyClient(
-            self.run.targets.licenzy_url,
-            self.run.targets.portal_token,
-            self._channels,
-            self.run.transports,
-        ) as licenzy:
-            self._licenzy = licenzy
+        """Every step of the plan, phase by phase; raises `ApplyStopped` when it ends early.
+        Licenzy is opened only when a step writes to it: with `portal: none` a plan holds
+        Stripe steps only."""
+        with ExitStack() as stack:
+            if any(step.system == "licenzy" for step in self.steps):
+                self._licenzy = stack.enter_context(
+                    LicenzyClient(
+                        self.run.targets.licenzy_url,
+                        self.run.targets.portal(),
+                        self._channels,
+                        self.run.transports,
+                    )
+                )
             for number in range(4):
                 batch = [step for step in self.steps if phase(step) == number]
                 self._run_batch(batch, PRODUCT_WORKERS if number >= 2 else 1, number)

@@ -143,6 +143,7 @@ def _apply_one(plan: Plan, run: Run, config_path: Path, rounds: int, options: _O
     """Show the plan, ask, write, prove: one project's apply after its plan was made."""
     from licenzy_sync.apply.approval import approve, live_banner
     from licenzy_sync.apply.interrupts import stop_on_signals
+    from licenzy_sync.plan.manual import manual_section
     from licenzy_sync.render.select import render
 
     console = options.console
@@ -150,16 +151,22 @@ def _apply_one(plan: Plan, run: Run, config_path: Path, rounds: int, options: _O
     if plan.has_errors:
         raise click.exceptions.Exit(EXIT_INVALID)
     if not plan.changes:
+        for line in manual_section(plan):
+            console.out(line)
         return
     live_banner(plan, console)
     approve(plan, console, auto_approve=options.auto_approve)
     with stop_on_signals() as stop:
         plan, written = _converge(plan, run, config_path, rounds=rounds, options=options, stop=stop)
     if not plan.changes:
+        steps = manual_section(plan)
+        matched = "Stripe matches" if steps else "Stripe and Licenzy match"
         console.out(
-            f"Apply complete: {written} change(s) written; Stripe and Licenzy match "
-            f"licenzy.yaml. Requests: {_requests(options.channels)}."
+            f"Apply complete: {written} change(s) written; {matched} licenzy.yaml. "
+            f"Requests: {_requests(options.channels)}."
         )
+        for line in steps:
+            console.out(line)
         return
     console.out(render(plan, "text", console).rstrip("\n"))
     console.err(f"apply did not converge: {len(plan.changes)} change(s) remain (shown above)")

@@ -7,7 +7,13 @@ from typing import TYPE_CHECKING, cast
 
 import click
 
-from licenzy_sync.cli_options import configs_option, console_options, mode_option, sandbox_option
+from licenzy_sync.cli_options import (
+    configs_option,
+    console_options,
+    format_option,
+    mode_option,
+    sandbox_option,
+)
 from licenzy_sync.errors import EXIT_CHANGES, EXIT_OK
 from licenzy_sync.output import Console
 
@@ -18,15 +24,7 @@ if TYPE_CHECKING:
 @click.command()
 @configs_option
 @mode_option
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "markdown"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for machines (docs/drift-format.md), markdown for a GitHub "
-    "issue body.",
-)
+@format_option("a GitHub issue body (json: docs/drift-format.md)")
 @click.option(
     "--fail-on",
     type=click.Choice(["breaking", "any"]),

@@ -7,7 +7,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from licenzy_sync.cli_options import configs_option, console_options, mode_option, sandbox_option
+from licenzy_sync.cli_options import (
+    configs_option,
+    console_options,
+    format_option,
+    mode_option,
+    sandbox_option,
+)
 from licenzy_sync.errors import EXIT_CHANGES, EXIT_INVALID, EXIT_OK
 from licenzy_sync.output import Console
 
@@ -18,14 +24,7 @@ if TYPE_CHECKING:
 @click.command()
 @configs_option
 @mode_option
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "markdown"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for machines, markdown for PR comments.",
-)
+@format_option("PR comments")
 @click.option(
     "--out",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -61,6 +60,7 @@ def plan(
     Exit 0 no changes (or changes without --detailed-exitcode), 2 changes with
     --detailed-exitcode, 3 rule violations, 1 error.
     """
+    from licenzy_sync.plan.manual import manual_section
     from licenzy_sync.planfile import write_plan
     from licenzy_sync.projects import expand_configs
     from licenzy_sync.render.select import render
@@ -73,6 +73,8 @@ def plan(
         return
     result, _ = make_plan(configs[0], mode, sandbox=sandbox, prune=prune, console=console)
     console.out(render(result, fmt, console).rstrip("\n"))
+    for line in manual_section(result):
+        (console.err if fmt == "json" else console.out)(line)
     if out is not None:
         write_plan(result, out)
         console.err(f"plan saved to {out}")

@@ -148,6 +148,8 @@ def _translate(exc: ValidationError, data: Any, source: SourceMap) -> list[Findi
     unknown = 0
     for error in exc.errors(include_url=False, include_input=False):
         path = _data_path(error["loc"], data)
+        if "field" in error.get("ctx", {}):
+            path = (*path, str(error["ctx"]["field"]))  # a model-level check names its field
         if error["type"] == LITERAL_SECRET:
             findings.append(_literal_secret_finding(path, source))
             continue
@@ -237,7 +239,7 @@ _EXPECTED = {
 
 def _describe(error: ErrorDetails) -> tuple[str, str]:
     kind = error["type"]
-    if kind in _EXPECTED:
+    if kind in _EXPECTED and "field" not in error.get("ctx", {}):
         return _EXPECTED[kind], ""
     message = str(error["msg"]).removeprefix("Value error, ")
     message = message.replace("Input should be", "expected").replace("String should", "should")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from licenzy_sync.keys import MODES, Mode, looks_like_secret
@@ -69,14 +69,49 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
+PortalMode = Literal["api", "none"]
+
+
 class LicenzySettings(_Model):
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        frozen=True,
+        json_schema_extra={  # editors: the token is required unless `portal: none`
+            "if": {"properties": {"portal": {"const": "none"}}, "required": ["portal"]},
+            "else": {"required": ["token"]},
+        },
+    )
+
     url: str | None = Field(
         None,
         description="Licenzy base URL, default https://licenzy.app. Another URL is used only "
         "when LICENZY_URL names it too (a loopback one needs no confirmation); LICENZY_URL "
         "alone overrides it.",
     )
-    token: SecretRef = Field(description="Portal token reference, e.g. ${LICENZY_PORTAL_TOKEN}.")
+    portal: PortalMode = Field(
+        "api",
+        description="api: read and write Licenzy through its portal API with `token`. none: "
+        "no portal access; plan and apply show what to enter in the Licenzy portal by hand, "
+        "and verify proves it was done.",
+    )
+    token: SecretRef | None = Field(
+        None,
+        description="Portal token reference, e.g. ${LICENZY_PORTAL_TOKEN}; required unless "
+        "`portal: none`.",
+    )
+
+    @model_validator(mode="after")
+    def _token_for_portal(self) -> LicenzySettings:
+        """Without portal access there is nothing to authenticate; with it, nothing works
+        without a token."""
+        if self.portal == "api" and self.token is None:
+            raise PydanticCustomError(
+                "missing",
+                "required field is missing unless `portal: none` is set",
+                {"field": "token"},
+            )
+        return self
 
 
 class StripeSettings(_Model):
@@ -115,9 +150,19 @@ class WebhookSettings(_Model):
         return list(REQUIRED_EVENTS) if self.events == "required" else list(self.events)
 
 
+class ModeLicenzySettings(_Model):
+    api_key: SecretRef = Field(
+        description="Licenzy runtime API key reference (lz_test_ or lz_live_, the mode of the "
+        "block), e.g. ${LICENZY_TEST_API_KEY}; `verify` creates checkouts with it."
+    )
+
+
 class ModeSettings(_Model):
     stripe: StripeSettings
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)
+    licenzy: ModeLicenzySettings | None = Field(
+        None, description="Licenzy's runtime API for this mode (needed by `verify`)."
+    )
 
 
 class Modes(_Model):

@@ -18,6 +18,12 @@ COMPARED = ("kind", "stripe_price_id", "name", "units", "duration_days", "metada
 
 def plan_products(ctx: PlanContext, mode: Mode) -> None:
     config = ctx.loaded.config
+    if mode not in ctx.state.licenzy:  # `portal: none`: the catalog is a manual step
+        for code, product in config.products.items():
+            price_id = product.price.get(mode)
+            if price_id is not None:
+                _check_price(ctx, mode, code, product, price_id)
+        return
     remote = ctx.state.licenzy[mode].products
     for code, product in config.products.items():
         price_id = product.price.get(mode)

@@ -164,7 +164,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "config_file": plan.config_file,
         "summary": summary_of(plan),
         "resources": [_resource_to_dict(r) for r in plan.resources],
-        "findings": [_finding_to_dict(f) for f in plan.findings],
+        "findings": [finding_to_dict(f) for f in plan.findings],
         "fingerprints": dict(plan.fingerprints),
     }
     if plan.secret_bindings:
@@ -193,7 +193,7 @@ def _resource_to_dict(resource: ResourceChange) -> dict[str, Any]:
     }
 
 
-def _finding_to_dict(finding: Finding) -> dict[str, Any]:
+def finding_to_dict(finding: Finding) -> dict[str, Any]:
     position = finding.position
     return {
         "rule_id": finding.rule_id,

@@ -18,7 +18,7 @@ from licenzy_sync.plan.context import PlanContext
 from licenzy_sync.plan.model import ABSENT, Action, FieldChange, ResourceChange
 from licenzy_sync.plan.ownership import MANAGED_BY, MANAGED_BY_KEY, SECRET_LAST4_KEY, is_managed
 from licenzy_sync.rules import catalog as r
-from licenzy_sync.state import StripeEndpoint
+from licenzy_sync.state import LicenzyConnection, StripeEndpoint
 from licenzy_sync.targets import TENANT_WEBHOOK_PATH
 
 ENDPOINT_DESCRIPTION = "Licenzy tenant webhook (managed by licenzy-sync)"
@@ -77,8 +77,10 @@ def _managed(
     address = addresses.webhook_endpoint(mode)
     ours = [e for e in endpoints if is_managed(e.metadata)]
     after = desired_endpoint(url, settings)
-    connection = ctx.state.licenzy[mode].connection
-    ctx.fingerprints[addresses.webhook_secret(mode)] = connection.fingerprint
+    licenzy = ctx.state.licenzy.get(mode)
+    connection = None if licenzy is None else licenzy.connection
+    if connection is not None:
+        ctx.fingerprints[addresses.webhook_secret(mode)] = connection.fingerprint
     foreign = [e for e in at_url if not is_managed(e.metadata)]
     if foreign:
         ctx.report(
@@ -105,7 +107,8 @@ def _managed(
                 after=after,
             )
         )
-        _store_secret(ctx, mode, "create", "the new endpoint's signing secret")
+        if connection is not None:
+            _store_secret(ctx, mode, "create", "the new endpoint's signing secret")
         return
     endpoint = ours[0]
     ctx.fingerprints[address] = endpoint.fingerprint
@@ -115,41 +118,13 @@ def _managed(
         for name in after
         if before[name] != after[name]
     )
-    if len(ours) > 1 or not secret_matches(
-        endpoint, connection.webhook_secret_set, connection.webhook_secret_last4
+    if len(ours) > 1 or (
+        connection is not None
+        and not secret_matches(
+            endpoint, connection.webhook_secret_set, connection.webhook_secret_last4
+        )
     ):
-        if len(ours) > 1:
-            why = f"{len(ours)} endpoints carry licenzy-sync's marker (one is kept)"
-            before = {**before, "duplicates": [e.id for e in ours[1:]]}
-        elif SECRET_LAST4_KEY not in endpoint.metadata:
-            why = (
-                "its creation never finished (Licenzy was not given its secret; apply first "
-                "replays the create, which Stripe answers again for 24 h)"
-            )
-        elif not connection.webhook_secret_set:
-            why = "Licenzy holds no signing secret for it"
-        else:
-            why = "Licenzy holds a signing secret that is not this endpoint's"
-        ctx.resources.append(
-            ResourceChange(
-                address,
-                "stripe",
-                mode,
-                "webhook_endpoint",
-                "tenant",
-                "replace",
-                f"{why}, and Stripe reveals a secret only at creation",
-                changes,
-                before,
-                after,
-            )
-        )
-        _store_secret(
-            ctx,
-            mode,
-            "update" if connection.webhook_secret_set else "create",
-            "the replacement endpoint's signing secret",
-        )
+        _replace(ctx, mode, ours, connection, (changes, before, after))
         return
     ctx.resources.append(
         ResourceChange(
@@ -165,6 +140,51 @@ def _managed(
             after,
         )
     )
+
+
+def _replace(
+    ctx: PlanContext,
+    mode: Mode,
+    ours: list[StripeEndpoint],
+    connection: LicenzyConnection | None,
+    diff: tuple[tuple[FieldChange, ...], dict[str, Any], dict[str, Any]],
+) -> None:
+    """Duplicates, or a secret Licenzy does not hold (``connection`` is None with `portal:
+    none`, when only duplicates lead here): a new endpoint, whose secret Licenzy then gets."""
+    changes, before, after = diff
+    if len(ours) > 1:
+        why = f"{len(ours)} endpoints carry licenzy-sync's marker (one is kept)"
+        before = {**before, "duplicates": [e.id for e in ours[1:]]}
+    elif SECRET_LAST4_KEY not in ours[0].metadata:
+        why = (
+            "its creation never finished (Licenzy was not given its secret; apply first "
+            "replays the create, which Stripe answers again for 24 h)"
+        )
+    elif connection is not None and not connection.webhook_secret_set:
+        why = "Licenzy holds no signing secret for it"
+    else:
+        why = "Licenzy holds a signing secret that is not this endpoint's"
+    ctx.resources.append(
+        ResourceChange(
+            addresses.webhook_endpoint(mode),
+            "stripe",
+            mode,
+            "webhook_endpoint",
+            "tenant",
+            "replace",
+            f"{why}, and Stripe reveals a secret only at creation",
+            changes,
+            before,
+            after,
+        )
+    )
+    if connection is not None:
+        _store_secret(
+            ctx,
+            mode,
+            "update" if connection.webhook_secret_set else "create",
+            "the replacement endpoint's signing secret",
+        )
 
 
 def _verified(
@@ -207,7 +227,8 @@ def _verified(
                     address,
                     *where,
                 )
-    _verify_secret(ctx, mode, settings)
+    if mode in ctx.state.licenzy:
+        _verify_secret(ctx, mode, settings)
 
 
 def _verify_secret(ctx: PlanContext, mode: Mode, settings: WebhookSettings) -> None:

@@ -1,28 +1,25 @@
 """The one adapter that speaks the Licenzy portal contract (design/portal-contract.md).
 
 Everything about the portal is an assumption until Licenzy publishes an automation API, so
-all of it lives here: paths, pagination, the error envelope, the mapping to `state`. Every
-call, read or write, goes through `LicenzyClient.request`, which owns authentication,
+all of it lives here: paths, pagination, the mapping to `state`. Every call, read or write,
+goes through `LicenzyHttp.request` (shared with the runtime API), which owns authentication,
 timeouts, the Idempotency-Key header, retries and error messages; a write method is one more
 call of it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import quote, urlsplit
 
 from licenzy_sync.config.models import KINDS
 from licenzy_sync.config.secrets import Secret
-from licenzy_sync.endpoints import display, on_loopback
 from licenzy_sync.keys import MODES, Mode
 from licenzy_sync.providers import ProviderError, fingerprinted, raise_failures, safe_text
 from licenzy_sync.providers.fields import (
-    Malformed,
     as_list,
     as_object,
     boolean,
@@ -32,8 +29,8 @@ from licenzy_sync.providers.fields import (
     string,
     string_map,
 )
-from licenzy_sync.providers.network import timeouts
-from licenzy_sync.providers.retry import Channels, Retryable, parse_retry_after
+from licenzy_sync.providers.licenzy_http import LicenzyApiError, LicenzyHttp
+from licenzy_sync.providers.retry import Channels
 from licenzy_sync.state import (
     LicenzyApiKey,
     LicenzyConnection,
@@ -45,14 +42,9 @@ from licenzy_sync.targets import Transports
 if TYPE_CHECKING:
     import httpx
 
-T = TypeVar("T")
-A = TypeVar("A")
+__all__ = ["LicenzyApiError", "LicenzyClient", "LicenzyProject"]
 
-SYSTEM = "licenzy"
 PAGE_LIMIT = 100
-RETRY_SAFE_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE"})
-"""Methods whose repetition changes nothing more; other writes are retried only when they
-carry an Idempotency-Key."""
 PRODUCT_STATUSES: tuple[Literal["active", "archived"], ...] = ("active", "archived")
 SHOWN_PROJECTS = 10
 
@@ -63,112 +55,32 @@ class LicenzyProject:
     name: str
 
 
-class LicenzyApiError(ProviderError):
-    """Licenzy refused a request (4xx other than 401 and 429). ``code`` is the contract's
-    snake_case error code (e.g. ``product_exists``), so callers can act on specific ones."""
-
-    def __init__(self, message: str, *, status: int, code: str | None, field: str | None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.field = field
-
-
-class LicenzyClient:
+class LicenzyClient(LicenzyHttp):
     """A portal session for one run; thread-safe (httpx.Client is), close it when done."""
 
     def __init__(
         self, licenzy_url: str, token: Secret, channels: Channels, transports: Transports
     ) -> None:
-        import httpx
-
-        self._where = display(licenzy_url)
-        self._token_env = f"${{{token.env_name}}}"
-        self._channel = channels.get(SYSTEM)
-        try:
-            self._http = httpx.Client(
-                base_url=licenzy_url.rstrip("/") + "/portal",
-                headers={
-                    "Authorization": f"Bearer {token.reveal()}",
-                    "Accept": "application/json",
-                },
-                transport=transports.httpx_transport,
-                timeout=httpx.Timeout(timeouts()[1], connect=timeouts()[0]),
-                trust_env=not on_loopback(licenzy_url),  # a proxy could be another machine
-            )
-        except httpx.InvalidURL:
-            raise self._bad_url() from None
+        super().__init__(
+            licenzy_url, "/portal", token, channels, transports, label="portal token"
+        )
 
     def __repr__(self) -> str:
         return f"LicenzyClient({self._where})"
 
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> LicenzyClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    # The request plumbing every call shares.
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, str | int] | None = None,
-        json: Any = None,
-        idempotency_key: str | None = None,
-    ) -> Any:
-        """One portal call; returns the decoded JSON body (None when empty).
-
-        ``path`` is below ``/portal``. Retries 429 (after ``Retry-After``), 5xx, dropped
-        connections and timeouts when repeating is safe: reads, PUT and DELETE, and any write
-        with an ``idempotency_key`` (the same key on every attempt, so Licenzy replays the
-        first result). Raises `ProviderError`, or `LicenzyApiError` for a refusal.
-        """
-        import httpx
-
-        what = f"Licenzy ({self._where}): {method} {path}"
-        headers = {} if idempotency_key is None else {"Idempotency-Key": idempotency_key}
-
-        def attempt() -> httpx.Response:
-            try:
-                response = self._http.request(
-                    method, path, params=params, json=json, headers=headers
-                )
-            except (httpx.UnsupportedProtocol, httpx.InvalidURL):
-                raise self._bad_url() from None
-            except httpx.TimeoutException:
-                raise Retryable("no answer (timed out)") from None
-            except httpx.TransportError:
-                raise Retryable("no answer (connection failed)") from None
-            if response.status_code == 429 or response.status_code >= 500:
-                retry_after = parse_retry_after(response.headers.get("retry-after"))
-                raise Retryable(f"HTTP {response.status_code}", retry_after)
-            return response
-
-        retry = method.upper() in RETRY_SAFE_METHODS or idempotency_key is not None
-        response = self._channel.call(attempt, what=what, retry=retry)
+    def refused(self, what: str, response: httpx.Response) -> ProviderError:
+        browser = _browser_like(response)
+        if browser is not None:
+            return ProviderError(
+                f"{what}: the portal answered like a browser application ({browser}), not an "
+                f"API that {self._credential} can use. If Licenzy's portal offers no API "
+                f"access, set `licenzy.portal: none` under `licenzy:` in the file: plan and "
+                "apply then manage Stripe and print what to enter in the portal by hand, and "
+                "`licenzy-sync verify` proves it was done"
+            )
         if response.status_code == 401:
-            raise ProviderError(f"Licenzy rejected the portal token in {self._token_env}")
-        if not 200 <= response.status_code < 300:
-            raise _refusal(what, response)
-        if not response.content:
-            return None
-        try:
-            return response.json()
-        except ValueError:
-            raise ProviderError(
-                f"{what} answered HTTP {response.status_code} with a body that is not JSON"
-            ) from None
+            return ProviderError(f"Licenzy rejected {self._credential}")
+        return super().refused(what, response)
 
     def _items(self, path: str, params: Mapping[str, str]) -> Iterator[Mapping[str, Any]]:
         """Every item of a paginated list, fetched a page of 100 at a time, lazily."""
@@ -183,21 +95,6 @@ class LicenzyClient:
                 yield self._parse(f"GET {path}", _item_of, item)
             if cursor is None:
                 return
-
-    def _parse(self, what: str, build: Callable[[A], T], value: A) -> T:
-        """``build(value)``, with a contract mismatch reported as which answer and field."""
-        try:
-            return build(value)
-        except Malformed as problem:
-            raise ProviderError(
-                f"Licenzy ({self._where}): unexpected answer to {what}: {safe_text(str(problem))}"
-            ) from None
-
-    def _bad_url(self) -> ProviderError:
-        return ProviderError(
-            f"Cannot reach Licenzy at {self._where}: not a usable http(s) URL "
-            "(check licenzy.url in the config or LICENZY_URL)"
-        )
 
     # Reads.
 
@@ -223,8 +120,8 @@ class LicenzyClient:
         shown = ", ".join(f"{p.id} ({p.name})" for p in seen[:SHOWN_PROJECTS]) or "none"
         more = f" and {len(seen) - SHOWN_PROJECTS} more" if len(seen) > SHOWN_PROJECTS else ""
         raise ProviderError(
-            f"No Licenzy project has the id or name {ref!r}; the portal token in "
-            f"{self._token_env} sees: {shown}{more}"
+            f"No Licenzy project has the id or name {ref!r}; {self._credential} sees: "
+            f"{shown}{more}"
         )
 
     def connection(self, project_id: str, mode: Mode) -> LicenzyConnection:
@@ -327,29 +224,19 @@ def _segment(value: str) -> str:
     return quote(value, safe="")
 
 
-def _refusal(what: str, response: httpx.Response) -> LicenzyApiError:
-    """The contract's error envelope made into one line; a body that is not the envelope
-    still gives the status."""
-    code: str | None = None
-    message = ""
-    field: str | None = None
-    try:
-        answer = response.json()
-    except ValueError:
-        answer = None
-    error = answer.get("error") if isinstance(answer, Mapping) else None
-    if isinstance(error, Mapping):
-        code = _text(error.get("code"))
-        message = _text(error.get("message")) or ""
-        field = _text(error.get("field"))
-    detail = " ".join(part for part in (code, safe_text(message)) if part)
-    return LicenzyApiError(
-        f"{what} was refused: HTTP {response.status_code}" + (f" {detail}" if detail else ""),
-        status=response.status_code,
-        code=code,
-        field=field,
-    )
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
+def _browser_like(response: httpx.Response) -> str | None:
+    """How an answer shows the portal is a cookie/session web app, or None: a redirect (to
+    a login page), an HTML page, or a 401/403 that carries no API error envelope."""
+    if response.is_redirect:
+        target = urlsplit(response.headers.get("location", "")).path or "elsewhere"
+        return f"HTTP {response.status_code} redirect to {safe_text(target)}"
+    if "html" in response.headers.get("content-type", "").lower():
+        return f"HTTP {response.status_code} with an HTML page"
+    if response.status_code in (401, 403):
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if not isinstance(answer, Mapping) or "error" not in answer:
+            return f"HTTP {response.status_code} without an API error"
+    return None

@@ -39,15 +39,22 @@ def read_remote(
     unconfigured = [mode for mode in modes if mode not in targets.stripe]
     if unconfigured:
         raise ProviderError(f"No Stripe key is configured for {unconfigured[0]} mode")
-    with (
-        LicenzyClient(targets.licenzy_url, targets.portal_token, channels, transports) as licenzy,
-        ThreadPoolExecutor(max_workers=2) as pool,
-    ):
-        licenzy_read = pool.submit(_read_licenzy, licenzy, targets.project, modes)
-        stripe_read = pool.submit(_read_stripe, targets, price_ids, transports, channels, modes)
-    raise_failures([licenzy_read, stripe_read])
-    project, licenzy_modes = licenzy_read.result()
-    stripe, other_mode_prices = stripe_read.result()
+    if targets.portal_token is None:  # `portal: none`: Stripe only; Licenzy stays unread
+        stripe, other_mode_prices = _read_stripe(targets, price_ids, transports, channels, modes)
+        project = LicenzyProject(targets.project, "")
+        licenzy_modes: dict[Mode, LicenzyModeSnapshot] = {}
+    else:
+        with (
+            LicenzyClient(targets.licenzy_url, targets.portal(), channels, transports) as licenzy,
+            ThreadPoolExecutor(max_workers=2) as pool,
+        ):
+            licenzy_read = pool.submit(_read_licenzy, licenzy, targets.project, modes)
+            stripe_read = pool.submit(
+                _read_stripe, targets, price_ids, transports, channels, modes
+            )
+        raise_failures([licenzy_read, stripe_read])
+        project, licenzy_modes = licenzy_read.result()
+        stripe, other_mode_prices = stripe_read.result()
     return RemoteState(
         project_id=project.id,
         project_name=project.name,

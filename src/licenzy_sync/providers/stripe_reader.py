@@ -44,13 +44,20 @@ from licenzy_sync.providers.fields import (
 )
 from licenzy_sync.providers.network import timeouts
 from licenzy_sync.providers.retry import Channels, Retryable, parse_retry_after
-from licenzy_sync.state import PriceType, StripeEndpoint, StripePrice, StripeSnapshot
+from licenzy_sync.redact import shorten
+from licenzy_sync.state import (
+    PriceType,
+    StripeEndpoint,
+    StripeEvent,
+    StripePrice,
+    StripeSnapshot,
+)
 from licenzy_sync.targets import StripeTarget, Transports
 
 if TYPE_CHECKING:
     import requests
     import stripe
-    from stripe.params import PriceListParams, WebhookEndpointListParams
+    from stripe.params import EventListParams, PriceListParams, WebhookEndpointListParams
 
 T = TypeVar("T")
 
@@ -266,6 +273,48 @@ class StripeReader:
 
         return self._call(f"retrieve price {price_id}", attempt)
 
+    # What verify needs: a Checkout Session's prices and the events about it.
+
+    def checkout_prices(self, session_id: str) -> list[str]:
+        """The price id of every line item of a Checkout Session (one page: a verification
+        checkout has one item)."""
+        page = self._call(
+            f"list the line items of Checkout Session {shorten(session_id)}",
+            partial(
+                self._client.v1.checkout.sessions.line_items.list,
+                session_id,
+                params={"limit": PAGE_LIMIT},
+            ),
+        )
+        items, _ = self._parse("line item list", page.to_dict(), _page_of)
+        return [self._parse("line item", item, _line_item_price) for item in items]
+
+    def checkout_session_status(self, session_id: str) -> str:
+        """``open``, ``complete`` or ``expired``."""
+        session = self._call(
+            f"retrieve Checkout Session {shorten(session_id)}",
+            partial(self._client.v1.checkout.sessions.retrieve, session_id),
+        )
+        return self._parse(
+            "checkout session", session.to_dict(), lambda body: string(body, "status")
+        )
+
+    def events(self, event_type: str, created_gte: int) -> list[StripeEvent]:
+        """Every event of ``event_type`` created at or after ``created_gte`` (Unix seconds)."""
+        events: list[StripeEvent] = []
+        params: EventListParams = {
+            "type": event_type,
+            "created": {"gte": created_gte},
+            "limit": PAGE_LIMIT,
+        }
+        while True:
+            page = self._call("list events", partial(self._client.v1.events.list, params=params))
+            listed = [self._parse("event", event.to_dict(), _event_of) for event in page.data]
+            events.extend(listed)
+            if not page.has_more or not listed:
+                return events
+            params["starting_after"] = listed[-1].id
+
     # Plumbing: every SDK call, errors, parsing.
 
     def _call(self, op: str, fn: Callable[[], T]) -> T:
@@ -372,6 +421,26 @@ def _endpoint_of(body: Mapping[str, Any]) -> StripeEndpoint:
             metadata=string_map(body, "metadata"),
             fingerprint="",
         )
+    )
+
+
+def _line_item_price(body: Mapping[str, Any]) -> str:
+    price = as_object(body.get("price"), "field 'price'")
+    return string(price, "id")
+
+
+def _event_of(body: Mapping[str, Any]) -> StripeEvent:
+    data = as_object(body.get("data"), "field 'data'")
+    obj = as_object(data.get("object"), "field 'data.object'")
+    pending = opt_int(body, "pending_webhooks")
+    if pending is None:
+        raise Malformed("field 'pending_webhooks' is missing")
+    return StripeEvent(
+        id=string(body, "id"),
+        type=string(body, "type"),
+        created=opt_int(body, "created") or 0,
+        object_id=opt_string(obj, "id"),
+        pending_webhooks=pending,
     )
 
 

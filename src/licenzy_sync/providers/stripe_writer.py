@@ -1,4 +1,5 @@
-"""Writes to Stripe: only the tenant webhook endpoint, the one Stripe object licenzy-sync owns.
+"""Writes to Stripe: the tenant webhook endpoint, the one Stripe object licenzy-sync owns, and
+expiring the Checkout Sessions `verify` made.
 
 Every write carries the caller's Idempotency-Key and goes through the same channel as reads
 (retries, rate limit, request count), so a retried create after a lost answer gets Stripe's
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from licenzy_sync.config.secrets import Secret
 from licenzy_sync.providers.stripe_reader import StripeApiError, StripeReader, header
+from licenzy_sync.redact import shorten
 from licenzy_sync.state import StripeEndpoint
 
 if TYPE_CHECKING:
@@ -89,4 +91,20 @@ class StripeWriter(StripeReader):
             )
         except StripeApiError as error:
             if error.code != "resource_missing":
+                raise
+
+    def expire_checkout(self, session_id: str) -> None:
+        """Close a Checkout Session `verify` opened. One that is no longer open (expired by an
+        earlier attempt whose answer was lost, or completed) is left as it is."""
+        try:
+            self._call(
+                f"expire Checkout Session {shorten(session_id)}",
+                partial(
+                    self._client.v1.checkout.sessions.expire,
+                    session_id,
+                    options={"idempotency_key": f"licenzy-sync-verify-expire-{session_id}"},
+                ),
+            )
+        except StripeApiError as error:
+            if error.status != 400 or self.checkout_session_status(session_id) == "open":
                 raise

@@ -170,6 +170,19 @@ ENDPOINT_UNCONFIRMED = _rule(
     "set the same URL in LICENZY_URL or LICENZY_SYNC_STRIPE_API_BASE where the job's secrets "
     "are set, or remove it from the file",
 )
+RUNTIME_KEY_MODE = _rule(
+    "LZ030",
+    E,
+    "a Licenzy runtime API key of the other mode is referenced",
+    "use the lz_test_ key in `modes.test.licenzy.api_key` and the lz_live_ key in "
+    "`modes.live.licenzy.api_key`",
+)
+RUNTIME_KEY_KIND = _rule(
+    "LZ031",
+    E,
+    "licenzy.api_key does not hold a Licenzy runtime API key (lz_test_/lz_live_)",
+    "copy the API key from the Licenzy portal's API keys page of the same mode",
+)
 
 PRICE_MISSING = _rule(
     "LZ101",
@@ -299,4 +312,64 @@ PROTECTED_PRODUCT = _rule(
     W,
     "a protected product is no longer in the config; it is kept",
     "remove the protection in Licenzy first if it really must go",
+)
+
+RUNTIME_KEY_MISSING = _rule(
+    "LZ300",
+    E,
+    "a mode to verify has no Licenzy runtime API key",
+    "add `licenzy: {api_key: ${LICENZY_TEST_API_KEY}}` under the mode, holding an API key from "
+    "the Licenzy portal of that mode",
+)
+VERIFY_UNKNOWN_PRODUCT = _rule(
+    "LZ301",
+    E,
+    "Licenzy does not know the product code in this mode",
+    "run apply, or create the product in the Licenzy portal of the same mode",
+)
+VERIFY_OTHER_PRICE = _rule(
+    "LZ302",
+    E,
+    "Licenzy's checkout for the code charges another price than the file",
+    "run apply, or map the product to the file's price in the Licenzy portal",
+)
+VERIFY_OTHER_MODE = _rule(
+    "LZ303",
+    E,
+    "Licenzy answered in the other mode",
+    "the runtime API key belongs to the other mode: use the lz_test_ key for test and the "
+    "lz_live_ key for live",
+)
+VERIFY_CHECKOUT_REFUSED = _rule(
+    "LZ304",
+    E,
+    "Licenzy refused the checkout",
+    "read Licenzy's code and message: a revoked key, a missing or unvalidated Stripe "
+    "connection, or a live plan Licenzy does not allow (plan_mode_not_allowed)",
+)
+VERIFY_NO_SESSION = _rule(
+    "LZ305",
+    E,
+    "Licenzy's checkout URL carries no Stripe Checkout Session of the mode",
+    "Licenzy must answer with Stripe's hosted checkout URL; check its Stripe connection",
+)
+VERIFY_WEBHOOK_UNACKNOWLEDGED = _rule(
+    "LZ306",
+    E,
+    "Stripe's event for the verification checkout was not acknowledged by every endpoint",
+    "the signing secret in Licenzy may be another endpoint's (re-store it, or run apply for a "
+    "managed endpoint), or an endpoint is disabled or points elsewhere",
+)
+VERIFY_NO_ENDPOINT = _rule(
+    "LZ307",
+    E,
+    "no enabled Stripe endpoint receives checkout.session.expired",
+    "create the tenant endpoint with the 12 events Licenzy needs (`webhook.manage: true` and "
+    "apply), or enable it in Stripe",
+)
+VERIFY_NO_EVENT = _rule(
+    "LZ308",
+    E,
+    "Stripe emitted no event for the expired verification checkout in time",
+    "raise --webhook-timeout; Stripe may be slow to emit events",
 )

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from licenzy_sync.config.load import LoadedConfig
 from licenzy_sync.config.models import REQUIRED_EVENTS
-from licenzy_sync.config.secrets import lookup
+from licenzy_sync.config.secrets import Secret, lookup
 from licenzy_sync.endpoints import in_file, unusable
 from licenzy_sync.findings import Finding
-from licenzy_sync.keys import MODES, Mode, classify
+from licenzy_sync.keys import MODES, KeyKind, Mode, classify
 from licenzy_sync.rules import catalog as r
 
 SUPPORTED_VERSIONS = (1,)
@@ -162,7 +163,7 @@ def _kind_fields(loaded: LoadedConfig, code: str) -> Iterator[Finding]:
 def _credentials(loaded: LoadedConfig, environ: Mapping[str, str] | None) -> Iterator[Finding]:
     """The first mode guard: a set variable's prefix must fit the field and the mode block."""
     config = loaded.config
-    token = lookup(config.licenzy.token, environ)
+    token = None if config.licenzy.token is None else lookup(config.licenzy.token, environ)
     if token is not None:
         found = classify(token.reveal())
         if found is not None:
@@ -174,26 +175,13 @@ def _credentials(loaded: LoadedConfig, environ: Mapping[str, str] | None) -> Ite
     for mode in config.modes.declared():
         settings = config.modes.get(mode)
         assert settings is not None
-        key = lookup(settings.stripe.secret_key, environ)
-        field = f"modes.{mode}.stripe.secret_key"
-        position = loaded.position("modes", mode, "stripe", "secret_key")
-        if key is not None:
-            found = classify(key.reveal())
-            if found is None or found.kind not in ("secret", "restricted"):
-                what = f"a {found.label}" if found else "no Stripe key"
-                yield r.WRONG_CREDENTIAL.finding(
-                    f"${{{key.env_name}}} holds {what}; the API needs a secret (sk_) or "
-                    "restricted (rk_) key",
-                    field,
-                    position,
-                )
-            elif found.mode != mode:
-                yield r.KEY_MODE_MISMATCH.finding(
-                    f"${{{key.env_name}}} holds a {found.mode} key ({found.prefix}...) "
-                    f"in the {mode} block",
-                    field,
-                    position,
-                )
+        credentials = [(("modes", mode, "stripe", "secret_key"), settings.stripe.secret_key)]
+        if settings.licenzy is not None:
+            credentials.append((("modes", mode, "licenzy", "api_key"), settings.licenzy.api_key))
+        for path, ref in credentials:
+            key = lookup(ref, environ)
+            if key is not None:
+                yield from _mode_key(loaded, key, path, _KEY_RULES[path[2]])
         if settings.webhook.secret is not None:
             secret = lookup(settings.webhook.secret, environ)
             if secret is not None and not secret.reveal().startswith("whsec_"):
@@ -202,6 +190,53 @@ def _credentials(loaded: LoadedConfig, environ: Mapping[str, str] | None) -> Ite
                     f"modes.{mode}.webhook.secret",
                     loaded.position("modes", mode, "webhook", "secret"),
                 )
+
+
+@dataclass(frozen=True)
+class _KeyRules:
+    """What a mode block's API credential may hold, and the rules it breaks otherwise."""
+
+    kinds: tuple[KeyKind, ...]
+    nothing: str
+    needs: str
+    wrong_kind: r.Rule
+    wrong_mode: r.Rule
+
+
+_KEY_RULES = {
+    "stripe": _KeyRules(
+        ("secret", "restricted"),
+        "no Stripe key",
+        "; the API needs a secret (sk_) or restricted (rk_) key",
+        r.WRONG_CREDENTIAL,
+        r.KEY_MODE_MISMATCH,
+    ),
+    "licenzy": _KeyRules(
+        ("licenzy_api_key",), "no Licenzy API key", "", r.RUNTIME_KEY_KIND, r.RUNTIME_KEY_MODE
+    ),
+}
+"""Per mode-block section: what its API credential may hold."""
+
+
+def _mode_key(
+    loaded: LoadedConfig, key: Secret, path: tuple[str, ...], rules: _KeyRules
+) -> Iterator[Finding]:
+    """An API credential must be of its field's kind and of its block's mode (``path[1]``):
+    a key of the other mode reads or buys from the other catalog."""
+    field, position = ".".join(path), loaded.position(*path)
+    found = classify(key.reveal())
+    if found is None or found.kind not in rules.kinds:
+        what = f"a {found.label}" if found else rules.nothing
+        yield rules.wrong_kind.finding(
+            f"${{{key.env_name}}} holds {what}{rules.needs}", field, position
+        )
+    elif found.mode != path[1]:
+        yield rules.wrong_mode.finding(
+            f"${{{key.env_name}}} holds a {found.mode} {found.label} ({found.prefix}...) "
+            f"in the {path[1]} block",
+            field,
+            position,
+        )
 
 
 def _endpoints(loaded: LoadedConfig) -> Iterator[Finding]:

@@ -1,0 +1,197 @@
+"""`licenzy-sync verify`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from licenzy_sync.cli_options import (
+    configs_option,
+    console_options,
+    format_option,
+    mode_option,
+    sandbox_option,
+)
+from licenzy_sync.errors import EXIT_INVALID, EXIT_OK, LicenzySyncError
+from licenzy_sync.keys import Mode
+from licenzy_sync.output import Console
+
+if TYPE_CHECKING:
+    from licenzy_sync.verify.checklist import ChecklistItem
+    from licenzy_sync.verify.model import VerifyReport
+
+LIVE_SKIPPED = "live Checkout Sessions are real; pass --allow-live to verify live mode"
+LIVE_BANNER = (
+    "LIVE MODE: verify creates real live Checkout Sessions through Licenzy (nobody is charged) "
+    "and expires each one at once."
+)
+
+
+@click.command()
+@configs_option
+@mode_option
+@click.option(
+    "--product",
+    "products",
+    multiple=True,
+    metavar="CODE",
+    help="Verify only this product code (repeat for several); default every product.",
+)
+@format_option("a PR comment or job summary")
+@click.option("--allow-live", is_flag=True, help="Also verify live mode (opt-in).")
+@click.option(
+    "--checklist",
+    is_flag=True,
+    help="Verify live mode only and end with Licenzy's go-live checklist and 'ready for "
+    "live: yes/no' (needs --allow-live).",
+)
+@click.option(
+    "--webhook-timeout",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for Stripe to deliver the webhook proof's event.",
+)
+@sandbox_option
+@console_options
+def verify(
+    config_paths: tuple[Path, ...],
+    mode: str,
+    products: tuple[str, ...],
+    fmt: str,
+    allow_live: bool,
+    checklist: bool,
+    webhook_timeout: float,
+    sandbox: bool,
+    no_color: bool,
+    verbose: int,
+) -> None:
+    """Prove the setup end to end through Licenzy's runtime API and Stripe.
+
+    For every product of each mode (or those named with --product), Licenzy is asked for a
+    checkout with the mode's runtime API key (modes.<mode>.licenzy.api_key); the Stripe
+    Checkout Session it creates must charge exactly the file's price, and is expired at once.
+    Expiring emits checkout.session.expired; one per mode must be acknowledged by every
+    subscribed endpoint (Licenzy's tenant endpoint with the right secret). Live mode needs
+    --allow-live and is skipped with a note otherwise. Checkout URLs are never shown.
+
+    --checklist verifies live mode only and ends with Licenzy's go-live checklist (live Stripe
+    connection, live runtime key, a live product for every live price, the live tenant
+    endpoint with its 12 events and its secret, the runtime proof): "ready for live: yes/no".
+
+    Exit 0 everything proven (and ready for live), 3 any check failed (or an invalid file),
+    1 error.
+    """
+    from licenzy_sync.projects import expand_configs
+
+    console = Console(no_color, verbose)
+    configs = expand_configs(config_paths)
+    options = _Options(mode, products, allow_live, checklist, webhook_timeout, sandbox)
+    if len(configs) > 1:
+        _verify_files(configs, options, fmt, console)
+        return
+    from licenzy_sync.render.verify import render_verify
+
+    report, items = _verify_file(configs[0], options, console)
+    console.out(render_verify(report, fmt, console.style, items).rstrip("\n"))
+    if _failed(report, items):
+        raise click.exceptions.Exit(EXIT_INVALID)
+
+
+@dataclass(frozen=True)
+class _Options:
+    mode: str
+    products: tuple[str, ...]
+    allow_live: bool
+    checklist: bool
+    webhook_timeout: float
+    sandbox: bool
+
+
+def _verify_file(
+    config: Path, options: _Options, console: Console
+) -> tuple[VerifyReport, list[ChecklistItem] | None]:
+    """One file's report (and checklist when asked); refusals raise as for any command."""
+    from licenzy_sync.runtime import prepare, select_modes
+    from licenzy_sync.verify.checklist import go_live_checklist
+    from licenzy_sync.verify.runner import VerifyRequest, verify
+    from licenzy_sync.workflow import load_checked
+
+    loaded, _ = load_checked(config)
+    _check_products(loaded.config.products, options.products)
+    wanted = select_modes(loaded, "live" if options.checklist else options.mode)
+    skipped: dict[Mode, str] = {}
+    if "live" in wanted and not options.allow_live:
+        wanted.remove("live")
+        skipped["live"] = LIVE_SKIPPED
+    elif "live" in wanted and sys.stderr.isatty():
+        console.err(console.style(LIVE_BANNER, "red", "bold", stream_color=console.err_color))
+    run = prepare(loaded, wanted, sandbox=options.sandbox, runtime_keys=True)
+    request = VerifyRequest(loaded, run, options.products, skipped, options.webhook_timeout)
+    report = verify(request)
+    for system, count in sorted(report.requests.items()):
+        console.debug(f"requests: {system}: {count}")
+    if not options.checklist:
+        return report, None
+    live = loaded.config.modes.live
+    assert live is not None
+    tenant_url = live.webhook.url or run.targets.tenant_webhook_url
+    return report, go_live_checklist(loaded, report, tenant_url)
+
+
+def _failed(report: VerifyReport, items: list[ChecklistItem] | None) -> bool:
+    from licenzy_sync.verify.checklist import ready
+
+    return report.failed or (items is not None and not ready(items))
+
+
+def _verify_files(configs: list[Path], options: _Options, fmt: str, console: Console) -> None:
+    """Each file in turn (their checkouts share nothing); the exit code is the worst of
+    theirs. JSON: ``{"format_version": 1, "projects": [...], "errors": [...]}``."""
+    from licenzy_sync.projects import combine
+    from licenzy_sync.render.projects import failure_lines
+    from licenzy_sync.render.verify import render_verify
+
+    codes: list[int] = []
+    projects: list[Any] = []
+    errors: list[dict[str, str]] = []
+    for config in configs:
+        if fmt != "json":
+            console.out(f"==> {config} <==")
+        try:
+            report, items = _verify_file(config, options, console)
+        except LicenzySyncError as error:
+            codes.append(error.exit_code)
+            lines = failure_lines(error)
+            if fmt == "json":
+                errors.append({"config": str(config), "message": "\n".join(lines)})
+            console.err(f"{config}: " + "\n".join(lines))
+            continue
+        codes.append(EXIT_INVALID if _failed(report, items) else EXIT_OK)
+        rendered = render_verify(report, fmt, console.style, items)
+        if fmt == "json":
+            projects.append(json.loads(rendered))
+        else:
+            console.out(rendered.rstrip("\n"))
+    if fmt == "json":
+        payload = {"format_version": 1, "projects": projects, "errors": errors}
+        console.out(json.dumps(payload, indent=2))
+    code = combine(codes)
+    if code:
+        raise click.exceptions.Exit(code)
+
+
+def _check_products(declared: Mapping[str, object], named: tuple[str, ...]) -> None:
+    unknown = [code for code in named if code not in declared]
+    if unknown:
+        listing = ", ".join(declared) or "none"
+        raise LicenzySyncError(
+            f"--product {', '.join(unknown)}: not a product of the file (products: {listing})"
+        )
