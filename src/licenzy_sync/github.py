@@ -28,7 +28,7 @@ from urllib.parse import unquote, urlsplit
 from licenzy_sync import __version__, redact
 from licenzy_sync.errors import ConfigInvalid, LicenzySyncError
 from licenzy_sync.keys import looks_like_secret
-from licenzy_sync.providers import safe_text
+from licenzy_sync.providers import deadline, safe_text
 from licenzy_sync.providers.retry import RetryPolicy, parse_retry_after
 from licenzy_sync.render.markdown import (
     CAP_NAME,
@@ -52,8 +52,6 @@ MAX_PAGES = 1_000
 TITLE_LIMIT = 256
 MESSAGE_LIMIT = 300
 """Longest piece of a GitHub error message quoted in ours: enough for the reason, one line."""
-CONNECT_TIMEOUT = 10.0
-READ_TIMEOUT = 30.0
 SECONDARY_LIMIT_WAIT = 60.0
 """GitHub's advice when a rate-limited answer says nothing about when to come back."""
 
@@ -254,6 +252,8 @@ class GitHub:
     ) -> None:
         import httpx
 
+        from licenzy_sync.providers import wire
+
         redact.register(token)
         self._where = _display(api_url)
         self._origin = _origin(api_url)
@@ -261,23 +261,23 @@ class GitHub:
         self._needs = needs
         self._policy = policy or RetryPolicy()
         self._log = log or (lambda _: None)
+        if self._origin is None:
+            raise self._bad_url()
         try:
-            self._http = httpx.Client(
-                base_url=api_url.rstrip("/"),
-                headers={
+            # Renamed repositories answer 301/307 on the same host: those are followed.
+            self._http = wire.client(
+                api_url.rstrip("/"),
+                {
                     "Authorization": f"Bearer {token}",
                     "Accept": "application/vnd.github+json",
                     "X-GitHub-Api-Version": API_VERSION,
                     "User-Agent": f"licenzy-sync/{__version__}",
                 },
                 transport=transport,
-                timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
-                follow_redirects=True,  # renamed repositories answer 301/307
+                follow_same_origin=True,
             )
-        except httpx.InvalidURL:
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol):
             raise self._bad_url() from None
-        if self._origin is None:
-            raise self._bad_url()
 
     def close(self) -> None:
         self._http.close()
@@ -321,25 +321,30 @@ class GitHub:
                         f"{failure.reason}"
                     ) from None
                 self._log(f"{what}: {failure.reason}; retrying")
-                self._policy.sleep(self._policy.delay(number, failure.retry_after))
+                self._wait(number, failure, what)
                 continue
             if 200 <= response.status_code < 300:
                 return response
             raise self._refusal(what, response)
+
+    def _wait(self, number: int, failure: _Transient, what: str) -> None:
+        delay = self._policy.delay(number, failure.retry_after)
+        deadline.wait(delay, f"waiting to retry GitHub: {what}", self._policy.sleep)
 
     def _attempt(
         self, method: str, url: str, body: Any, params: Mapping[str, Any] | None, what: str
     ) -> httpx.Response:
         import httpx
 
+        from licenzy_sync.providers import wire
+
         try:
-            response = self._http.request(method, url, json=body, params=params)
+            request = self._http.build_request(method, url, json=body, params=params)
+            response = wire.exchange(self._http, request, system="GitHub")
         except (httpx.UnsupportedProtocol, httpx.InvalidURL):
             raise self._bad_url() from None
-        except httpx.TimeoutException:
-            raise _Transient("no answer (timed out)", None, maybe_done=True) from None
-        except httpx.TransportError:
-            raise _Transient("no answer (connection failed)", None, maybe_done=True) from None
+        except wire.Unanswered as failure:
+            raise _Transient(failure.reason, None, maybe_done=True) from None
         self._log(f"{what} -> {response.status_code}")
         if response.status_code >= 500:
             retry_after = parse_retry_after(response.headers.get("retry-after"))
@@ -355,13 +360,10 @@ class GitHub:
         return response
 
     def _json(self, what: str, response: httpx.Response) -> Any:
-        try:
-            return response.json()
-        except ValueError:
-            raise GitHubError(
-                f"GitHub ({self._where}): {what} answered HTTP {response.status_code} with a "
-                "body that is not JSON (is GITHUB_API_URL the API, not the web site?)"
-            ) from None
+        from licenzy_sync.providers import wire
+
+        hint = "(is GITHUB_API_URL the API, not the web site?)"
+        return wire.json_body(response, f"GitHub ({self._where}): {what}", hint)
 
     def _object(self, what: str, response: httpx.Response) -> Mapping[str, Any]:
         value = self._json(what, response)
@@ -507,7 +509,7 @@ class GitHub:
                         f"{failure.reason}"
                     ) from None
                 self._log(f"create: {failure.reason}; looking again before retrying")
-                self._policy.sleep(self._policy.delay(number, failure.retry_after))
+                self._wait(number, failure, "create")
 
 
 def _rate_limit_wait(response: httpx.Response) -> float | None:

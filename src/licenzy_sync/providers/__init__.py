@@ -2,8 +2,8 @@
 
 Shared here: the error every provider failure becomes, the fingerprint of a normalised object,
 text scrubbing for anything a remote system wrote, and the small fan-out helper the readers
-use. Nothing in this package imports the stripe SDK or httpx at module level, so the CLI
-starts without them.
+use. Only `wire` and `stripe_http` import httpx and the stripe SDK at module level, and they
+are imported where a client is made, so the CLI starts without them.
 """
 
 from __future__ import annotations

@@ -31,7 +31,6 @@ from licenzy_sync.providers.fields import (
     string,
     string_map,
 )
-from licenzy_sync.providers.network import timeouts
 from licenzy_sync.providers.retry import Channels, Retryable, parse_retry_after
 from licenzy_sync.state import (
     LicenzyApiKey,
@@ -81,20 +80,18 @@ class LicenzyClient:
     ) -> None:
         import httpx
 
+        from licenzy_sync.providers import wire
+
         self._where = _display(licenzy_url)
         self._token_env = f"${{{token.env_name}}}"
         self._channel = channels.get(SYSTEM)
         try:
-            self._http = httpx.Client(
-                base_url=licenzy_url.rstrip("/") + "/portal",
-                headers={
-                    "Authorization": f"Bearer {token.reveal()}",
-                    "Accept": "application/json",
-                },
+            self._http = wire.client(
+                licenzy_url.rstrip("/") + "/portal",
+                {"Authorization": f"Bearer {token.reveal()}", "Accept": "application/json"},
                 transport=transports.httpx_transport,
-                timeout=httpx.Timeout(timeouts()[1], connect=timeouts()[0]),
             )
-        except httpx.InvalidURL:
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol):
             raise self._bad_url() from None
 
     def __repr__(self) -> str:
@@ -134,20 +131,21 @@ class LicenzyClient:
         """
         import httpx
 
+        from licenzy_sync.providers import wire
+
         what = f"Licenzy ({self._where}): {method} {path}"
         headers = {} if idempotency_key is None else {"Idempotency-Key": idempotency_key}
 
         def attempt() -> httpx.Response:
             try:
-                response = self._http.request(
+                request = self._http.build_request(
                     method, path, params=params, json=json, headers=headers
                 )
+                response = wire.exchange(self._http, request, system="Licenzy")
             except (httpx.UnsupportedProtocol, httpx.InvalidURL):
                 raise self._bad_url() from None
-            except httpx.TimeoutException:
-                raise Retryable("no answer (timed out)") from None
-            except httpx.TransportError:
-                raise Retryable("no answer (connection failed)") from None
+            except wire.Unanswered as failure:
+                raise Retryable(failure.reason) from None
             if response.status_code == 429 or response.status_code >= 500:
                 retry_after = parse_retry_after(response.headers.get("retry-after"))
                 raise Retryable(f"HTTP {response.status_code}", retry_after)
@@ -159,14 +157,7 @@ class LicenzyClient:
             raise ProviderError(f"Licenzy rejected the portal token in {self._token_env}")
         if not 200 <= response.status_code < 300:
             raise _refusal(what, response)
-        if not response.content:
-            return None
-        try:
-            return response.json()
-        except ValueError:
-            raise ProviderError(
-                f"{what} answered HTTP {response.status_code} with a body that is not JSON"
-            ) from None
+        return wire.json_body(response, what)
 
     def _items(self, path: str, params: Mapping[str, str]) -> Iterator[Mapping[str, Any]]:
         """Every item of a paginated list, fetched a page of 100 at a time, lazily."""

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from licenzy_sync.providers import ProviderError
+from licenzy_sync.providers import ProviderError, deadline
 from licenzy_sync.providers.network import attempts
 
 T = TypeVar("T")
@@ -178,7 +178,12 @@ class Channel:
                 if number >= attempts:
                     tries = f"after {number} attempts" if number > 1 else "(not retried)"
                     raise ProviderError(f"{what} failed {tries}: {failure.reason}") from None
-                self.policy.sleep(self.policy.delay(number, failure.retry_after))
+                delay = self.policy.delay(number, failure.retry_after)
+                deadline.notice(
+                    f"{what}: {failure.reason}; attempt {number + 1} of {attempts} "
+                    f"in {delay:.1f} s"
+                )
+                deadline.wait(delay, f"waiting to retry {what}", self.policy.sleep)
 
 
 @dataclass

@@ -20,6 +20,7 @@ from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from urllib.parse import quote
 
 from licenzy_sync.keys import classify
 from licenzy_sync.providers import (
@@ -41,14 +42,13 @@ from licenzy_sync.providers.fields import (
     string_map,
     strings,
 )
-from licenzy_sync.providers.network import timeouts
 from licenzy_sync.providers.retry import Channels, Retryable, parse_retry_after
 from licenzy_sync.state import PriceType, StripeEndpoint, StripePrice, StripeSnapshot
 from licenzy_sync.targets import StripeTarget, Transports
 
 if TYPE_CHECKING:
     import stripe
-    from stripe.params import PriceListParams, WebhookEndpointListParams
+    from stripe.params import PriceListParams
 
 T = TypeVar("T")
 
@@ -111,10 +111,9 @@ class StripeReader:
 
         import stripe
 
-        # The SDK's requests client keeps one session per thread; it is released with them.
-        http_client = transports.stripe_http_client or stripe.RequestsClient(
-            timeout=timeouts()
-        )
+        from licenzy_sync.providers.stripe_http import StripeHttpClient
+
+        http_client = transports.stripe_http_client or StripeHttpClient(target.api_base)
         self._client = stripe.StripeClient(
             target.secret_key.reveal(),
             base_addresses={"api": target.api_base},
@@ -149,10 +148,10 @@ class StripeReader:
         if self.key_kind != "secret":
             return None
         try:
-            account = self._call("read the account", self._client.v1.accounts.retrieve_current)
+            account = self._get("read the account", "/v1/account")
         except _Forbidden:
             return None
-        return self._parse("account", account.to_dict(), lambda body: string(body, "id"))
+        return self._parse("account", account, lambda body: string(body, "id"))
 
     def key_livemode(self) -> bool | None:
         """``livemode`` of an object this key fetched: Stripe's word on the key's mode.
@@ -167,16 +166,15 @@ class StripeReader:
     def webhook_endpoints(self) -> list[StripeEndpoint]:
         """Every endpoint of the mode; Stripe allows 16, so this is one page."""
         endpoints: list[StripeEndpoint] = []
-        params: WebhookEndpointListParams = {"limit": PAGE_LIMIT}
+        params: dict[str, str | int] = {"limit": PAGE_LIMIT}
         while True:
-            page = self._call(
-                "list webhook endpoints",
-                partial(self._client.v1.webhook_endpoints.list, params=params),
-            )
-            endpoints.extend(self._endpoint(endpoint.to_dict()) for endpoint in page.data)
-            if not page.has_more or not page.data:
+            answer = self._get("list webhook endpoints", "/v1/webhook_endpoints", **params)
+            items, has_more = self._parse("webhook endpoint list", answer, _page_of)
+            page = [self._endpoint(item) for item in items]
+            endpoints.extend(page)
+            if not has_more or not page:
                 return endpoints
-            params["starting_after"] = page.data[-1].id
+            params["starting_after"] = page[-1].id
 
     def prices(self, price_ids: Collection[str]) -> dict[str, StripePrice]:
         """The prices among ``price_ids`` that exist in this mode; the others are absent.
@@ -213,10 +211,8 @@ class StripeReader:
 
     def _price_page(self, params: PriceListParams) -> tuple[list[StripePrice], bool]:
         """One page of prices and whether more follow, from the answer's JSON."""
-        answer = self._call(
-            "list prices", partial(self._client.raw_request, "get", "/v1/prices", **params)
-        )
-        items, has_more = self._parse("price list", answer.data, _page_of)
+        answer = self._get("list prices", "/v1/prices", **params)
+        items, has_more = self._parse("price list", answer, _page_of)
         return [self._price(item) for item in items], has_more
 
     def _retrieving_is_cheaper(self, remaining: int, pages: int) -> bool:
@@ -228,19 +224,22 @@ class StripeReader:
         return {price.id: price for price in results if price is not None}
 
     def _retrieve_one(self, price_id: str) -> StripePrice | None:
-        import stripe
-
-        def attempt() -> StripePrice | None:
-            try:
-                return self._price(self._client.v1.prices.retrieve(price_id).to_dict())
-            except stripe.InvalidRequestError as error:
-                if error.http_status == 404:
-                    return None
-                raise
-
-        return self._call(f"retrieve price {price_id}", attempt)
+        try:
+            path = f"/v1/prices/{quote(price_id, safe='')}"
+            answer = self._get(f"retrieve price {price_id}", path)
+        except StripeApiError as error:
+            if error.status == 404:
+                return None
+            raise
+        return self._price(answer)
 
     # Plumbing: every SDK call, errors, parsing.
+
+    def _get(self, op: str, path: str, **params: Any) -> Any:
+        """The JSON of one GET, as Stripe sent it: `_parse` checks its shape, so an odd
+        answer is a clear error rather than an SDK object missing an attribute."""
+        answer = self._call(op, partial(self._client.raw_request, "get", path, **params))
+        return answer.data
 
     def _call(self, op: str, fn: Callable[[], T]) -> T:
         """Run one SDK call through the channel; SDK errors become `Retryable` or a clean
@@ -253,8 +252,8 @@ class StripeReader:
             except stripe.RateLimitError as error:
                 retry_after = parse_retry_after(_header(error.headers, "retry-after"))
                 raise Retryable("HTTP 429 (rate limited)", retry_after) from None
-            except stripe.APIConnectionError:
-                raise Retryable("no answer (connection failed or timed out)") from None
+            except stripe.APIConnectionError as error:
+                raise Retryable(safe_text(error.user_message or "no answer")) from None
             except stripe.APIError as error:
                 if error.http_status is None or error.http_status >= 500:
                     raise Retryable(f"HTTP {error.http_status or 'error'}") from None

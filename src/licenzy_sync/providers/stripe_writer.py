@@ -11,6 +11,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from licenzy_sync.config.secrets import Secret
+from licenzy_sync.providers.fields import string
 from licenzy_sync.providers.stripe_reader import StripeApiError, StripeReader
 from licenzy_sync.state import StripeEndpoint
 
@@ -31,8 +32,10 @@ class StripeWriter(StripeReader):
                 options={"idempotency_key": idempotency_key},
             ),
         )
-        secret = Secret(str(created.secret), f"{self.target.mode} webhook endpoint secret")
-        return self._endpoint(created.to_dict()), secret
+        body = created.to_dict()
+        value = self._parse("webhook endpoint", body, lambda found: string(found, "secret"))
+        secret = Secret(value, f"{self.target.mode} webhook endpoint secret")
+        return self._endpoint(body), secret
 
     def update_endpoint(
         self, endpoint_id: str, params: WebhookEndpointUpdateParams, *, idempotency_key: str
