@@ -93,7 +93,7 @@ def _checked(response: Any, what: str) -> bytes:
             return json.dumps({"error": note}).encode()
         raise wire.WireError(f"{what} answered HTTP {status} without Stripe's error object")
     if not isinstance(answer, dict):
-        got = "an empty body" if answer is None else f"JSON {json_kind(answer)}"
+        got = "an empty body" if answer is None else json_kind(answer)
         raise wire.WireError(f"{what} answered HTTP {status} with {got}, not a JSON object")
     content: bytes = response.content
     return content

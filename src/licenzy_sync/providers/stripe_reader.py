@@ -151,7 +151,7 @@ class StripeReader:
             account = self._get("read the account", "/v1/account")
         except _Forbidden:
             return None
-        return self._parse("account", account, lambda body: string(body, "id"))
+        return self._parse("GET /v1/account", account, lambda body: string(body, "id"))
 
     def key_livemode(self) -> bool | None:
         """``livemode`` of an object this key fetched: Stripe's word on the key's mode.
@@ -169,8 +169,9 @@ class StripeReader:
         params: dict[str, str | int] = {"limit": PAGE_LIMIT}
         while True:
             answer = self._get("list webhook endpoints", "/v1/webhook_endpoints", **params)
-            items, has_more = self._parse("webhook endpoint list", answer, _page_of)
-            page = [self._endpoint(item) for item in items]
+            request = "GET /v1/webhook_endpoints"
+            items, has_more = self._parse(request, answer, _page_of)
+            page = [self._endpoint(item, request) for item in items]
             endpoints.extend(page)
             if not has_more or not page:
                 return endpoints
@@ -212,8 +213,8 @@ class StripeReader:
     def _price_page(self, params: PriceListParams) -> tuple[list[StripePrice], bool]:
         """One page of prices and whether more follow, from the answer's JSON."""
         answer = self._get("list prices", "/v1/prices", **params)
-        items, has_more = self._parse("price list", answer, _page_of)
-        return [self._price(item) for item in items], has_more
+        items, has_more = self._parse("GET /v1/prices", answer, _page_of)
+        return [self._price(item, "GET /v1/prices") for item in items], has_more
 
     def _retrieving_is_cheaper(self, remaining: int, pages: int) -> bool:
         return remaining <= max(self._retrieve_max, pages)
@@ -231,19 +232,20 @@ class StripeReader:
             if error.status == 404:
                 return None
             raise
-        return self._price(answer)
+        return self._price(answer, f"GET {path}")
 
     # Plumbing: every SDK call, errors, parsing.
 
     def _get(self, op: str, path: str, **params: Any) -> Any:
         """The JSON of one GET, as Stripe sent it: `_parse` checks its shape, so an odd
         answer is a clear error rather than an SDK object missing an attribute."""
-        answer = self._call(op, partial(self._client.raw_request, "get", path, **params))
-        return answer.data
+        call = partial(self._client.raw_request, "get", path, **params)
+        return self._call(op, call, request=f"GET {path}").data
 
-    def _call(self, op: str, fn: Callable[[], T]) -> T:
+    def _call(self, op: str, fn: Callable[[], T], *, request: str = "") -> T:
         """Run one SDK call through the channel; SDK errors become `Retryable` or a clean
-        `ProviderError` (never the SDK's message about the key, which quotes part of it)."""
+        `ProviderError` (never the SDK's message about the key, which quotes part of it).
+        ``request`` ("GET /v1/prices") is named when the call fails for good."""
         import stripe
 
         def attempt() -> T:
@@ -260,7 +262,8 @@ class StripeReader:
                 raise
 
         try:
-            return self._channel.call(attempt, what=f"{self._who}: {op}")
+            shown = f"{op} ({request})" if request else op
+            return self._channel.call(attempt, what=f"{self._who}: {shown}")
         except stripe.AuthenticationError:
             raise ProviderError(
                 f"Stripe rejected the key in {self._env} ({self.target.mode} mode): "
@@ -283,22 +286,23 @@ class StripeReader:
             if self._livemode is None:
                 self._livemode = livemode
 
-    def _parse(self, what: str, body: Any, build: Callable[[Any], T]) -> T:
-        """``build`` applied to a JSON object Stripe answered with; a misfit is a clean error."""
+    def _parse(self, request: str, body: Any, build: Callable[[Any], T]) -> T:
+        """``build`` applied to a JSON object Stripe answered ``request`` ("GET /v1/prices")
+        with; a misfit is a clean error naming the request and the field."""
         try:
-            return build(as_object(body, what))
+            return build(as_object(body, "the answer"))
         except Malformed as problem:
             raise ProviderError(
-                f"{self._who}: unexpected {what} object: {safe_text(str(problem))}"
+                f"{self._who}: unexpected answer to {request}: {safe_text(str(problem))}"
             ) from None
 
-    def _price(self, body: Any) -> StripePrice:
-        price = self._parse("price", body, _price_of)
+    def _price(self, body: Any, request: str) -> StripePrice:
+        price = self._parse(request, body, _price_of)
         self._observe(price.livemode)
         return price
 
-    def _endpoint(self, body: Any) -> StripeEndpoint:
-        endpoint = self._parse("webhook endpoint", body, _endpoint_of)
+    def _endpoint(self, body: Any, request: str) -> StripeEndpoint:
+        endpoint = self._parse(request, body, _endpoint_of)
         self._observe(endpoint.livemode)
         return endpoint
 

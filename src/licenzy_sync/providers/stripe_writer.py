@@ -33,9 +33,10 @@ class StripeWriter(StripeReader):
             ),
         )
         body = created.to_dict()
-        value = self._parse("webhook endpoint", body, lambda found: string(found, "secret"))
+        request = "POST /v1/webhook_endpoints"
+        value = self._parse(request, body, lambda found: string(found, "secret"))
         secret = Secret(value, f"{self.target.mode} webhook endpoint secret")
-        return self._endpoint(body), secret
+        return self._endpoint(body, request), secret
 
     def update_endpoint(
         self, endpoint_id: str, params: WebhookEndpointUpdateParams, *, idempotency_key: str
@@ -49,7 +50,7 @@ class StripeWriter(StripeReader):
                 options={"idempotency_key": idempotency_key},
             ),
         )
-        return self._endpoint(updated.to_dict())
+        return self._endpoint(updated.to_dict(), f"POST /v1/webhook_endpoints/{endpoint_id}")
 
     def delete_endpoint(self, endpoint_id: str, *, idempotency_key: str) -> None:
         """Deleting what is already gone is success: a re-run after a lost answer lands here."""
