@@ -446,6 +446,38 @@ def test_plan_against_hostile_servers_exits_1_with_one_screen(
     assert len(result.err.splitlines()) < 25
 
 
+def test_plan_stops_at_its_deadline(
+    servers: list[Hostile],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    """Observation 2: a server answering a byte at a time held plan for as long as it
+    liked. Now LICENZY_SYNC_DEADLINE ends the command, with exit 1 and what it waited for."""
+    server = serve(servers, trickle(SLOW_HEAD))
+    config = tmp_path / "licenzy.yaml"
+    config.write_text(CONFIG)
+    for name, value in {
+        "LICENZY_PORTAL_TOKEN": PORTAL_TOKEN,
+        "STRIPE_TEST_SECRET_KEY": STRIPE_KEY,
+        "LICENZY_URL": server.base,
+        "LICENZY_SYNC_STRIPE_API_BASE": server.base,
+        "LICENZY_SYNC_TIMEOUT": "60",
+        "LICENZY_SYNC_DEADLINE": "1.5",
+    }.items():
+        monkeypatch.setenv(name, value)
+    started = time.monotonic()
+
+    result = run_cli(capsys, "plan", "-c", str(config))
+
+    assert time.monotonic() - started < HANG_BOUND
+    assert result.code == 1
+    assert "error: the deadline of 1.5 s (LICENZY_SYNC_DEADLINE) was reached" in result.err
+    assert "while waiting for Licenzy: GET /portal/projects" in result.err
+    assert "Traceback" not in result.text
+    assert not any(secret in result.text for secret in SECRETS)
+
+
 def test_a_bad_deadline_setting_is_a_clear_error(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

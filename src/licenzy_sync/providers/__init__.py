@@ -37,6 +37,11 @@ class ProviderError(LicenzySyncError):
     the credential's variable, never a credential."""
 
 
+class DeadlineExceeded(ProviderError):
+    """The command's deadline (LICENZY_SYNC_DEADLINE) ran out; whatever was in flight was
+    abandoned. Callers that can say what was done (apply) catch it to add that."""
+
+
 def safe_text(text: str) -> str:
     """Remote text (an SDK or server message) made fit to show: registered secrets and
     anything shaped like a credential are removed, and it is kept to one line."""
@@ -74,8 +79,8 @@ def raise_failures(futures: Iterable[Future[Any]]) -> None:
 
     A single failure is re-raised as is (its type may carry detail, e.g. an error code);
     several are joined into one `ProviderError`, one message per line, so a run with a bad
-    Stripe key and a bad portal token says both at once. Any other exception is a bug and is
-    re-raised as is.
+    Stripe key and a bad portal token says both at once; when one of them is the deadline, the
+    joined error is a `DeadlineExceeded`. Any other exception is a bug and is re-raised as is.
     """
     failures: list[ProviderError] = []
     for future in futures:
@@ -91,4 +96,5 @@ def raise_failures(futures: Iterable[Future[Any]]) -> None:
         messages: list[str] = []
         for failure in failures:
             messages.extend(line for line in str(failure).splitlines() if line not in messages)
-        raise ProviderError("\n".join(messages))
+        stopped = any(isinstance(failure, DeadlineExceeded) for failure in failures)
+        raise (DeadlineExceeded if stopped else ProviderError)("\n".join(messages))

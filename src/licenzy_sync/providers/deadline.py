@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from licenzy_sync.providers import ProviderError
+from licenzy_sync.providers import DeadlineExceeded
 from licenzy_sync.providers.network import number, request_timeout
 from licenzy_sync.redact import redact
 
@@ -26,11 +26,6 @@ DEFAULT_DEADLINE = 600.0
 COMMAND_DEADLINES = {"apply": 1800.0}
 """apply writes, paced by rate limits, then reads again to verify: it gets longer."""
 ANNOUNCE_EVERY = 10.0
-
-
-class DeadlineExceeded(ProviderError):
-    """The command's deadline ran out; whatever was in flight was abandoned. Callers that
-    can say what was done (apply) catch it to add that."""
 
 
 def notice(line: str) -> None:
