@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+SYSTEM = "GitHub"
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_SERVER_URL = "https://github.com"
 API_VERSION = "2022-11-28"
@@ -266,6 +267,7 @@ class GitHub:
         try:
             # Renamed repositories answer 301/307 on the same host: those are followed.
             self._http = wire.client(
+                SYSTEM,
                 api_url.rstrip("/"),
                 {
                     "Authorization": f"Bearer {token}",
@@ -340,7 +342,7 @@ class GitHub:
 
         try:
             request = self._http.build_request(method, url, json=body, params=params)
-            response = wire.exchange(self._http, request, system="GitHub")
+            response = wire.exchange(self._http, request, system=SYSTEM)
         except (httpx.UnsupportedProtocol, httpx.InvalidURL):
             raise self._bad_url() from None
         except wire.Unanswered as failure:

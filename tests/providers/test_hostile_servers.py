@@ -144,13 +144,13 @@ def silent(connection: socket.socket, stopping: threading.Event) -> None:
 
 @cache
 def gzip_bomb() -> bytes:
-    """64 MiB of zeros, gzipped to about 64 KiB."""
-    return gzip.compress(b"\0" * (64 * MIB), compresslevel=9)
+    """32 MiB of zeros, gzipped to about 32 KiB."""
+    return gzip.compress(b"\0" * (32 * MIB), compresslevel=9)
 
 
 @cache
 def deflate_bomb() -> bytes:
-    return zlib.compress(b"\0" * (64 * MIB), 9)
+    return zlib.compress(b"\0" * (32 * MIB), 9)
 
 
 @cache

@@ -47,6 +47,8 @@ T = TypeVar("T")
 A = TypeVar("A")
 
 SYSTEM = "licenzy"
+NAME = "Licenzy"
+"""How messages and stderr lines name the system."""
 PAGE_LIMIT = 100
 RETRY_SAFE_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE"})
 """Methods whose repetition changes nothing more; other writes are retried only when they
@@ -87,6 +89,7 @@ class LicenzyClient:
         self._channel = channels.get(SYSTEM)
         try:
             self._http = wire.client(
+                NAME,
                 licenzy_url.rstrip("/") + "/portal",
                 {"Authorization": f"Bearer {token.reveal()}", "Accept": "application/json"},
                 transport=transports.httpx_transport,
@@ -141,7 +144,7 @@ class LicenzyClient:
                 request = self._http.build_request(
                     method, path, params=params, json=json, headers=headers
                 )
-                response = wire.exchange(self._http, request, system="Licenzy")
+                response = wire.exchange(self._http, request, system=NAME)
             except (httpx.UnsupportedProtocol, httpx.InvalidURL):
                 raise self._bad_url() from None
             except wire.Unanswered as failure:

@@ -49,7 +49,7 @@ class StripeHttpClient(BufferedStripeClient):
 
     def __init__(self, api_base: str) -> None:
         super().__init__()
-        self._http = wire.client(api_base, {})
+        self._http = wire.client(SYSTEM, api_base, {})
 
     def request(
         self,

@@ -10,8 +10,10 @@ where a client is made, never by the CLI's startup path.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
+import ssl
 import urllib.request
 import zlib
 from collections.abc import Iterable, Mapping
@@ -21,7 +23,7 @@ import httpcore
 import httpx
 
 from licenzy_sync.providers import ProviderError, deadline, safe_text
-from licenzy_sync.providers.network import connect_timeout
+from licenzy_sync.providers.network import connect_timeout, request_timeout
 
 MAX_BODY = 16 * 1024 * 1024
 """Bytes an answer may have, as sent and decompressed: the largest real page (100 prices,
@@ -146,8 +148,15 @@ def _proxy_for(url: httpx.URL) -> str | None:
     return proxy if proxy and proxy.startswith(("http://", "https://")) else None
 
 
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """One certificate store per process: loading it costs about a tenth of a second, and
+    a run makes a client per Stripe mode, Licenzy and GitHub."""
+    return httpx.create_ssl_context()
+
+
 def _transport(base_url: str) -> httpx.HTTPTransport:
-    transport = httpx.HTTPTransport(proxy=_proxy_for(httpx.URL(base_url)))
+    transport = httpx.HTTPTransport(verify=_tls(), proxy=_proxy_for(httpx.URL(base_url)))
     # httpx has no public way to hand httpcore a network backend; the pool (direct or
     # through a proxy) creates every connection with this attribute.
     transport._pool._network_backend = _Backend()
@@ -155,15 +164,16 @@ def _transport(base_url: str) -> httpx.HTTPTransport:
 
 
 def client(
+    system: str,
     base_url: str,
     headers: Mapping[str, str],
     *,
     transport: httpx.BaseTransport | None = None,
     follow_same_origin: bool = False,
 ) -> httpx.Client:
-    """An httpx client for one system. ``transport`` replaces the network (the sandbox's
-    in-process transport, tests); ``follow_same_origin`` follows redirects that stay on
-    ``base_url``'s scheme, host and port (GitHub's renamed repositories) and no others."""
+    """An httpx client for ``system`` ("Licenzy"). ``transport`` replaces the network (the
+    sandbox's in-process transport, tests); ``follow_same_origin`` follows redirects that stay
+    on ``base_url``'s scheme, host and port (GitHub's renamed repositories) and no others."""
     origin = httpx.URL(base_url)
 
     def same_origin_only(request: httpx.Request) -> None:
@@ -173,7 +183,7 @@ def client(
             origin.port,
         ):
             raise WireError(
-                f"{request.method} {request.url.path}: redirected to another host "
+                f"{system}: {request.method} {request.url.path} was redirected to another host "
                 f"({_host(str(request.url))}); not following it"
             )
 
@@ -181,7 +191,7 @@ def client(
         base_url=base_url,
         headers={**headers, "Accept-Encoding": ACCEPT_ENCODING},
         transport=transport or _transport(base_url),
-        timeout=httpx.Timeout(None, connect=connect_timeout()),
+        timeout=httpx.Timeout(None, connect=connect_timeout(), pool=request_timeout()),
         follow_redirects=follow_same_origin,
         event_hooks={"request": [same_origin_only]} if follow_same_origin else None,
     )
