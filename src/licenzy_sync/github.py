@@ -322,16 +322,18 @@ class GitHub:
                         f"GitHub ({self._where}): {what} failed after {number} attempts: "
                         f"{failure.reason}"
                     ) from None
-                self._log(f"{what}: {failure.reason}; retrying")
-                self._wait(number, failure, what)
+                self._wait(number, failure, f"{what}: {failure.reason}; retrying")
                 continue
             if 200 <= response.status_code < 300:
                 return response
             raise self._refusal(what, response)
 
-    def _wait(self, number: int, failure: _Transient, what: str) -> None:
+    def _wait(self, number: int, failure: _Transient, why: str) -> None:
+        """Say on stderr that and why a request is retried, then wait for the retry within
+        the command's deadline."""
         delay = self._policy.delay(number, failure.retry_after)
-        deadline.wait(delay, f"waiting to retry GitHub: {what}", self._policy.sleep)
+        deadline.notice(f"GitHub ({self._where}): {why} in {delay:.1f} s")
+        deadline.wait(delay, f"waiting to retry GitHub: {why}", self._policy.sleep)
 
     def _attempt(
         self, method: str, url: str, body: Any, params: Mapping[str, Any] | None, what: str
@@ -510,8 +512,7 @@ class GitHub:
                         f"GitHub ({self._where}): creating failed after {number} attempts: "
                         f"{failure.reason}"
                     ) from None
-                self._log(f"create: {failure.reason}; looking again before retrying")
-                self._wait(number, failure, "create")
+                self._wait(number, failure, f"create: {failure.reason}; looking again first")
 
 
 def _rate_limit_wait(response: httpx.Response) -> float | None:
