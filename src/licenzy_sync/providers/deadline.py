@@ -52,13 +52,12 @@ _lock = threading.Lock()
 _command = _Command()
 
 
-def start(command: str) -> float:
-    """Start the deadline of ``command`` (from the environment or its default); returns it."""
+def start(command: str) -> None:
+    """Start the deadline of ``command`` (from the environment or its default)."""
     default = COMMAND_DEADLINES.get(command, DEFAULT_DEADLINE)
     seconds = number(DEADLINE_ENV, default, minimum=0.1)
     with _lock:
         _command.run = _Run(seconds, time.monotonic() + seconds)
-    return seconds
 
 
 def stop() -> None:
@@ -74,6 +73,7 @@ def remaining() -> float:
 
 
 def exceeded(doing: str) -> DeadlineExceeded:
+    """The error that ends a command whose deadline ran out while ``doing`` something."""
     run = _command.run
     seconds = run.seconds if run is not None else 0.0
     count = run.requests if run is not None else 0
