@@ -31,6 +31,7 @@ from licenzy_sync.redact import redact
 
 if TYPE_CHECKING:
     from licenzy_sync.config.load import LoadedConfig
+    from licenzy_sync.findings import Finding
 
 DEBUG_ENV = "LICENZY_SYNC_DEBUG"
 
@@ -120,38 +121,79 @@ def cli() -> None:
 
 
 @cli.command()
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
 @configs_option
 @click.option("--strict", is_flag=True, help="Fail (exit 3) on warnings too.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "github"]),
+    default="text",
+    show_default=True,
+    help="text for people; github prints each finding as a GitHub Actions annotation "
+    "(::error file=...,line=...,col=...,title=LZ...::message).",
+)
 @console_options
-def validate(config_paths: tuple[Path, ...], strict: bool, no_color: bool, verbose: int) -> None:
+@click.pass_context
+def validate(
+    ctx: click.Context,
+    files: tuple[Path, ...],
+    config_paths: tuple[Path, ...],
+    strict: bool,
+    fmt: str,
+    no_color: bool,
+    verbose: int,
+) -> None:
     """Check licenzy.yaml offline: structure, types and the static rules.
 
-    Secret references are not resolved; where a referenced variable is set, its key prefix is
-    checked against the mode block it is used in. With several files (-c repeated or a glob),
-    each is checked and two files naming the same project are an error. Exit 0 valid,
-    3 invalid, 1 error; with several files the worst of these (1, then 3).
+    FILES are checked like -c values (so pre-commit can pass the staged files). Secret
+    references are not resolved; where a referenced variable is set, its key prefix is
+    checked against the mode block it is used in. With several files (-c repeated, a glob
+    or FILES), each is checked and two files naming the same project are an error. Exit 0
+    valid, 3 invalid, 1 error; with several files the worst of these (1, then 3).
     """
     from licenzy_sync.config.load import load_config
     from licenzy_sync.projects import expand_configs
 
     console = Console(no_color, verbose)
-    configs = expand_configs(config_paths)
+    explicit = ctx.get_parameter_source("config_paths") is not click.core.ParameterSource.DEFAULT
+    given = (*config_paths, *files) if explicit or not files else files
+    configs = expand_configs(given)
     if len(configs) > 1:
-        _validate_files(configs, strict, console)
+        _validate_files(configs, strict, fmt, console)
         return
-    code = _validate_loaded(load_config(configs[0]), strict, console)
+    try:
+        loaded = load_config(configs[0])
+    except ConfigInvalid as error:
+        if fmt == "text":
+            raise
+        _show_findings(error.findings, configs[0], fmt, console)
+        console.out(f"{configs[0]}: invalid")
+        raise click.exceptions.Exit(EXIT_INVALID) from None
+    code = _validate_loaded(loaded, strict, fmt, console)
     if code:
         raise click.exceptions.Exit(code)
 
 
-def _validate_loaded(loaded: LoadedConfig, strict: bool, console: Console) -> int:
+def _show_findings(findings: Sequence[Finding], path: Path, fmt: str, console: Console) -> None:
+    from licenzy_sync.render.annotations import workflow_commands
+    from licenzy_sync.render.findings_text import format_findings
+
+    if fmt == "github":
+        lines = workflow_commands(findings, str(path))
+    else:
+        lines = format_findings(findings, console.style)
+    for line in lines:
+        console.out(line)
+
+
+def _validate_loaded(loaded: LoadedConfig, strict: bool, fmt: str, console: Console) -> int:
     """Print the findings and the verdict line of one loaded file; return its exit code."""
-    from licenzy_sync.render.findings_text import format_findings, summary
+    from licenzy_sync.render.findings_text import summary
     from licenzy_sync.rules.static import static_findings
 
     findings = static_findings(loaded)
-    for line in format_findings(findings, console.style):
-        console.out(line)
+    _show_findings(findings, loaded.path, fmt, console)
     failed = any(f.is_error for f in findings) or (strict and bool(findings))
     config = loaded.config
     if failed:
@@ -163,10 +205,10 @@ def _validate_loaded(loaded: LoadedConfig, strict: bool, console: Console) -> in
     return EXIT_OK
 
 
-def _validate_files(configs: list[Path], strict: bool, console: Console) -> None:
+def _validate_files(configs: list[Path], strict: bool, fmt: str, console: Console) -> None:
     from licenzy_sync.config.load import load_config
     from licenzy_sync.projects import Outcome, combine, refuse_duplicates, then
-    from licenzy_sync.render.findings_text import format_findings, summary
+    from licenzy_sync.render.findings_text import summary
 
     loaded = then([Outcome(path, path) for path in configs], load_config)
     refuse_duplicates(
@@ -177,13 +219,12 @@ def _validate_files(configs: list[Path], strict: bool, console: Console) -> None
     codes = []
     for outcome in loaded:
         if outcome.result is not None:
-            codes.append(_validate_loaded(outcome.result, strict, console))
+            codes.append(_validate_loaded(outcome.result, strict, fmt, console))
             continue
         error = outcome.error
         assert error is not None
         if isinstance(error, ConfigInvalid):
-            for line in format_findings(error.findings, console.style):
-                console.out(line)
+            _show_findings(error.findings, outcome.config, fmt, console)
             console.out(f"{outcome.config}: invalid ({summary(error.findings)})")
         else:
             console.out(f"error: {redact(str(error))}")

@@ -6,6 +6,7 @@ value it came in.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -65,6 +66,15 @@ def is_server_key(value: str) -> bool:
     return found is not None and found.kind in ("secret", "restricted")
 
 
+_ALWAYS_SECRET = ("sk_", "rk_", "whsec_", "lzp_")
+
+
 def looks_like_secret(value: str) -> bool:
     """True when a string is shaped like any credential that must never be written literally."""
-    return classify(value) is not None or value.startswith(("sk_", "rk_", "whsec_", "lzp_"))
+    return classify(value) is not None or value.startswith(_ALWAYS_SECRET)
+
+
+def secret_pattern() -> str:
+    """`looks_like_secret` as a regular expression, for the JSON Schema editors check with."""
+    known = [re.escape(prefix) + "." for prefix, _, _ in _PREFIXES]
+    return "^(?:" + "|".join([*map(re.escape, _ALWAYS_SECRET), *known]) + ")"

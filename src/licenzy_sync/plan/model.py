@@ -15,6 +15,8 @@ PROJECTS_KEY = "projects"
 Action = Literal["create", "update", "replace", "archive", "no-op"]
 ACTIONS: tuple[Action, ...] = ("create", "update", "replace", "archive", "no-op")
 System = Literal["stripe", "licenzy"]
+ABSENT = "absent"
+"""The fingerprint of an object that does not exist."""
 
 
 @dataclass(frozen=True)

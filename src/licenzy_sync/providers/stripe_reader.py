@@ -58,6 +58,9 @@ PAGE_LIMIT = 100
 """Stripe's largest page."""
 RETRIEVE_WORKERS = 8
 """Concurrent retrieves per mode; the rate limiter, not this, bounds the request rate."""
+CONFLICT = 409
+"""Stripe's answer to a request whose Idempotency-Key another request is still using
+(concurrent runs send the same key for the same write): retried like a 5xx."""
 PRICE_TYPES: tuple[PriceType, ...] = ("one_time", "recurring")
 
 
@@ -252,11 +255,13 @@ class StripeReader:
             try:
                 return fn()
             except stripe.RateLimitError as error:
-                retry_after = parse_retry_after(_header(error.headers, "retry-after"))
+                retry_after = parse_retry_after(header(error.headers, "retry-after"))
                 raise Retryable("HTTP 429 (rate limited)", retry_after) from None
             except stripe.APIConnectionError as error:
                 raise Retryable(safe_text(error.user_message or "no answer")) from None
             except stripe.APIError as error:
+                if error.http_status == CONFLICT:
+                    raise Retryable("HTTP 409 (the same write is in progress)") from None
                 if error.http_status is None or error.http_status >= 500:
                     raise Retryable(f"HTTP {error.http_status or 'error'}") from None
                 raise
@@ -350,7 +355,7 @@ def _endpoint_of(body: Mapping[str, Any]) -> StripeEndpoint:
     )
 
 
-def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
+def header(headers: Mapping[str, str] | None, name: str) -> str | None:
     for key, value in (headers or {}).items():
         if key.lower() == name:
             return value

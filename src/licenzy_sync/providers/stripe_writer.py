@@ -7,23 +7,36 @@ stored answer, secret included, instead of a second endpoint.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
 from licenzy_sync.config.secrets import Secret
 from licenzy_sync.providers.fields import string
-from licenzy_sync.providers.stripe_reader import StripeApiError, StripeReader
+from licenzy_sync.providers.stripe_reader import StripeApiError, StripeReader, header
 from licenzy_sync.state import StripeEndpoint
 
 if TYPE_CHECKING:
     from stripe.params import WebhookEndpointCreateParams, WebhookEndpointUpdateParams
 
 
+@dataclass(frozen=True)
+class Created:
+    """A create's answer: whether it was replayed decides whether the endpoint must be looked
+    up before its secret is trusted."""
+
+    endpoint: StripeEndpoint
+    secret: Secret
+    """Stripe reveals an endpoint's secret only in the answer to its create (or a replay)."""
+    replayed: bool
+    """The answer is the stored one of an earlier create with the same key: its endpoint may
+    have been deleted since."""
+
+
 class StripeWriter(StripeReader):
     def create_endpoint(
         self, params: WebhookEndpointCreateParams, *, idempotency_key: str
-    ) -> tuple[StripeEndpoint, Secret]:
-        """The new endpoint and its signing secret, which Stripe reveals only here."""
+    ) -> Created:
         created = self._call(
             "create the tenant webhook endpoint",
             partial(
@@ -36,7 +49,22 @@ class StripeWriter(StripeReader):
         request = "POST /v1/webhook_endpoints"
         value = self._parse(request, body, lambda found: string(found, "secret"))
         secret = Secret(value, f"{self.target.mode} webhook endpoint secret")
-        return self._endpoint(body, request), secret
+        answer = created.last_response
+        replayed = answer is not None and header(answer.headers, "idempotent-replayed") == "true"
+        return Created(self._endpoint(body, request), secret, replayed)
+
+    def retrieve_endpoint(self, endpoint_id: str) -> StripeEndpoint | None:
+        """The endpoint as it is now, None when it is gone."""
+        try:
+            found = self._call(
+                f"retrieve webhook endpoint {endpoint_id}",
+                partial(self._client.v1.webhook_endpoints.retrieve, endpoint_id),
+            )
+        except StripeApiError as error:
+            if error.code != "resource_missing":
+                raise
+            return None
+        return self._endpoint(found.to_dict(), f"GET /v1/webhook_endpoints/{endpoint_id}")
 
     def update_endpoint(
         self, endpoint_id: str, params: WebhookEndpointUpdateParams, *, idempotency_key: str

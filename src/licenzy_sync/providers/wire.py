@@ -11,7 +11,6 @@ where a client is made, never by the CLI's startup path.
 from __future__ import annotations
 
 import functools
-import ipaddress
 import json
 import ssl
 import urllib.request
@@ -22,6 +21,7 @@ from typing import Any
 import httpcore
 import httpx
 
+from licenzy_sync.endpoints import is_loopback
 from licenzy_sync.providers import ProviderError, deadline, safe_text
 from licenzy_sync.providers.network import connect_timeout, request_timeout
 
@@ -31,7 +31,6 @@ MAX_BODY = 16 * 1024 * 1024
 ACCEPT_ENCODING = "gzip, deflate"
 """The codings we decode ourselves, under the cap."""
 _BODY_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
-_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 
 
 class WireError(ProviderError):
@@ -127,19 +126,10 @@ def _bounded(timeout: float | None) -> float | None:
     return left if timeout is None else min(timeout, left)
 
 
-def _is_loopback(host: str) -> bool:
-    if host.lower() in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def _proxy_for(url: httpx.URL) -> str | None:
     """The proxy the standard variables name for ``url`` (HTTPS_PROXY, NO_PROXY, ...);
     never one for loopback, where the sandbox and tests live."""
-    if not url.host or _is_loopback(url.host):
+    if not url.host or is_loopback(url.host):
         return None
     if urllib.request.proxy_bypass(url.host):
         return None
@@ -197,8 +187,13 @@ def client(
     )
 
 
-def exchange(client: httpx.Client, request: httpx.Request, *, system: str) -> httpx.Response:
+def exchange(
+    client: httpx.Client, request: httpx.Request, *, system: str, redirects: bool = False
+) -> httpx.Response:
     """Send ``request`` and read its whole answer within the attempt's deadline.
+
+    ``redirects=True`` hands a redirect back to the caller, unfollowed, for one that knows
+    where the Location may lead (GitHub's artifact storage); otherwise it is an error.
 
     Returns the answer with its body read and decoded. Raises `Unanswered` (retry may help),
     `deadline.DeadlineExceeded` when the command's deadline ended the wait, or `WireError`.
@@ -208,7 +203,8 @@ def exchange(client: httpx.Client, request: httpx.Request, *, system: str) -> ht
     label = f"{system}: {request.method} {request.url.path}"
     with deadline.attempt(label) as attempt:
         try:
-            response = client.send(request, stream=True)
+            follow = False if redirects else client.follow_redirects
+            response = client.send(request, stream=True, follow_redirects=follow)
             try:
                 body = _body(response, label)
             finally:
@@ -222,7 +218,7 @@ def exchange(client: httpx.Client, request: httpx.Request, *, system: str) -> ht
             raise Unanswered(f"no complete answer within {took:g} s") from None
         except httpx.TransportError:
             raise Unanswered("no answer (connection failed)") from None
-    if 300 <= response.status_code < 400:
+    if 300 <= response.status_code < 400 and not redirects:
         location = response.headers.get("location", "")
         raise WireError(
             f"{label} answered HTTP {response.status_code}, a redirect to "
