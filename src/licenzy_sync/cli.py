@@ -76,6 +76,19 @@ class LazyGroup(click.Group):
             return command
         return super().get_command(ctx, cmd_name)
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """Start the command's deadline (LICENZY_SYNC_DEADLINE) as the command begins; it
+        ends with the command, so commands run one after another in a process each get theirs."""
+        from licenzy_sync.providers import deadline
+
+        name, command, rest = super().resolve_command(ctx, args)
+        if name is not None:
+            deadline.start(name)
+            ctx.call_on_close(deadline.stop)
+        return name, command, rest
+
     def _short_help(self, ctx: click.Context, name: str, limit: int) -> str | None:
         """From the table for lazy commands: listing them must not import them."""
         if name in self.lazy:

@@ -28,10 +28,10 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from licenzy_sync import __version__, redact
-from licenzy_sync.endpoints import GITHUB, display, on_loopback, refusal
+from licenzy_sync.endpoints import GITHUB, display, refusal
 from licenzy_sync.errors import ConfigInvalid, LicenzySyncError
 from licenzy_sync.keys import looks_like_secret
-from licenzy_sync.providers import safe_text
+from licenzy_sync.providers import deadline, safe_text
 from licenzy_sync.providers.retry import RetryPolicy, parse_retry_after
 from licenzy_sync.render.markdown import (
     CAP_NAME,
@@ -46,6 +46,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+SYSTEM = "GitHub"
+STORAGE = "GitHub artifact storage"
 ACTIONS_BOT = "github-actions[bot]"
 """Who the Actions GITHUB_TOKEN writes as. It is an installation token, and GitHub answers
 ``GET /user`` with 403 for those, so this is the documented fallback."""
@@ -57,8 +59,6 @@ MAX_PAGES = 1_000
 TITLE_LIMIT = 256
 MESSAGE_LIMIT = 300
 """Longest piece of a GitHub error message quoted in ours: enough for the reason, one line."""
-CONNECT_TIMEOUT = 10.0
-READ_TIMEOUT = 30.0
 SECONDARY_LIMIT_WAIT = 60.0
 """GitHub's advice when a rate-limited answer says nothing about when to come back."""
 
@@ -316,6 +316,8 @@ class GitHub:
     ) -> None:
         import httpx
 
+        from licenzy_sync.providers import wire
+
         redact.register(token)
         refused = refusal(GITHUB, api_url, GITHUB.env)
         if refused is not None:
@@ -326,21 +328,24 @@ class GitHub:
         self._needs = needs
         self._policy = policy or RetryPolicy()
         self._log = log or (lambda _: None)
+        self._transport = transport
+        if self._origin is None:
+            raise self._bad_url()
         try:
-            self._http = httpx.Client(
-                base_url=api_url.rstrip("/"),
-                headers={
+            # Renamed repositories answer 301/307 on the same host: those are followed.
+            self._http = wire.client(
+                SYSTEM,
+                api_url.rstrip("/"),
+                {
                     "Authorization": f"Bearer {token}",
                     "Accept": "application/vnd.github+json",
                     "X-GitHub-Api-Version": API_VERSION,
                     "User-Agent": f"licenzy-sync/{__version__}",
                 },
                 transport=transport,
-                timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
-                follow_redirects=True,  # renamed repositories answer 301/307
-                trust_env=not on_loopback(api_url),  # a proxy could be another machine
+                follow_same_origin=True,
             )
-        except httpx.InvalidURL:
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol):
             raise self._bad_url() from None
 
     def close(self) -> None:
@@ -368,6 +373,7 @@ class GitHub:
         params: Mapping[str, Any] | None = None,
         create: bool = False,
         accept: tuple[int, ...] = (),
+        redirects: bool = False,
     ) -> httpx.Response:
         """One call with retries. A ``create`` that may have happened raises `_Uncertain`
         instead of being repeated. Statuses in ``accept`` are answers, not refusals."""
@@ -376,7 +382,7 @@ class GitHub:
         while True:
             number += 1
             try:
-                response = self._attempt(method, url, body, params, what)
+                response = self._attempt(method, url, body, params, what, redirects=redirects)
             except _Transient as failure:
                 if create and failure.maybe_done:
                     raise _Uncertain(failure) from None
@@ -385,26 +391,40 @@ class GitHub:
                         f"GitHub ({self._where}): {what} failed after {number} attempts: "
                         f"{failure.reason}"
                     ) from None
-                self._log(f"{what}: {failure.reason}; retrying")
-                self._policy.sleep(self._policy.delay(number, failure.retry_after))
+                self._wait(number, failure, f"{what}: {failure.reason}; retrying")
                 continue
             if 200 <= response.status_code < 300 or response.status_code in accept:
                 return response
             raise self._refusal(what, response)
 
+    def _wait(self, number: int, failure: _Transient, why: str) -> None:
+        """Say on stderr that and why a request is retried, then wait for the retry within
+        the command's deadline."""
+        delay = self._policy.delay(number, failure.retry_after)
+        deadline.notice(f"GitHub ({self._where}): {why} in {delay:.1f} s")
+        deadline.wait(delay, f"waiting to retry GitHub: {why}", self._policy.sleep)
+
     def _attempt(
-        self, method: str, url: str, body: Any, params: Mapping[str, Any] | None, what: str
+        self,
+        method: str,
+        url: str,
+        body: Any,
+        params: Mapping[str, Any] | None,
+        what: str,
+        *,
+        redirects: bool = False,
     ) -> httpx.Response:
         import httpx
 
+        from licenzy_sync.providers import wire
+
         try:
-            response = self._http.request(method, url, json=body, params=params)
+            request = self._http.build_request(method, url, json=body, params=params)
+            response = wire.exchange(self._http, request, system=SYSTEM, redirects=redirects)
         except (httpx.UnsupportedProtocol, httpx.InvalidURL):
             raise self._bad_url() from None
-        except httpx.TimeoutException:
-            raise _Transient("no answer (timed out)", None, maybe_done=True) from None
-        except httpx.TransportError:
-            raise _Transient("no answer (connection failed)", None, maybe_done=True) from None
+        except wire.Unanswered as failure:
+            raise _Transient(failure.reason, None, maybe_done=True) from None
         self._log(f"{what} -> {response.status_code}")
         if response.status_code >= 500:
             retry_after = parse_retry_after(response.headers.get("retry-after"))
@@ -420,13 +440,10 @@ class GitHub:
         return response
 
     def _json(self, what: str, response: httpx.Response) -> Any:
-        try:
-            return response.json()
-        except ValueError:
-            raise GitHubError(
-                f"GitHub ({self._where}): {what} answered HTTP {response.status_code} with a "
-                "body that is not JSON (is GITHUB_API_URL the API, not the web site?)"
-            ) from None
+        from licenzy_sync.providers import wire
+
+        hint = "(is GITHUB_API_URL the API, not the web site?)"
+        return wire.json_body(response, f"GitHub ({self._where}): {what}", hint)
 
     def _object(self, what: str, response: httpx.Response) -> Mapping[str, Any]:
         value = self._json(what, response)
@@ -591,12 +608,33 @@ class GitHub:
         """The artifact's zip archive (GitHub redirects to its storage; the token does not go
         along to another host), None when it expired (410)."""
         path = f"{self._repo}/actions/artifacts/{artifact_id}/zip"
-        response = self._send("GET", path, accept=(410,))
+        response = self._send("GET", path, accept=(302, 410), redirects=True)
         if response.status_code == 410:
             return None
+        if response.status_code == 302:
+            response = self._from_storage(response.headers.get("location", ""), f"GET {path}")
         if len(response.content) > limit:
             raise self._unexpected(f"GET {path}", f"an archive over {limit:,} bytes")
         return response.content
+
+    def _from_storage(self, location: str, what: str) -> httpx.Response:
+        """What a signed storage URL GitHub redirected to holds: fetched once, without the
+        token (the URL carries its own signature), under the same deadline and caps."""
+        import httpx
+
+        from licenzy_sync.providers import wire
+
+        try:
+            with wire.client(STORAGE, location, {}, transport=self._transport) as storage:
+                request = storage.build_request("GET", location)
+                response = wire.exchange(storage, request, system=STORAGE)
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol):
+            raise self._unexpected(what, "a redirect to an unusable URL") from None
+        except wire.Unanswered as failure:
+            raise GitHubError(f"{STORAGE}: {what}: {failure.reason}") from None
+        if response.status_code != 200:
+            raise self._unexpected(what, f"the storage answered HTTP {response.status_code}")
+        return response
 
     def find_or_create(
         self, find: Callable[[], T | None], create: Callable[[], T]
@@ -621,8 +659,7 @@ class GitHub:
                         f"GitHub ({self._where}): creating failed after {number} attempts: "
                         f"{failure.reason}"
                     ) from None
-                self._log(f"create: {failure.reason}; looking again before retrying")
-                self._policy.sleep(self._policy.delay(number, failure.retry_after))
+                self._wait(number, failure, f"create: {failure.reason}; looking again first")
 
 
 def _author(value: Mapping[str, Any]) -> str:

@@ -275,10 +275,13 @@ def test_an_unreachable_api_fails_after_retries(job: Job) -> None:
     result = job.comment(plan_body("x"), "--pr", "1")
 
     assert result.code == 1
-    assert one_error_line(result.err) == (
+    *retries, last = result.err.splitlines()
+    assert one_error_line(last) == (
         f"error: GitHub (http://127.0.0.1:9): GET /repos/{REPOSITORY}/issues/1/comments failed "
         "after 5 attempts: no answer (connection failed)"
     )
+    assert len(retries) == 4
+    assert all("no answer (connection failed); retrying in" in line for line in retries)
 
 
 def test_a_token_of_any_shape_is_kept_out_of_messages(fake: FakeGitHub) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from licenzy_sync.config.secrets import Secret
 from licenzy_sync.providers import (
+    DeadlineExceeded,
     ProviderError,
     fingerprint,
     fingerprinted,
@@ -86,6 +87,20 @@ def test_parallel_keeps_a_single_failures_type() -> None:
 
     with pytest.raises(Specific):
         parallel([fail, lambda: 2], workers=2)
+
+
+def test_parallel_says_when_the_deadline_stopped_any_call() -> None:
+    """apply catches DeadlineExceeded to say what was written: joining failures keeps it."""
+
+    def fail(error: ProviderError) -> int:
+        raise error
+
+    with pytest.raises(DeadlineExceeded) as caught:
+        parallel(
+            [lambda: fail(ProviderError("refused")), lambda: fail(DeadlineExceeded("late"))],
+            workers=2,
+        )
+    assert str(caught.value).splitlines() == ["refused", "late"]
 
 
 def test_parallel_lets_bugs_through_unchanged() -> None:

@@ -262,7 +262,7 @@ def test_failures_beyond_the_budget_give_a_clean_error(
         reader(endpoints, channels).prices({"price_pro_monthly"})
     assert str(caught.value) == (
         "Stripe (test mode, key in ${STRIPE_TEST_SECRET_KEY}): retrieve price "
-        "price_pro_monthly failed after 5 attempts: HTTP 503"
+        "price_pro_monthly (GET /v1/prices/price_pro_monthly) failed after 5 attempts: HTTP 503"
     )
     assert channels.counter.counts() == {"stripe.test": 5}
 

@@ -31,6 +31,7 @@ from licenzy_sync.plan.model import (
     SecretBinding,
     System,
 )
+from licenzy_sync.providers.fields import json_kind
 from licenzy_sync.redact import redact
 
 SYSTEMS: tuple[System, ...] = ("licenzy", "stripe")
@@ -437,7 +438,7 @@ class _Reader:
         optional: tuple[str, ...] = (),
     ) -> dict[str, Any]:
         if not isinstance(value, dict):
-            self.fail(path, f"expected an object, got {_kind(value)}")
+            self.fail(path, f"expected an object, got {json_kind(value)}")
         if check_keys:
             unknown = sorted(str(k) for k in value if k not in keys and k not in optional)
             if unknown:
@@ -449,12 +450,12 @@ class _Reader:
 
     def items(self, value: object, path: str, read: Callable[[object, str], T]) -> list[T]:
         if not isinstance(value, list):
-            self.fail(path, f"expected an array, got {_kind(value)}")
+            self.fail(path, f"expected an array, got {json_kind(value)}")
         return [read(item, f"{path}[{index}]") for index, item in enumerate(value)]
 
     def string(self, value: object, path: str, *, nonempty: bool = False) -> str:
         if not isinstance(value, str):
-            self.fail(path, f"expected a string, got {_kind(value)}")
+            self.fail(path, f"expected a string, got {json_kind(value)}")
         if nonempty and not value:
             self.fail(path, "must not be empty")
         return value
@@ -480,7 +481,7 @@ class _Reader:
 
     def json_object(self, value: object, path: str) -> dict[str, Any] | None:
         if value is not None and not isinstance(value, dict):
-            self.fail(path, f"expected an object or null, got {_kind(value)}")
+            self.fail(path, f"expected an object or null, got {json_kind(value)}")
         return cast(dict[str, Any] | None, self.json_value(value, path))
 
     def resource(self, value: object, path: str) -> ResourceChange:
@@ -550,7 +551,7 @@ class _Reader:
 
     def fingerprints(self, value: object, path: str) -> dict[str, str]:
         if not isinstance(value, dict):
-            self.fail(path, f"expected an object, got {_kind(value)}")
+            self.fail(path, f"expected an object, got {json_kind(value)}")
         result: dict[str, str] = {}
         for address, digest in cast(Mapping[object, object], value).items():
             if not isinstance(address, str) or parse_address(address) is None:
@@ -561,7 +562,7 @@ class _Reader:
 
     def bindings(self, value: object, path: str) -> dict[str, SecretBinding]:
         if not isinstance(value, dict):
-            self.fail(path, f"expected an object, got {_kind(value)}")
+            self.fail(path, f"expected an object, got {json_kind(value)}")
         result: dict[str, SecretBinding] = {}
         for name, item in cast(Mapping[object, object], value).items():
             if not isinstance(name, str) or not _ENV_NAME.match(name):
@@ -587,19 +588,3 @@ def _show(value: object) -> str:
         return "a credential-shaped string"
     text = json.dumps(value, ensure_ascii=False, default=lambda o: type(o).__name__)
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _kind(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__

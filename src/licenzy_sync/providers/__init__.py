@@ -2,8 +2,8 @@
 
 Shared here: the error every provider failure becomes, the fingerprint of a normalised object,
 text scrubbing for anything a remote system wrote, and the small fan-out helper the readers
-use. Nothing in this package imports the stripe SDK or httpx at module level, so the CLI
-starts without them.
+use. Only `wire` and `stripe_http` import httpx and the stripe SDK at module level, and they
+are imported where a client is made, so the CLI starts without them.
 """
 
 from __future__ import annotations
@@ -35,6 +35,11 @@ class ProviderError(LicenzySyncError):
     """Stripe or Licenzy could not be read (or written): bad credentials, an unexpected answer,
     or failures that outlasted the retry budget. The message names the system, the mode and
     the credential's variable, never a credential."""
+
+
+class DeadlineExceeded(ProviderError):
+    """The command's deadline (LICENZY_SYNC_DEADLINE) ran out; whatever was in flight was
+    abandoned. Callers that can say what was done (apply) catch it to add that."""
 
 
 def safe_text(text: str) -> str:
@@ -74,8 +79,8 @@ def raise_failures(futures: Iterable[Future[Any]]) -> None:
 
     A single failure is re-raised as is (its type may carry detail, e.g. an error code);
     several are joined into one `ProviderError`, one message per line, so a run with a bad
-    Stripe key and a bad portal token says both at once. Any other exception is a bug and is
-    re-raised as is.
+    Stripe key and a bad portal token says both at once; when one of them is the deadline, the
+    joined error is a `DeadlineExceeded`. Any other exception is a bug and is re-raised as is.
     """
     failures: list[ProviderError] = []
     for future in futures:
@@ -91,4 +96,5 @@ def raise_failures(futures: Iterable[Future[Any]]) -> None:
         messages: list[str] = []
         for failure in failures:
             messages.extend(line for line in str(failure).splitlines() if line not in messages)
-        raise ProviderError("\n".join(messages))
+        stopped = any(isinstance(failure, DeadlineExceeded) for failure in failures)
+        raise (DeadlineExceeded if stopped else ProviderError)("\n".join(messages))

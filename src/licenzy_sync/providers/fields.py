@@ -18,13 +18,13 @@ class Malformed(ValueError):
 
 def as_object(value: Any, where: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
-        raise Malformed(f"{where} is not a JSON object")
+        raise Malformed(f"{where} is {json_kind(value)}, not a JSON object")
     return value
 
 
 def as_list(value: Any, where: str) -> list[Any]:
     if not isinstance(value, list):
-        raise Malformed(f"{where} is not a JSON array")
+        raise Malformed(f"{where} is {json_kind(value)}, not a JSON array")
     return value
 
 
@@ -88,3 +88,20 @@ def one_of(obj: Mapping[str, Any], name: str, allowed: tuple[L, ...]) -> L:
         if value == option:
             return option
     raise Malformed(f"field {name!r} is not one of: {', '.join(allowed)}")
+
+
+def json_kind(value: object) -> str:
+    """What a decoded JSON value is, in JSON's words with an article, for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__

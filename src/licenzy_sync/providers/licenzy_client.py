@@ -68,7 +68,9 @@ class LicenzyClient(LicenzyHttp):
     def __repr__(self) -> str:
         return f"LicenzyClient({self._where})"
 
-    def refused(self, what: str, response: httpx.Response) -> ProviderError:
+    def refused(
+        self, what: str, response: httpx.Response, unreadable: ProviderError | None = None
+    ) -> ProviderError:
         browser = _browser_like(response)
         if browser is not None:
             return ProviderError(
@@ -80,7 +82,7 @@ class LicenzyClient(LicenzyHttp):
             )
         if response.status_code == 401:
             return ProviderError(f"Licenzy rejected {self._credential}")
-        return super().refused(what, response)
+        return super().refused(what, response, unreadable)
 
     def _items(self, path: str, params: Mapping[str, str]) -> Iterator[Mapping[str, Any]]:
         """Every item of a paginated list, fetched a page of 100 at a time, lazily."""

@@ -12,10 +12,9 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from licenzy_sync.config.secrets import Secret
-from licenzy_sync.endpoints import display, on_loopback
+from licenzy_sync.endpoints import display
 from licenzy_sync.providers import ProviderError, safe_text
 from licenzy_sync.providers.fields import Malformed
-from licenzy_sync.providers.network import timeouts
 from licenzy_sync.providers.retry import Channels, Retryable, parse_retry_after
 from licenzy_sync.targets import Transports
 
@@ -26,6 +25,8 @@ T = TypeVar("T")
 A = TypeVar("A")
 
 SYSTEM = "licenzy"
+NAME = "Licenzy"
+"""How messages and stderr lines name the system."""
 RETRY_SAFE_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE"})
 """Methods whose repetition changes nothing more; other writes are retried only when they
 carry an Idempotency-Key."""
@@ -68,21 +69,19 @@ class LicenzyHttp:
     ) -> None:
         import httpx
 
+        from licenzy_sync.providers import wire
+
         self._where = display(licenzy_url)
         self._credential = f"the {label} in ${{{credential.env_name}}}"
         self._channel = channels.get(SYSTEM)
         try:
-            self._http = httpx.Client(
-                base_url=licenzy_url.rstrip("/") + base_path,
-                headers={
-                    "Authorization": f"Bearer {credential.reveal()}",
-                    "Accept": "application/json",
-                },
+            self._http = wire.client(
+                NAME,
+                licenzy_url.rstrip("/") + base_path,
+                {"Authorization": f"Bearer {credential.reveal()}", "Accept": "application/json"},
                 transport=transports.httpx_transport,
-                timeout=httpx.Timeout(timeouts()[1], connect=timeouts()[0]),
-                trust_env=not on_loopback(licenzy_url),  # a proxy could be another machine
             )
-        except httpx.InvalidURL:
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol):
             raise self._bad_url() from None
 
     def close(self) -> None:
@@ -123,12 +122,12 @@ class LicenzyHttp:
         )
         if not 200 <= response.status_code < 300:
             raise self.refused(what, response)
-        if not response.content:
-            return None
+        from licenzy_sync.providers import wire
+
         try:
-            return response.json()
-        except ValueError:
-            raise self.refused(what, response) from None
+            return wire.json_body(response, what)
+        except wire.WireError as unreadable:
+            raise self.refused(what, response, unreadable) from None
 
     def _attempt(
         self,
@@ -140,27 +139,28 @@ class LicenzyHttp:
     ) -> httpx.Response:
         import httpx
 
+        from licenzy_sync.providers import wire
+
         try:
-            response = self._http.request(method, path, params=params, json=json, headers=headers)
+            request = self._http.build_request(
+                method, path, params=params, json=json, headers=headers
+            )
+            response = wire.exchange(self._http, request, system=NAME)
         except (httpx.UnsupportedProtocol, httpx.InvalidURL):
             raise self._bad_url() from None
-        except httpx.TimeoutException:
-            raise Retryable("no answer (timed out)") from None
-        except httpx.TransportError:
-            raise Retryable("no answer (connection failed)") from None
+        except wire.Unanswered as failure:
+            raise Retryable(failure.reason) from None
         if response.status_code == 429 or response.status_code >= 500:
             retry_after = parse_retry_after(response.headers.get("retry-after"))
             raise Retryable(f"HTTP {response.status_code}", retry_after)
         return response
 
-    def refused(self, what: str, response: httpx.Response) -> ProviderError:
-        """The error a non-2xx answer (or a 2xx one that is not JSON) becomes; a surface may
-        say more for some answers."""
-        if response.is_success:
-            return ProviderError(
-                f"{what} answered HTTP {response.status_code} with a body that is not JSON"
-            )
-        return refusal(what, response)
+    def refused(
+        self, what: str, response: httpx.Response, unreadable: ProviderError | None = None
+    ) -> ProviderError:
+        """The error a non-2xx answer, or a 2xx one that is not JSON (``unreadable``), becomes;
+        a surface may say more for some answers."""
+        return unreadable or refusal(what, response)
 
     def _parse(self, what: str, build: Callable[[A], T], value: A) -> T:
         """``build(value)``, with a contract mismatch reported as which answer and field."""

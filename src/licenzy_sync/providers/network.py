@@ -1,11 +1,13 @@
 """Network knobs an operator may turn from the environment (CI runners differ).
 
-``LICENZY_SYNC_TIMEOUT``: seconds to wait for an answer (default 30; connecting: at most 10).
+``LICENZY_SYNC_TIMEOUT``: seconds one request attempt may take in total, from connecting to
+the last byte of the answer (default 30; connecting alone: at most 10).
 ``LICENZY_SYNC_MAX_ATTEMPTS``: attempts per request, the first included (default 5).
 """
 
 from __future__ import annotations
 
+import math
 import os
 
 from licenzy_sync.errors import LicenzySyncError
@@ -17,7 +19,8 @@ MAX_CONNECT_TIMEOUT = 10.0
 DEFAULT_ATTEMPTS = 5
 
 
-def _number(name: str, default: float, *, minimum: float) -> float:
+def number(name: str, default: float, *, minimum: float) -> float:
+    """A positive number of seconds (or attempts) from the environment, else ``default``."""
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
@@ -25,16 +28,19 @@ def _number(name: str, default: float, *, minimum: float) -> float:
         value = float(raw)
     except ValueError:
         value = minimum - 1
-    if value < minimum:
+    if math.isnan(value) or value < minimum:
         raise LicenzySyncError(f"{name}={raw!r}: expected a number of at least {minimum:g}")
     return value
 
 
-def timeouts() -> tuple[float, float]:
-    """(connect, read) in seconds."""
-    read = _number(TIMEOUT_ENV, DEFAULT_TIMEOUT, minimum=0.1)
-    return min(read, MAX_CONNECT_TIMEOUT), read
+def request_timeout() -> float:
+    """Total seconds for one request attempt."""
+    return number(TIMEOUT_ENV, DEFAULT_TIMEOUT, minimum=0.1)
+
+
+def connect_timeout() -> float:
+    return min(request_timeout(), MAX_CONNECT_TIMEOUT)
 
 
 def attempts() -> int:
-    return int(_number(ATTEMPTS_ENV, DEFAULT_ATTEMPTS, minimum=1))
+    return int(number(ATTEMPTS_ENV, DEFAULT_ATTEMPTS, minimum=1))

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from licenzy_sync.providers import ProviderError
+from licenzy_sync.providers import ProviderError, deadline
 from licenzy_sync.providers.network import attempts
 
 T = TypeVar("T")
@@ -150,6 +150,27 @@ class RequestCounter:
             return dict(sorted(self._counts.items()))
 
 
+class RetryNotices:
+    """Retry lines on stderr, at most one per system every `deadline.ANNOUNCE_EVERY` seconds:
+    a failure that hits many concurrent writes is one line (with a count), not one per write;
+    the caller's summary says the rest."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last = float("-inf")
+        self._held = 0
+
+    def retry(self, line: str) -> None:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._last < deadline.ANNOUNCE_EVERY:
+                self._held += 1
+                return
+            held, self._held, self._last = self._held, 0, now
+        more = f" (and {held} more retries since the last such line)" if held else ""
+        deadline.notice(line + more)
+
+
 @dataclass(frozen=True)
 class Channel:
     """The way to one system: its rate limiter, the run's policy and counter."""
@@ -158,6 +179,7 @@ class Channel:
     policy: RetryPolicy
     limiter: RateLimiter
     counter: RequestCounter
+    notices: RetryNotices = field(default_factory=RetryNotices)
 
     def call(self, attempt: Callable[[], T], *, what: str, retry: bool = True) -> T:
         """Run ``attempt`` until it returns, raises something other than `Retryable`, or the
@@ -178,7 +200,12 @@ class Channel:
                 if number >= attempts:
                     tries = f"after {number} attempts" if number > 1 else "(not retried)"
                     raise ProviderError(f"{what} failed {tries}: {failure.reason}") from None
-                self.policy.sleep(self.policy.delay(number, failure.retry_after))
+                delay = self.policy.delay(number, failure.retry_after)
+                self.notices.retry(
+                    f"{what}: {failure.reason}; attempt {number + 1} of {attempts} "
+                    f"in {delay:.1f} s"
+                )
+                deadline.wait(delay, f"waiting to retry {what}", self.policy.sleep)
 
 
 @dataclass

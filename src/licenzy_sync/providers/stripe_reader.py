@@ -20,8 +20,8 @@ from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from urllib.parse import quote
 
-from licenzy_sync.endpoints import on_loopback
 from licenzy_sync.keys import classify
 from licenzy_sync.providers import (
     ProviderError,
@@ -42,7 +42,6 @@ from licenzy_sync.providers.fields import (
     string_map,
     strings,
 )
-from licenzy_sync.providers.network import timeouts
 from licenzy_sync.providers.retry import Channels, Retryable, parse_retry_after
 from licenzy_sync.redact import shorten
 from licenzy_sync.state import (
@@ -55,9 +54,8 @@ from licenzy_sync.state import (
 from licenzy_sync.targets import StripeTarget, Transports
 
 if TYPE_CHECKING:
-    import requests
     import stripe
-    from stripe.params import EventListParams, PriceListParams, WebhookEndpointListParams
+    from stripe.params import EventListParams, PriceListParams
 
 T = TypeVar("T")
 
@@ -71,27 +69,6 @@ CONFLICT = 409
 """Stripe's answer to a request whose Idempotency-Key another request is still using
 (concurrent runs send the same key for the same write): retried like a 5xx."""
 PRICE_TYPES: tuple[PriceType, ...] = ("one_time", "recurring")
-
-
-DIRECT_POOL = 64
-"""Connections kept by the one session all threads share on loopback: more than the run's
-concurrent requests, so none is dropped with a warning."""
-
-
-def _direct_session(api_base: str) -> requests.Session | None:
-    """A session that ignores proxies from the environment, for a loopback API base (a proxy
-    could be another machine, and the key would travel there in clear text); None: the SDK's
-    default, one session per thread."""
-    if not on_loopback(api_base):
-        return None
-    import requests
-    from requests.adapters import HTTPAdapter
-
-    session = requests.Session()
-    session.trust_env = False
-    session.mount("http://", HTTPAdapter(pool_maxsize=DIRECT_POOL))
-    session.mount("https://", HTTPAdapter(pool_maxsize=DIRECT_POOL))
-    return session
 
 
 def system_name(target: StripeTarget) -> str:
@@ -144,10 +121,9 @@ class StripeReader:
 
         import stripe
 
-        # The SDK's requests client keeps one session per thread; it is released with them.
-        http_client = transports.stripe_http_client or stripe.RequestsClient(
-            timeout=timeouts(), session=_direct_session(target.api_base)
-        )
+        from licenzy_sync.providers.stripe_http import StripeHttpClient
+
+        http_client = transports.stripe_http_client or StripeHttpClient(target.api_base)
         self._client = stripe.StripeClient(
             target.secret_key.reveal(),
             base_addresses={"api": target.api_base},
@@ -182,10 +158,10 @@ class StripeReader:
         if self.key_kind != "secret":
             return None
         try:
-            account = self._call("read the account", self._client.v1.accounts.retrieve_current)
+            account = self._get("read the account", "/v1/account")
         except _Forbidden:
             return None
-        return self._parse("account", account.to_dict(), lambda body: string(body, "id"))
+        return self._parse("GET /v1/account", account, lambda body: string(body, "id"))
 
     def key_livemode(self) -> bool | None:
         """``livemode`` of an object this key fetched: Stripe's word on the key's mode.
@@ -200,16 +176,16 @@ class StripeReader:
     def webhook_endpoints(self) -> list[StripeEndpoint]:
         """Every endpoint of the mode; Stripe allows 16, so this is one page."""
         endpoints: list[StripeEndpoint] = []
-        params: WebhookEndpointListParams = {"limit": PAGE_LIMIT}
+        params: dict[str, str | int] = {"limit": PAGE_LIMIT}
         while True:
-            page = self._call(
-                "list webhook endpoints",
-                partial(self._client.v1.webhook_endpoints.list, params=params),
-            )
-            endpoints.extend(self._endpoint(endpoint.to_dict()) for endpoint in page.data)
-            if not page.has_more or not page.data:
+            answer = self._get("list webhook endpoints", "/v1/webhook_endpoints", **params)
+            request = "GET /v1/webhook_endpoints"
+            items, has_more = self._parse(request, answer, _page_of)
+            page = [self._endpoint(item, request) for item in items]
+            endpoints.extend(page)
+            if not has_more or not page:
                 return endpoints
-            params["starting_after"] = page.data[-1].id
+            params["starting_after"] = page[-1].id
 
     def prices(self, price_ids: Collection[str]) -> dict[str, StripePrice]:
         """The prices among ``price_ids`` that exist in this mode; the others are absent.
@@ -246,11 +222,9 @@ class StripeReader:
 
     def _price_page(self, params: PriceListParams) -> tuple[list[StripePrice], bool]:
         """One page of prices and whether more follow, from the answer's JSON."""
-        answer = self._call(
-            "list prices", partial(self._client.raw_request, "get", "/v1/prices", **params)
-        )
-        items, has_more = self._parse("price list", answer.data, _page_of)
-        return [self._price(item) for item in items], has_more
+        answer = self._get("list prices", "/v1/prices", **params)
+        items, has_more = self._parse("GET /v1/prices", answer, _page_of)
+        return [self._price(item, "GET /v1/prices") for item in items], has_more
 
     def _retrieving_is_cheaper(self, remaining: int, pages: int) -> bool:
         return remaining <= max(self._retrieve_max, pages)
@@ -261,17 +235,14 @@ class StripeReader:
         return {price.id: price for price in results if price is not None}
 
     def _retrieve_one(self, price_id: str) -> StripePrice | None:
-        import stripe
-
-        def attempt() -> StripePrice | None:
-            try:
-                return self._price(self._client.v1.prices.retrieve(price_id).to_dict())
-            except stripe.InvalidRequestError as error:
-                if error.http_status == 404:
-                    return None
-                raise
-
-        return self._call(f"retrieve price {price_id}", attempt)
+        try:
+            path = f"/v1/prices/{quote(price_id, safe='')}"
+            answer = self._get(f"retrieve price {price_id}", path)
+        except StripeApiError as error:
+            if error.status == 404:
+                return None
+            raise
+        return self._price(answer, f"GET {path}")
 
     # What verify needs: a Checkout Session's prices and the events about it.
 
@@ -317,9 +288,16 @@ class StripeReader:
 
     # Plumbing: every SDK call, errors, parsing.
 
-    def _call(self, op: str, fn: Callable[[], T]) -> T:
+    def _get(self, op: str, path: str, **params: Any) -> Any:
+        """The JSON of one GET, as Stripe sent it: `_parse` checks its shape, so an odd
+        answer is a clear error rather than an SDK object missing an attribute."""
+        call = partial(self._client.raw_request, "get", path, **params)
+        return self._call(op, call, request=f"GET {path}").data
+
+    def _call(self, op: str, fn: Callable[[], T], *, request: str = "") -> T:
         """Run one SDK call through the channel; SDK errors become `Retryable` or a clean
-        `ProviderError` (never the SDK's message about the key, which quotes part of it)."""
+        `ProviderError` (never the SDK's message about the key, which quotes part of it).
+        ``request`` ("GET /v1/prices") is named when the call fails for good."""
         import stripe
 
         def attempt() -> T:
@@ -328,8 +306,8 @@ class StripeReader:
             except stripe.RateLimitError as error:
                 retry_after = parse_retry_after(header(error.headers, "retry-after"))
                 raise Retryable("HTTP 429 (rate limited)", retry_after) from None
-            except stripe.APIConnectionError:
-                raise Retryable("no answer (connection failed or timed out)") from None
+            except stripe.APIConnectionError as error:
+                raise Retryable(safe_text(error.user_message or "no answer")) from None
             except stripe.APIError as error:
                 if error.http_status == CONFLICT:
                     raise Retryable("HTTP 409 (the same write is in progress)") from None
@@ -338,7 +316,8 @@ class StripeReader:
                 raise
 
         try:
-            return self._channel.call(attempt, what=f"{self._who}: {op}")
+            shown = f"{op} ({request})" if request else op
+            return self._channel.call(attempt, what=f"{self._who}: {shown}")
         except stripe.AuthenticationError:
             raise ProviderError(
                 f"Stripe rejected the key in {self._env} ({self.target.mode} mode): "
@@ -361,22 +340,23 @@ class StripeReader:
             if self._livemode is None:
                 self._livemode = livemode
 
-    def _parse(self, what: str, body: Any, build: Callable[[Any], T]) -> T:
-        """``build`` applied to a JSON object Stripe answered with; a misfit is a clean error."""
+    def _parse(self, request: str, body: Any, build: Callable[[Any], T]) -> T:
+        """``build`` applied to a JSON object Stripe answered ``request`` ("GET /v1/prices")
+        with; a misfit is a clean error naming the request and the field."""
         try:
-            return build(as_object(body, what))
+            return build(as_object(body, "the answer"))
         except Malformed as problem:
             raise ProviderError(
-                f"{self._who}: unexpected {what} object: {safe_text(str(problem))}"
+                f"{self._who}: unexpected answer to {request}: {safe_text(str(problem))}"
             ) from None
 
-    def _price(self, body: Any) -> StripePrice:
-        price = self._parse("price", body, _price_of)
+    def _price(self, body: Any, request: str) -> StripePrice:
+        price = self._parse(request, body, _price_of)
         self._observe(price.livemode)
         return price
 
-    def _endpoint(self, body: Any) -> StripeEndpoint:
-        endpoint = self._parse("webhook endpoint", body, _endpoint_of)
+    def _endpoint(self, body: Any, request: str) -> StripeEndpoint:
+        endpoint = self._parse(request, body, _endpoint_of)
         self._observe(endpoint.livemode)
         return endpoint
 

@@ -13,6 +13,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from licenzy_sync.config.secrets import Secret
+from licenzy_sync.providers.fields import string
 from licenzy_sync.providers.stripe_reader import StripeApiError, StripeReader, header
 from licenzy_sync.redact import shorten
 from licenzy_sync.state import StripeEndpoint
@@ -46,10 +47,13 @@ class StripeWriter(StripeReader):
                 options={"idempotency_key": idempotency_key},
             ),
         )
-        secret = Secret(str(created.secret), f"{self.target.mode} webhook endpoint secret")
+        body = created.to_dict()
+        request = "POST /v1/webhook_endpoints"
+        value = self._parse(request, body, lambda found: string(found, "secret"))
+        secret = Secret(value, f"{self.target.mode} webhook endpoint secret")
         answer = created.last_response
         replayed = answer is not None and header(answer.headers, "idempotent-replayed") == "true"
-        return Created(self._endpoint(created.to_dict()), secret, replayed)
+        return Created(self._endpoint(body, request), secret, replayed)
 
     def retrieve_endpoint(self, endpoint_id: str) -> StripeEndpoint | None:
         """The endpoint as it is now, None when it is gone."""
@@ -62,7 +66,7 @@ class StripeWriter(StripeReader):
             if error.code != "resource_missing":
                 raise
             return None
-        return self._endpoint(found.to_dict())
+        return self._endpoint(found.to_dict(), f"GET /v1/webhook_endpoints/{endpoint_id}")
 
     def update_endpoint(
         self, endpoint_id: str, params: WebhookEndpointUpdateParams, *, idempotency_key: str
@@ -76,7 +80,7 @@ class StripeWriter(StripeReader):
                 options={"idempotency_key": idempotency_key},
             ),
         )
-        return self._endpoint(updated.to_dict())
+        return self._endpoint(updated.to_dict(), f"POST /v1/webhook_endpoints/{endpoint_id}")
 
     def delete_endpoint(self, endpoint_id: str, *, idempotency_key: str) -> None:
         """Deleting what is already gone is success: a re-run after a lost answer lands here."""

@@ -6,7 +6,6 @@ socket is skipped.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,6 +13,7 @@ from urllib.parse import urlsplit
 import httpx
 import stripe
 
+from licenzy_sync.providers.stripe_http import BufferedStripeClient
 from licenzy_sync.sandbox.app import Sandbox
 from licenzy_sync.sandbox.http import DropConnection, Request, Response
 from licenzy_sync.targets import Transports
@@ -36,7 +36,7 @@ _CONNECTION_ERROR: Callable[..., Exception] = stripe.APIConnectionError
 """The SDK's own error for a failed socket (typed here: the SDK leaves its constructor untyped)."""
 
 
-class SandboxStripeClient(stripe.HTTPClient):
+class SandboxStripeClient(BufferedStripeClient):
     """A stripe SDK http client; a dropped connection surfaces as a retryable connection error,
     exactly as a real socket failure would."""
 
@@ -60,21 +60,9 @@ class SandboxStripeClient(stripe.HTTPClient):
             response = _dispatch(self._sandbox, method, url, headers or {}, body)
         except DropConnection as exc:
             raise _CONNECTION_ERROR(
-                "Connection dropped by the sandbox.", should_retry=True
+                "no answer (connection failed)", should_retry=True
             ) from exc
         return response.body, response.status, response.headers
-
-    def request_stream(
-        self,
-        method: str,
-        url: str,
-        headers: Mapping[str, str] | None,
-        post_data: Any = None,
-        *,
-        _usage: list[str] | None = None,
-    ) -> tuple[Any, int, Mapping[str, str]]:
-        content, status, response_headers = self.request(method, url, headers, post_data)
-        return io.BytesIO(content), status, response_headers
 
     def close(self) -> None:
         """Nothing to release: there is no socket."""

@@ -1,0 +1,306 @@
+"""One HTTP exchange, the same for Stripe, Licenzy and GitHub: bounded in time and size.
+
+Every socket operation is cut to what is left of the attempt (see `deadline`), so a server
+that trickles one byte a second or never answers cannot hold a run; answers are capped before
+and after decompression; a redirect to another host is an error, never followed (the answer
+of another host must not pass for the system's); and a body that is not JSON is reported as
+such. httpx and httpcore are imported here at module level: this module is only imported
+where a client is made, never by the CLI's startup path.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import ssl
+import urllib.request
+import zlib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import httpcore
+import httpx
+
+from licenzy_sync.endpoints import is_loopback
+from licenzy_sync.providers import ProviderError, deadline, safe_text
+from licenzy_sync.providers.network import connect_timeout, request_timeout
+
+MAX_BODY = 16 * 1024 * 1024
+"""Bytes an answer may have, as sent and decompressed: the largest real page (100 prices,
+100 GitHub comments) is a few MiB at most."""
+ACCEPT_ENCODING = "gzip, deflate"
+"""The codings we decode ourselves, under the cap."""
+_BODY_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+class WireError(ProviderError):
+    """An answer that cannot be used: too large, badly encoded, a redirect, not JSON."""
+
+
+class Unanswered(Exception):
+    """No (complete) answer within the attempt's time, or the connection failed: another
+    attempt may fare better. ``reason`` is fit to show."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _Stream(httpcore.NetworkStream):
+    """A socket stream whose every read and write ends by the attempt's deadline; a read
+    that waits long says so on stderr every `deadline.ANNOUNCE_EVERY` seconds."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        attempt = deadline.current()
+        if attempt is None:
+            return self._inner.read(max_bytes, timeout)
+        while True:
+            left = attempt.left()
+            if left <= 0:
+                raise httpcore.ReadTimeout("the attempt's time is up")
+            try:
+                return self._inner.read(max_bytes, max(0.001, min(left, attempt.announce_due())))
+            except httpcore.ReadTimeout:
+                if attempt.left() <= 0:
+                    raise
+                if attempt.announce_due() <= 0:
+                    attempt.announce()
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _bounded(timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: Any,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        return _Stream(self._inner.start_tls(ssl_context, server_hostname, _bounded(timeout)))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _Backend(httpcore.NetworkBackend):
+    def __init__(self) -> None:
+        self._inner = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        inner = self._inner.connect_tcp(
+            host, port, _bounded(timeout), local_address, socket_options
+        )
+        return _Stream(inner)
+
+    def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        return _Stream(self._inner.connect_unix_socket(path, _bounded(timeout), socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def _bounded(timeout: float | None) -> float | None:
+    """``timeout`` cut to what is left of the running attempt (an already spent attempt
+    gets an instant timeout, which httpcore reports as such)."""
+    attempt = deadline.current()
+    if attempt is None:
+        return timeout
+    left = max(0.0, attempt.left())
+    return left if timeout is None else min(timeout, left)
+
+
+def _proxy_for(url: httpx.URL) -> str | None:
+    """The proxy the standard variables name for ``url`` (HTTPS_PROXY, NO_PROXY, ...);
+    never one for loopback, where the sandbox and tests live."""
+    if not url.host or is_loopback(url.host):
+        return None
+    if urllib.request.proxy_bypass(url.host):
+        return None
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get(url.scheme) or proxies.get("all")
+    return proxy if proxy and proxy.startswith(("http://", "https://")) else None
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """One certificate store per process: loading it costs about a tenth of a second, and
+    a run makes a client per Stripe mode, Licenzy and GitHub."""
+    return httpx.create_ssl_context()
+
+
+def _transport(base_url: str) -> httpx.HTTPTransport:
+    transport = httpx.HTTPTransport(verify=_tls(), proxy=_proxy_for(httpx.URL(base_url)))
+    # httpx has no public way to hand httpcore a network backend; the pool (direct or
+    # through a proxy) creates every connection with this attribute.
+    transport._pool._network_backend = _Backend()
+    return transport
+
+
+def client(
+    system: str,
+    base_url: str,
+    headers: Mapping[str, str],
+    *,
+    transport: httpx.BaseTransport | None = None,
+    follow_same_origin: bool = False,
+) -> httpx.Client:
+    """An httpx client for ``system`` ("Licenzy"). ``transport`` replaces the network (the
+    sandbox's in-process transport, tests); ``follow_same_origin`` follows redirects that stay
+    on ``base_url``'s scheme, host and port (GitHub's renamed repositories) and no others."""
+    origin = httpx.URL(base_url)
+
+    def same_origin_only(request: httpx.Request) -> None:
+        if (request.url.scheme, request.url.host, request.url.port) != (
+            origin.scheme,
+            origin.host,
+            origin.port,
+        ):
+            raise WireError(
+                f"{system}: {request.method} {request.url.path} was redirected to another host "
+                f"({_host(str(request.url))}); not following it"
+            )
+
+    return httpx.Client(
+        base_url=base_url,
+        headers={**headers, "Accept-Encoding": ACCEPT_ENCODING},
+        transport=transport or _transport(base_url),
+        timeout=httpx.Timeout(None, connect=connect_timeout(), pool=request_timeout()),
+        follow_redirects=follow_same_origin,
+        event_hooks={"request": [same_origin_only]} if follow_same_origin else None,
+    )
+
+
+def exchange(
+    client: httpx.Client, request: httpx.Request, *, system: str, redirects: bool = False
+) -> httpx.Response:
+    """Send ``request`` and read its whole answer within the attempt's deadline.
+
+    ``redirects=True`` hands a redirect back to the caller, unfollowed, for one that knows
+    where the Location may lead (GitHub's artifact storage); otherwise it is an error.
+
+    Returns the answer with its body read and decoded. Raises `Unanswered` (retry may help),
+    `deadline.DeadlineExceeded` when the command's deadline ended the wait, or `WireError`.
+    ``httpx.InvalidURL`` and ``httpx.UnsupportedProtocol`` pass through for the caller to
+    explain its URL setting.
+    """
+    label = f"{system}: {request.method} {request.url.path}"
+    with deadline.attempt(label) as attempt:
+        try:
+            follow = False if redirects else client.follow_redirects
+            response = client.send(request, stream=True, follow_redirects=follow)
+            try:
+                body = _body(response, label)
+            finally:
+                response.close()
+        except httpx.UnsupportedProtocol:
+            raise
+        except httpx.TimeoutException:
+            if attempt.by_command:
+                raise deadline.exceeded(f"waiting for {label}") from None
+            took = attempt.ends - attempt.started
+            raise Unanswered(f"no complete answer within {took:g} s") from None
+        except httpx.TransportError:
+            raise Unanswered("no answer (connection failed)") from None
+    if 300 <= response.status_code < 400 and not redirects:
+        location = response.headers.get("location", "")
+        raise WireError(
+            f"{label} answered HTTP {response.status_code}, a redirect to "
+            f"{_host(location)}; redirects are not followed"
+        )
+    kept = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _BODY_HEADERS]
+    return httpx.Response(response.status_code, headers=kept, content=body, request=request)
+
+
+def _body(response: httpx.Response, label: str) -> bytes:
+    """The decoded body. An in-process transport hands over one already read."""
+    if response.is_stream_consumed:
+        if len(response.content) > MAX_BODY:
+            raise _too_large(label, "is")
+        return response.content
+    raw = _read(response, label)
+    return _decode(raw, response.headers.get("content-encoding", ""), label)
+
+
+def _read(response: httpx.Response, label: str) -> bytes:
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        raise _too_large(label, "is")
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_raw():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise _too_large(label, "is")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _decode(raw: bytes, coding: str, label: str) -> bytes:
+    """The body without its Content-Encoding, never more than `MAX_BODY` bytes of it: a
+    small gzip bomb must not become gigabytes in memory."""
+    coding = coding.strip().lower()
+    if coding in ("", "identity"):
+        return raw
+    if coding in ("gzip", "x-gzip"):
+        wbits = 16 + zlib.MAX_WBITS
+    elif coding == "deflate":
+        wbits = zlib.MAX_WBITS if raw[:1] == b"\x78" else -zlib.MAX_WBITS
+    else:
+        raise WireError(f"{label} answered in an encoding not asked for ({safe_text(coding)[:40]})")
+    try:
+        body = zlib.decompressobj(wbits).decompress(raw, MAX_BODY + 1)
+    except zlib.error:
+        raise WireError(f"{label} answered with a {coding} body that does not decompress") from None
+    if len(body) > MAX_BODY:
+        raise _too_large(label, "decompresses to")
+    return body
+
+
+def _too_large(label: str, verb: str) -> WireError:
+    return WireError(
+        f"{label}: the answer {verb} more than {MAX_BODY // (1024 * 1024)} MiB; not reading it"
+    )
+
+
+def _host(url: str) -> str:
+    """Only the host of a URL (no userinfo, path or query), fit to show."""
+    try:
+        host = httpx.URL(url).host
+    except httpx.InvalidURL:
+        host = ""
+    return safe_text(host)[:100] or "an unreadable location"
+
+
+def json_body(response: httpx.Response, what: str, hint: str = "") -> Any:
+    """The answer's JSON (None when empty); an HTML page or other text is a clear error."""
+    if not response.content:
+        return None
+    try:
+        return json.loads(response.content)
+    except (ValueError, RecursionError):
+        pass
+    html = "html" in response.headers.get("content-type", "").lower() or (
+        response.content.lstrip()[:1] == b"<"
+    )
+    kind = "an HTML page" if html else "a body that is not JSON"
+    raise WireError(
+        f"{what} answered HTTP {response.status_code} with {kind}" + (f" {hint}" if hint else "")
+    )
+

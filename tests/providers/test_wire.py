@@ -1,0 +1,54 @@
+"""The shared HTTP exchange on good answers: compressed bodies are decoded, proxies chosen
+from the standard variables, loopback never proxied."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import zlib
+
+import httpx
+import pytest
+
+from licenzy_sync.config.secrets import Secret
+from licenzy_sync.providers import wire
+from licenzy_sync.providers.licenzy_client import LicenzyClient
+from licenzy_sync.targets import Transports
+from tests.providers.test_hostile_servers import PORTAL_TOKEN, Hostile, answer, channels
+
+PAGE = json.dumps({"data": [{"id": "proj_x", "name": "x"}], "next_cursor": None}).encode()
+
+
+ENCODED = {"gzip": gzip.compress(PAGE, mtime=0), "deflate": zlib.compress(PAGE), "identity": PAGE}
+
+
+@pytest.mark.parametrize("coding", list(ENCODED))
+def test_a_compressed_answer_is_decoded(coding: str) -> None:
+    server = Hostile(answer(200, ENCODED[coding], Content_Encoding=coding))
+    try:
+        token = Secret(PORTAL_TOKEN, "LICENZY_PORTAL_TOKEN")
+        with LicenzyClient(server.base, token, channels(), Transports()) as client:
+            assert client.resolve_project("proj_x").name == "x"
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize(
+    ("url", "no_proxy", "expected"),
+    [
+        ("https://api.stripe.com", "", "http://proxy.internal:3128"),
+        ("https://api.stripe.com", "stripe.com", None),
+        ("http://127.0.0.1:8000", "", None),
+        ("http://localhost:8000", "", None),
+        ("http://[::1]:8000", "", None),
+    ],
+)
+def test_proxies_come_from_the_standard_variables(
+    monkeypatch: pytest.MonkeyPatch, url: str, no_proxy: str, expected: str | None
+) -> None:
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("https_proxy", "http://proxy.internal:3128")
+    monkeypatch.setenv("http_proxy", "http://proxy.internal:3128")
+    monkeypatch.setenv("no_proxy", no_proxy)
+    assert wire._proxy_for(httpx.URL(url)) == expected
