@@ -230,7 +230,8 @@ def _browser_like(response: httpx.Response) -> str | None:
     """How an answer shows the portal is a cookie/session web app, or None: a redirect (to
     a login page), an HTML page, or a 401/403 that carries no API error envelope."""
     if response.is_redirect:
-        target = urlsplit(response.headers.get("location", "")).path or "elsewhere"
+        location = urlsplit(response.headers.get("location", ""))
+        target = (location.hostname or "") + location.path or "elsewhere"
         return f"HTTP {response.status_code} redirect to {safe_text(target)}"
     if "html" in response.headers.get("content-type", "").lower():
         return f"HTTP {response.status_code} with an HTML page"

@@ -145,7 +145,7 @@ class LicenzyHttp:
             request = self._http.build_request(
                 method, path, params=params, json=json, headers=headers
             )
-            response = wire.exchange(self._http, request, system=NAME)
+            response = wire.exchange(self._http, request, system=NAME, redirects=True)
         except (httpx.UnsupportedProtocol, httpx.InvalidURL):
             raise self._bad_url() from None
         except wire.Unanswered as failure:
@@ -159,7 +159,12 @@ class LicenzyHttp:
         self, what: str, response: httpx.Response, unreadable: ProviderError | None = None
     ) -> ProviderError:
         """The error a non-2xx answer, or a 2xx one that is not JSON (``unreadable``), becomes;
-        a surface may say more for some answers."""
+        a surface may say more for some answers. Redirects come here unfollowed: the portal
+        tells a login page by them."""
+        from licenzy_sync.providers import wire
+
+        if response.is_redirect:
+            return wire.redirected(what, response)
         return unreadable or refusal(what, response)
 
     def _parse(self, what: str, build: Callable[[A], T], value: A) -> T:

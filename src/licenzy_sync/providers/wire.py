@@ -219,13 +219,17 @@ def exchange(
         except httpx.TransportError:
             raise Unanswered("no answer (connection failed)") from None
     if 300 <= response.status_code < 400 and not redirects:
-        location = response.headers.get("location", "")
-        raise WireError(
-            f"{label} answered HTTP {response.status_code}, a redirect to "
-            f"{_host(location)}; redirects are not followed"
-        )
+        raise redirected(label, response)
     kept = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _BODY_HEADERS]
     return httpx.Response(response.status_code, headers=kept, content=body, request=request)
+
+
+def redirected(label: str, response: httpx.Response) -> WireError:
+    """The error a redirect becomes: where it led (the host only), never followed."""
+    return WireError(
+        f"{label} answered HTTP {response.status_code}, a redirect to "
+        f"{_host(response.headers.get('location', ''))}; redirects are not followed"
+    )
 
 
 def _body(response: httpx.Response, label: str) -> bytes:
