@@ -178,7 +178,7 @@ class StripeReader:
         endpoints: list[StripeEndpoint] = []
         params: dict[str, str | int] = {"limit": PAGE_LIMIT}
         while True:
-            answer = self._get("list webhook endpoints", "/v1/webhook_endpoints", **params)
+            answer = self._get("list webhook endpoints", "/v1/webhook_endpoints", params)
             request = "GET /v1/webhook_endpoints"
             items, has_more = self._parse(request, answer, _page_of)
             page = [self._endpoint(item, request) for item in items]
@@ -222,7 +222,7 @@ class StripeReader:
 
     def _price_page(self, params: PriceListParams) -> tuple[list[StripePrice], bool]:
         """One page of prices and whether more follow, from the answer's JSON."""
-        answer = self._get("list prices", "/v1/prices", **params)
+        answer = self._get("list prices", "/v1/prices", params)
         items, has_more = self._parse("GET /v1/prices", answer, _page_of)
         return [self._price(item, "GET /v1/prices") for item in items], has_more
 
@@ -249,25 +249,21 @@ class StripeReader:
     def checkout_prices(self, session_id: str) -> list[str]:
         """The price id of every line item of a Checkout Session (one page: a verification
         checkout has one item)."""
-        page = self._call(
-            f"list the line items of Checkout Session {shorten(session_id)}",
-            partial(
-                self._client.v1.checkout.sessions.line_items.list,
-                session_id,
-                params={"limit": PAGE_LIMIT},
-            ),
-        )
-        items, _ = self._parse("line item list", page.to_dict(), _page_of)
-        return [self._parse("line item", item, _line_item_price) for item in items]
+        path = f"/v1/checkout/sessions/{quote(session_id, safe='')}/line_items"
+        shown = "/v1/checkout/sessions/{id}/line_items"
+        request = f"GET {shown}"
+        op = f"list the line items of Checkout Session {shorten(session_id)}"
+        answer = self._get(op, path, {"limit": PAGE_LIMIT}, shown=shown)
+        items, _ = self._parse(request, answer, _page_of)
+        return [self._parse(request, item, _line_item_price) for item in items]
 
     def checkout_session_status(self, session_id: str) -> str:
         """``open``, ``complete`` or ``expired``."""
-        session = self._call(
-            f"retrieve Checkout Session {shorten(session_id)}",
-            partial(self._client.v1.checkout.sessions.retrieve, session_id),
-        )
+        path = f"/v1/checkout/sessions/{quote(session_id, safe='')}"
+        op = f"retrieve Checkout Session {shorten(session_id)}"
+        answer = self._get(op, path, shown="/v1/checkout/sessions/{id}")
         return self._parse(
-            "checkout session", session.to_dict(), lambda body: string(body, "status")
+            "GET /v1/checkout/sessions/{id}", answer, lambda body: string(body, "status")
         )
 
     def events(self, event_type: str, created_gte: int) -> list[StripeEvent]:
@@ -279,20 +275,25 @@ class StripeReader:
             "limit": PAGE_LIMIT,
         }
         while True:
-            page = self._call("list events", partial(self._client.v1.events.list, params=params))
-            listed = [self._parse("event", event.to_dict(), _event_of) for event in page.data]
+            answer = self._get("list events", "/v1/events", params)
+            items, has_more = self._parse("GET /v1/events", answer, _page_of)
+            listed = [self._parse("GET /v1/events", item, _event_of) for item in items]
             events.extend(listed)
-            if not page.has_more or not listed:
+            if not has_more or not listed:
                 return events
             params["starting_after"] = listed[-1].id
 
     # Plumbing: every SDK call, errors, parsing.
 
-    def _get(self, op: str, path: str, **params: Any) -> Any:
+    def _get(
+        self, op: str, path: str, params: Mapping[str, Any] | None = None, *, shown: str = ""
+    ) -> Any:
         """The JSON of one GET, as Stripe sent it: `_parse` checks its shape, so an odd
-        answer is a clear error rather than an SDK object missing an attribute."""
-        call = partial(self._client.raw_request, "get", path, **params)
-        return self._call(op, call, request=f"GET {path}").data
+        answer is a clear error rather than an SDK object missing an attribute. ``shown`` is
+        the path as messages may name it, where the real one holds a capability (a Checkout
+        Session id)."""
+        call = partial(self._client.raw_request, "get", path, **(params or {}))
+        return self._call(op, call, request=f"GET {shown or path}").data
 
     def _call(self, op: str, fn: Callable[[], T], *, request: str = "") -> T:
         """Run one SDK call through the channel; SDK errors become `Retryable` or a clean
