@@ -33,12 +33,14 @@ PLANTED = {
     "STRIPE_TEST_SECRET_KEY": "sk_test_PLANTEDhome0002",
     "STRIPE_LIVE_SECRET_KEY": "sk_live_PLANTEDhome0003",
     "GITHUB_TOKEN": "ghs_PLANTEDhome0004",
+    "LICENZY_TEST_API_KEY": "lz_test_PLANTEDhome0005",
+    "LICENZY_LIVE_API_KEY": "lz_live_PLANTEDhome0006",
 }
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy")
 ENDPOINT_VARIABLES = ("LICENZY_URL", "LICENZY_SYNC_STRIPE_API_BASE", "GITHUB_API_URL")
 HOSTILE_HTTP = "http://collector.invalid:8080"
 HOSTILE_HTTPS = "https://collector.invalid"
-READ_THE_FILE = ("plan", "apply", "drift")
+READ_THE_FILE = ("plan", "apply", "drift", "verify")
 COMMANDS = (*READ_THE_FILE, "import", "github comment", "github drift-issue")
 AS_IN_WORLD = {
     "LICENZY_PORTAL_TOKEN": "LZ_TOKEN",
@@ -55,9 +57,11 @@ def config_text(licenzy_url: str | None, api_base: str | None = None) -> str:
     return (
         "version: 1\nproject: proj_sandbox\nlicenzy:\n  token: ${LICENZY_PORTAL_TOKEN}\n" + url
         + "modes:\n  test:\n    stripe:\n      secret_key: ${STRIPE_TEST_SECRET_KEY}\n" + base
-        + "    webhook:\n      manage: true\n  live:\n    stripe:\n"
+        + "    licenzy:\n      api_key: ${LICENZY_TEST_API_KEY}\n"
+        "    webhook:\n      manage: true\n  live:\n    stripe:\n"
         "      secret_key: ${STRIPE_LIVE_SECRET_KEY}\n" + base
-        + "    webhook:\n      manage: false\nproducts:\n  PRO:\n    kind: subscription\n"
+        + "    licenzy:\n      api_key: ${LICENZY_LIVE_API_KEY}\n"
+        "    webhook:\n      manage: false\nproducts:\n  PRO:\n    kind: subscription\n"
         "    name: Pro\n    price: {test: price_1ProTest, live: price_1ProLive}\n"
     )
 
@@ -188,6 +192,7 @@ class Job:
             "plan": ["plan", "-c", str(config)],
             "apply": ["apply", "-c", str(config), "--auto-approve"],
             "drift": ["drift", "-c", str(config)],
+            "verify": ["verify", "-c", str(config), "--mode", "all", "--allow-live"],
             "import": ["import", "--mode", "all", "--project", "proj_x", "-o", "-"],
             "github comment": ["github", "comment", "--body-file", str(body), "--pr", "1"],
             "github drift-issue": github,
