@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from licenzy_sync.sandbox.http import Request, Response
 from licenzy_sync.sandbox.store import Store
-from licenzy_sync.sandbox.stripe_api import StripeEmulator
+from licenzy_sync.sandbox.stripe_api import StripeEmulator, register_key
 from tests.conformance import validate_response
 
 TEST_KEY = "sk_test_emulator1"
@@ -52,6 +52,13 @@ class Api:
         self.store = store or Store()
         self.clock = Clock()
         self.emulator = StripeEmulator(self.store, clock=self.clock)
+        self.register(TEST_KEY, LIVE_KEY)
+
+    def register(self, *keys: str, permissions: list[str] | None = None) -> None:
+        """Make Stripe know ``keys``, as keys made in the Dashboard."""
+        with self.store.transaction() as tx:
+            for key in keys:
+                register_key(tx, key, permissions=permissions)
 
     def call(
         self,

@@ -28,6 +28,7 @@ def fast_sdk_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def retrying(endpoints: Endpoints, key: str = TEST_KEY) -> stripe.StripeClient:
+    endpoints.sandbox.control.ensure_stripe_key(key)
     return stripe.StripeClient(
         key,
         base_addresses={"api": endpoints.stripe_base},

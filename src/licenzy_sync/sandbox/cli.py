@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import click
 
+from licenzy_sync.runtime import SANDBOX_STRIPE_KEYS
 from licenzy_sync.sandbox.app import Sandbox, sandbox_dir
 from licenzy_sync.sandbox.inprocess import LICENZY_BASE
 from licenzy_sync.sandbox.seed import seed, spec_from_config
@@ -95,8 +96,8 @@ def serve(port: int, directory: Path | None) -> None:
     click.echo(f"  export LICENZY_URL={base}/licenzy")
     click.echo(f"  export LICENZY_SYNC_STRIPE_API_BASE={base}/stripe")
     click.echo(
-        f"Defaults: portal token {PORTAL_TOKEN}, project {PROJECT_ID}; "
-        "any well-formed sk_test_/sk_live_ key is accepted."
+        f"Defaults: portal token {PORTAL_TOKEN}, project {PROJECT_ID}; Stripe keys "
+        f"{', '.join(SANDBOX_STRIPE_KEYS.values())} (register others: POST /_sandbox/stripe/keys)."
     )
     click.echo("Press Ctrl-C to stop.")
     try:
