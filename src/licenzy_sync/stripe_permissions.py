@@ -70,6 +70,16 @@ def required(method: str, path: str) -> str | None:
     return None if resource is None else resource.needs(access_of(method))
 
 
+def permission_label(permission: str) -> str:
+    """``rak_webhook_write`` as a person sets it: "Webhook Endpoints: Write
+    (rak_webhook_write)"."""
+    base, _, access = permission.rpartition("_")
+    for _, resource in _BY_PREFIX:
+        if resource.permission == base:
+            return f"{resource.name}: {access.capitalize()} ({permission})"
+    return permission
+
+
 def grants(held: frozenset[str], permission: str) -> bool:
     """Whether a key holding ``held`` may use ``permission``; write implies read."""
     if permission in held:

@@ -63,7 +63,7 @@ def test_fault_routes_add_list_and_clear(endpoints: Endpoints) -> None:
         {
             "id": fault_id, "action": "error", "prefix": "/stripe/v1/prices", "method": None,
             "status": 503, "retry_after": None, "latency": None, "times": 2,
-            "after_commit": False, "skip": 0, "remaining": 2,
+            "after_commit": False, "skip": 0, "should_retry": None, "remaining": 2,
         }
     ]
     assert after_one[0]["remaining"] == 1

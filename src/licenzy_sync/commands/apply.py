@@ -105,7 +105,7 @@ def apply(
             config_path, mode, sandbox=sandbox, prune=prune, console=console, channels=channels
         )
     console.out(render(plan, "text", console).rstrip("\n"))
-    if plan.has_errors:
+    if plan.blocks_apply:
         raise click.exceptions.Exit(EXIT_INVALID)
     if not plan.changes:
         return
@@ -177,7 +177,8 @@ def _converge(
             channels=options.channels,
         )
         remaining = {resource.address for resource in plan.changes}
-        if not remaining or plan.has_errors or not remaining <= approved or round_number == rounds:
+        done = not remaining or not remaining <= approved or round_number == rounds
+        if done or plan.blocks_apply:
             return plan, written
         round_number += 1
         options.console.err(
@@ -241,7 +242,8 @@ def _apply_outcomes(
     console = options.console
     console.out(plans_text(results(outcomes), console.style).rstrip("\n"))
     blocked = combine(
-        exit_code(o, lambda pair: EXIT_INVALID if pair[0].has_errors else EXIT_OK) for o in outcomes
+        exit_code(o, lambda pair: EXIT_INVALID if pair[0].blocks_apply else EXIT_OK)
+        for o in outcomes
     )
     if blocked:
         raise click.exceptions.Exit(blocked)

@@ -43,7 +43,9 @@ from licenzy_sync.providers.fields import (
 )
 from licenzy_sync.providers.network import timeouts
 from licenzy_sync.providers.retry import Channels, Retryable, parse_retry_after
+from licenzy_sync.providers.stripe_client import new_client
 from licenzy_sync.state import PriceType, StripeEndpoint, StripePrice, StripeSnapshot
+from licenzy_sync.stripe_permissions import permission_label, required
 from licenzy_sync.targets import StripeTarget, Transports
 
 if TYPE_CHECKING:
@@ -59,6 +61,8 @@ PAGE_LIMIT = 100
 RETRIEVE_WORKERS = 8
 """Concurrent retrieves per mode; the rate limiter, not this, bounds the request rate."""
 PRICE_TYPES: tuple[PriceType, ...] = ("one_time", "recurring")
+PROBE_ENDPOINT_ID = "we_licenzysyncpermissionprobe"
+"""An id no endpoint has (Stripe's are ``we_`` and 24 alphanumerics)."""
 
 
 def system_name(target: StripeTarget) -> str:
@@ -115,12 +119,7 @@ class StripeReader:
         http_client = transports.stripe_http_client or stripe.RequestsClient(
             timeout=timeouts()
         )
-        self._client = stripe.StripeClient(
-            target.secret_key.reveal(),
-            base_addresses={"api": target.api_base},
-            http_client=http_client,
-            max_network_retries=0,
-        )
+        self._client = new_client(target.secret_key.reveal(), target.api_base, http_client)
 
     def __repr__(self) -> str:
         return f"StripeReader({self._who})"
@@ -149,7 +148,11 @@ class StripeReader:
         if self.key_kind != "secret":
             return None
         try:
-            account = self._call("read the account", self._client.v1.accounts.retrieve_current)
+            account = self._call(
+                "read the account",
+                self._client.v1.accounts.retrieve_current,
+                needs=required("GET", "/v1/account"),
+            )
         except _Forbidden:
             return None
         return self._parse("account", account.to_dict(), lambda body: string(body, "id"))
@@ -164,6 +167,26 @@ class StripeReader:
             self._price_page({"limit": 1})
         return self._livemode
 
+    def may_write_endpoints(self) -> bool:
+        """Whether this key may write webhook endpoints, asked without writing anything.
+
+        Stripe checks a restricted key's permission before it looks the object up, so
+        updating an endpoint that cannot exist answers 403 without the permission and 404
+        with it; nothing is changed either way.
+        """
+        try:
+            self._call(
+                "check write access to webhook endpoints",
+                partial(self._client.v1.webhook_endpoints.update, PROBE_ENDPOINT_ID),
+                needs=required("POST", "/v1/webhook_endpoints"),
+            )
+        except _Forbidden:
+            return False
+        except StripeApiError as error:
+            if error.code != "resource_missing":
+                raise
+        return True
+
     def webhook_endpoints(self) -> list[StripeEndpoint]:
         """Every endpoint of the mode; Stripe allows 16, so this is one page."""
         endpoints: list[StripeEndpoint] = []
@@ -172,6 +195,7 @@ class StripeReader:
             page = self._call(
                 "list webhook endpoints",
                 partial(self._client.v1.webhook_endpoints.list, params=params),
+                needs=required("GET", "/v1/webhook_endpoints"),
             )
             endpoints.extend(self._endpoint(endpoint.to_dict()) for endpoint in page.data)
             if not page.has_more or not page.data:
@@ -214,7 +238,9 @@ class StripeReader:
     def _price_page(self, params: PriceListParams) -> tuple[list[StripePrice], bool]:
         """One page of prices and whether more follow, from the answer's JSON."""
         answer = self._call(
-            "list prices", partial(self._client.raw_request, "get", "/v1/prices", **params)
+            "list prices",
+            partial(self._client.raw_request, "get", "/v1/prices", **params),
+            needs=required("GET", "/v1/prices"),
         )
         items, has_more = self._parse("price list", answer.data, _page_of)
         return [self._price(item) for item in items], has_more
@@ -238,26 +264,25 @@ class StripeReader:
                     return None
                 raise
 
-        return self._call(f"retrieve price {price_id}", attempt)
+        return self._call(
+            f"retrieve price {price_id}", attempt, needs=required("GET", "/v1/prices")
+        )
 
     # Plumbing: every SDK call, errors, parsing.
 
-    def _call(self, op: str, fn: Callable[[], T]) -> T:
+    def _call(self, op: str, fn: Callable[[], T], *, needs: str | None = None) -> T:
         """Run one SDK call through the channel; SDK errors become `Retryable` or a clean
-        `ProviderError` (never the SDK's message about the key, which quotes part of it)."""
+        `ProviderError` (never the SDK's message about the key, which quotes part of it).
+        ``needs`` is the restricted-key permission the call requires, named on a 403."""
         import stripe
 
         def attempt() -> T:
             try:
                 return fn()
-            except stripe.RateLimitError as error:
-                retry_after = parse_retry_after(_header(error.headers, "retry-after"))
-                raise Retryable("HTTP 429 (rate limited)", retry_after) from None
-            except stripe.APIConnectionError:
-                raise Retryable("no answer (connection failed or timed out)") from None
-            except stripe.APIError as error:
-                if error.http_status is None or error.http_status >= 500:
-                    raise Retryable(f"HTTP {error.http_status or 'error'}") from None
+            except stripe.StripeError as error:
+                retry = _retry_decision(error)
+                if retry is not None:
+                    raise retry from None
                 raise
 
         try:
@@ -268,16 +293,20 @@ class StripeReader:
                 "authentication failed"
             ) from None
         except stripe.PermissionError:
-            raise _Forbidden(
-                f"The {self._key_label} in {self._env} ({self.target.mode} mode) may not "
-                f"{op}: Stripe answered 403; give the key read access to it"
-            ) from None
+            raise _Forbidden(self._forbidden(op, needs)) from None
         except stripe.StripeError as error:
             raise StripeApiError(
                 f"{self._who}: {op} was refused: {_describe(error)}",
                 code=str(error.code) if error.code else None,
                 status=error.http_status,
             ) from None
+
+    def _forbidden(self, op: str, needs: str | None) -> str:
+        """What to grant, in the words of Stripe's restricted-key editor."""
+        prefix = f"The {self._key_label} in {self._env} ({self.target.mode} mode) may not {op}"
+        if needs is None:
+            return f"{prefix}: Stripe answered 403"
+        return f"{prefix}: Stripe answered 403; give the key {permission_label(needs)}"
 
     def _observe(self, livemode: bool) -> None:
         with self._evidence_lock:
@@ -345,6 +374,33 @@ def _endpoint_of(body: Mapping[str, Any]) -> StripeEndpoint:
             fingerprint="",
         )
     )
+
+
+def _retry_decision(error: stripe.StripeError) -> Retryable | None:
+    """Whether another attempt may succeed, as Stripe's own SDK decides: the server's
+    ``Stripe-Should-Retry`` wins, then 409 (lock timeouts and other conflicts), 5xx and lost
+    connections are retried; 429 too, with backoff, as Stripe's rate-limit guide advises."""
+    import stripe
+
+    advice = _header(error.headers, "stripe-should-retry")
+    status = error.http_status
+    if isinstance(error, stripe.APIConnectionError):
+        reason = "no answer (connection failed or timed out)"
+    elif status == 429:
+        reason = "HTTP 429 (rate limited)"
+    else:
+        reason = f"HTTP {status or 'error'}"
+    if advice == "false":
+        return None
+    retryable = (
+        advice == "true"
+        or isinstance(error, stripe.APIConnectionError)
+        or status in (409, 429)
+        or (isinstance(error, stripe.APIError) and (status is None or status >= 500))
+    )
+    if not retryable:
+        return None
+    return Retryable(reason, parse_retry_after(_header(error.headers, "retry-after")))
 
 
 def _header(headers: Mapping[str, str] | None, name: str) -> str | None:

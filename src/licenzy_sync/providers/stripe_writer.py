@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING
 from licenzy_sync.config.secrets import Secret
 from licenzy_sync.providers.stripe_reader import StripeApiError, StripeReader
 from licenzy_sync.state import StripeEndpoint
+from licenzy_sync.stripe_permissions import WEBHOOK_ENDPOINTS
+
+WRITE = WEBHOOK_ENDPOINTS.needs("write")
 
 if TYPE_CHECKING:
     from stripe.params import WebhookEndpointCreateParams, WebhookEndpointUpdateParams
@@ -30,6 +33,7 @@ class StripeWriter(StripeReader):
                 params=params,
                 options={"idempotency_key": idempotency_key},
             ),
+            needs=WRITE,
         )
         secret = Secret(str(created.secret), f"{self.target.mode} webhook endpoint secret")
         return self._endpoint(created.to_dict()), secret
@@ -45,6 +49,7 @@ class StripeWriter(StripeReader):
                 params=params,
                 options={"idempotency_key": idempotency_key},
             ),
+            needs=WRITE,
         )
         return self._endpoint(updated.to_dict())
 
@@ -58,6 +63,7 @@ class StripeWriter(StripeReader):
                     endpoint_id,
                     options={"idempotency_key": idempotency_key},
                 ),
+                needs=WRITE,
             )
         except StripeApiError as error:
             if error.code != "resource_missing":
