@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import pytest
 
@@ -391,3 +392,42 @@ def test_ensure_account_is_idempotent(api: Api) -> None:
         first = ensure_account(tx, "acct_1New")
         assert ensure_account(tx, "acct_1New") == first
     assert first["id"] == "acct_1New"
+
+
+def test_a_key_stripe_never_issued_is_401_even_with_a_known_prefix(api: Api) -> None:
+    """The sandbox used to accept any key with a known prefix (sk_test_bad! -> 200)."""
+    response = api.call("GET", "/v1/prices", key="sk_test_bad!")
+    assert response.status == 401
+    assert response.payload()["error"]["message"] == "Invalid API Key provided."
+    assert "bad!" not in response.body.decode()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "params", "permission"),
+    [
+        ("GET", "/v1/prices", None, "rak_plan_read"),
+        ("POST", "/v1/products", {"name": "Pro"}, "rak_product_write"),
+        (
+            "POST",
+            "/v1/webhook_endpoints",
+            {"url": "https://e.com/h", "enabled_events": ["*"]},
+            "rak_webhook_write",
+        ),
+        ("DELETE", "/v1/webhook_endpoints/we_1", None, "rak_webhook_write"),
+    ],
+)
+def test_a_restricted_key_outside_its_permissions_gets_403_naming_the_permission(
+    api: Api, method: str, path: str, params: dict[str, Any] | None, permission: str
+) -> None:
+    api.register("rk_test_narrow1", permissions=["rak_webhook_read"])
+    error = api.error(403, method, path, params, key="rk_test_narrow1")
+    assert f"Having the '{permission}' permission would allow this request to continue." in (
+        error["message"]
+    )
+    assert "narrow1" not in error["message"]
+    assert api.ok("GET", "/v1/webhook_endpoints", key="rk_test_narrow1")["data"] == []
+
+
+def test_write_permission_implies_read(api: Api) -> None:
+    api.register("rk_test_writer1", permissions=["rak_webhook_write"])
+    assert api.ok("GET", "/v1/webhook_endpoints", key="rk_test_writer1")["data"] == []
