@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,17 +15,6 @@ from tests.plan.world import PLANTED, PROJECT, World
 README = Path(__file__).resolve().parents[2] / "README.md"
 READ_ONLY_KEY = "rk_test_PLANTEDreadonly07"
 WRITE_KEY = "rk_test_PLANTEDwriter08"
-
-
-@pytest.fixture
-def world(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> Iterator[World]:
-    made = World(tmp_path, capsys)
-    made.environment(monkeypatch)
-    yield made
-    made.assert_no_secret_leaked()
-    made.close()
 
 
 def readme_table() -> dict[str, set[str]]:
@@ -93,14 +81,19 @@ def test_the_readme_table_is_what_each_command_calls(
     assert table["verify"] == {"rak_checkout_session_write", "rak_event_read"}
 
 
+def use_test_key(
+    world: World, monkeypatch: pytest.MonkeyPatch, key: str, permissions: list[str]
+) -> None:
+    """Seed the world, with the config's test key a restricted key holding ``permissions``."""
+    world.sandbox.control.register_stripe_key(key, permissions=permissions)
+    monkeypatch.setenv("STRIPE_TEST_KEY", key)
+    world.seed()
+
+
 def test_plan_reports_a_missing_webhook_write_permission_before_anything_is_written(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    world.sandbox.control.register_stripe_key(
-        READ_ONLY_KEY, permissions=["rak_plan_read", "rak_webhook_read"]
-    )
-    monkeypatch.setenv("STRIPE_TEST_KEY", READ_ONLY_KEY)
-    world.seed()
+    use_test_key(world, monkeypatch, READ_ONLY_KEY, ["rak_plan_read", "rak_webhook_read"])
     run = world.plan()
     assert run.code == 0, run.result.text
     assert run.rules()["LZ140"] == {"stripe.test.webhook_endpoint[tenant]"}
@@ -117,11 +110,7 @@ def test_plan_reports_a_missing_webhook_write_permission_before_anything_is_writ
 def test_a_key_that_may_write_endpoints_gets_no_finding_and_applies(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    world.sandbox.control.register_stripe_key(
-        WRITE_KEY, permissions=["rak_plan_read", "rak_webhook_write"]
-    )
-    monkeypatch.setenv("STRIPE_TEST_KEY", WRITE_KEY)
-    world.seed()
+    use_test_key(world, monkeypatch, WRITE_KEY, ["rak_plan_read", "rak_webhook_write"])
     assert "LZ140" not in world.plan().rules()
     applied = world.apply("--auto-approve")
     assert applied.code == 0, applied.text
