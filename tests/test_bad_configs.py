@@ -2,6 +2,9 @@
 
 Each file under bad_configs/ starts with ``# expect: RULE FIELD`` (``-`` when no field applies),
 may set variables with ``# env: NAME=value``, and marks the offending line with ``# <-``.
+A credential-shaped value in a comment is itself refused (LZ020), so an ``# env:`` value is
+written with a ``-`` after its prefix's last underscore (``sk_live_-PLANTED...``), which is
+dropped when the variable is set.
 """
 
 from __future__ import annotations
@@ -23,7 +26,10 @@ def _expectations(path: Path) -> tuple[str, str, int | None, dict[str, str]]:
     found = re.search(r"^# expect: (\S+) (\S+)$", text, re.M)
     assert found is not None, f"{path.name} has no '# expect:' line"
     rule, field = found.groups()
-    env = dict(re.findall(r"^# env: (\w+)=(\S+)$", text, re.M))
+    env = {
+        name: value.replace("_-", "_", 1)
+        for name, value in re.findall(r"^# env: (\w+)=(\S+)$", text, re.M)
+    }
     marked = [n for n, line in enumerate(text.splitlines(), 1) if line.endswith("# <-")]
     return rule, field, marked[0] if marked else None, env
 
@@ -47,5 +53,6 @@ def test_bad_config_is_refused_cleanly(
     assert f" {rule} " in result.out, result.text
     if field != "-":
         assert f" {field}: " in result.out, result.text
-    for secret in PLANTED.finditer(path.read_text()):
-        assert secret.group(0) not in result.text
+    planted = [found.group(0) for found in PLANTED.finditer(path.read_text())]
+    for secret in [*planted, *env.values()]:
+        assert secret not in result.text

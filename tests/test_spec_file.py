@@ -19,6 +19,12 @@ Stripe domain notes (stripe.md); a different source must be a deliberate, review
 OPERATIONS = {
     ("get", "/v1/account"),
     ("get", "/v1/balance"),
+    ("post", "/v1/checkout/sessions"),
+    ("get", "/v1/checkout/sessions/{session}"),
+    ("get", "/v1/checkout/sessions/{session}/line_items"),
+    ("post", "/v1/checkout/sessions/{session}/expire"),
+    ("get", "/v1/events"),
+    ("get", "/v1/events/{id}"),
     ("post", "/v1/products"),
     ("get", "/v1/products"),
     ("get", "/v1/products/{id}"),
@@ -102,6 +108,18 @@ def test_only_subtrees_nobody_emits_are_trimmed(subset: dict[str, Any]) -> None:
         ("api_errors", "payment_method"),
         ("api_errors", "setup_intent"),
         ("api_errors", "source"),
+        ("checkout.session", "customer"),
+        ("checkout.session", "invoice"),
+        ("checkout.session", "payment_intent"),
+        ("checkout.session", "payment_link"),
+        ("checkout.session", "payment_method_options"),
+        ("checkout.session", "setup_intent"),
+        ("checkout.session", "subscription"),
+        ("line_items_discount_amount", "discount"),
+        ("line_items_tax_amount", "rate"),
+        ("payment_pages_checkout_session_shipping_cost", "shipping_rate"),
+        ("payment_pages_checkout_session_shipping_option", "shipping_rate"),
+        ("tax_id", "customer"),
     }
 
 

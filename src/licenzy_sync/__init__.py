@@ -1,3 +1,8 @@
 """licenzy-sync: keep a Licenzy + Stripe billing setup in git."""
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("licenzy-sync")
+except PackageNotFoundError:  # a source tree on sys.path that was never installed
+    __version__ = "0.0.0"

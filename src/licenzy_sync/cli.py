@@ -7,6 +7,7 @@ that need them, so `--help` and `validate` start fast.
 from __future__ import annotations
 
 import importlib
+import io
 import os
 import sys
 import traceback
@@ -31,6 +32,7 @@ from licenzy_sync.redact import redact
 
 if TYPE_CHECKING:
     from licenzy_sync.config.load import LoadedConfig
+    from licenzy_sync.findings import Finding
 
 DEBUG_ENV = "LICENZY_SYNC_DEBUG"
 
@@ -107,38 +109,79 @@ def cli() -> None:
 
 
 @cli.command()
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
 @configs_option
 @click.option("--strict", is_flag=True, help="Fail (exit 3) on warnings too.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "github"]),
+    default="text",
+    show_default=True,
+    help="text for people; github prints each finding as a GitHub Actions annotation "
+    "(::error file=...,line=...,col=...,title=LZ...::message).",
+)
 @console_options
-def validate(config_paths: tuple[Path, ...], strict: bool, no_color: bool, verbose: int) -> None:
+@click.pass_context
+def validate(
+    ctx: click.Context,
+    files: tuple[Path, ...],
+    config_paths: tuple[Path, ...],
+    strict: bool,
+    fmt: str,
+    no_color: bool,
+    verbose: int,
+) -> None:
     """Check licenzy.yaml offline: structure, types and the static rules.
 
-    Secret references are not resolved; where a referenced variable is set, its key prefix is
-    checked against the mode block it is used in. With several files (-c repeated or a glob),
-    each is checked and two files naming the same project are an error. Exit 0 valid,
-    3 invalid, 1 error; with several files the worst of these (1, then 3).
+    FILES are checked like -c values (so pre-commit can pass the staged files). Secret
+    references are not resolved; where a referenced variable is set, its key prefix is
+    checked against the mode block it is used in. With several files (-c repeated, a glob
+    or FILES), each is checked and two files naming the same project are an error. Exit 0
+    valid, 3 invalid, 1 error; with several files the worst of these (1, then 3).
     """
     from licenzy_sync.config.load import load_config
     from licenzy_sync.projects import expand_configs
 
     console = Console(no_color, verbose)
-    configs = expand_configs(config_paths)
+    explicit = ctx.get_parameter_source("config_paths") is not click.core.ParameterSource.DEFAULT
+    given = (*config_paths, *files) if explicit or not files else files
+    configs = expand_configs(given)
     if len(configs) > 1:
-        _validate_files(configs, strict, console)
+        _validate_files(configs, strict, fmt, console)
         return
-    code = _validate_loaded(load_config(configs[0]), strict, console)
+    try:
+        loaded = load_config(configs[0])
+    except ConfigInvalid as error:
+        if fmt == "text":
+            raise
+        _show_findings(error.findings, configs[0], fmt, console)
+        console.out(f"{configs[0]}: invalid")
+        raise click.exceptions.Exit(EXIT_INVALID) from None
+    code = _validate_loaded(loaded, strict, fmt, console)
     if code:
         raise click.exceptions.Exit(code)
 
 
-def _validate_loaded(loaded: LoadedConfig, strict: bool, console: Console) -> int:
+def _show_findings(findings: Sequence[Finding], path: Path, fmt: str, console: Console) -> None:
+    from licenzy_sync.render.annotations import workflow_commands
+    from licenzy_sync.render.findings_text import format_findings
+
+    if fmt == "github":
+        lines = workflow_commands(findings, str(path))
+    else:
+        lines = format_findings(findings, console.style)
+    for line in lines:
+        console.out(line)
+
+
+def _validate_loaded(loaded: LoadedConfig, strict: bool, fmt: str, console: Console) -> int:
     """Print the findings and the verdict line of one loaded file; return its exit code."""
-    from licenzy_sync.render.findings_text import format_findings, summary
+    from licenzy_sync.render.findings_text import summary
     from licenzy_sync.rules.static import static_findings
 
     findings = static_findings(loaded)
-    for line in format_findings(findings, console.style):
-        console.out(line)
+    _show_findings(findings, loaded.path, fmt, console)
     failed = any(f.is_error for f in findings) or (strict and bool(findings))
     config = loaded.config
     if failed:
@@ -150,10 +193,10 @@ def _validate_loaded(loaded: LoadedConfig, strict: bool, console: Console) -> in
     return EXIT_OK
 
 
-def _validate_files(configs: list[Path], strict: bool, console: Console) -> None:
+def _validate_files(configs: list[Path], strict: bool, fmt: str, console: Console) -> None:
     from licenzy_sync.config.load import load_config
     from licenzy_sync.projects import Outcome, combine, refuse_duplicates, then
-    from licenzy_sync.render.findings_text import format_findings, summary
+    from licenzy_sync.render.findings_text import summary
 
     loaded = then([Outcome(path, path) for path in configs], load_config)
     refuse_duplicates(
@@ -164,13 +207,12 @@ def _validate_files(configs: list[Path], strict: bool, console: Console) -> None
     codes = []
     for outcome in loaded:
         if outcome.result is not None:
-            codes.append(_validate_loaded(outcome.result, strict, console))
+            codes.append(_validate_loaded(outcome.result, strict, fmt, console))
             continue
         error = outcome.error
         assert error is not None
         if isinstance(error, ConfigInvalid):
-            for line in format_findings(error.findings, console.style):
-                console.out(line)
+            _show_findings(error.findings, outcome.config, fmt, console)
             console.out(f"{outcome.config}: invalid ({summary(error.findings)})")
         else:
             console.out(f"error: {redact(str(error))}")
@@ -204,10 +246,25 @@ def _report_invalid(error: ConfigInvalid) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point: every failure becomes a message and an exit code, never a traceback."""
+    """Entry point: every failure becomes a message and an exit code, never a traceback.
+
+    A reader that stops early (``licenzy-sync plan | head``) ends the run quietly, as
+    ``git log | head`` does: nothing more can be shown, and nothing is lost by not trying.
+    """
     args = list(sys.argv[1:] if argv is None else argv)
+    _tolerant_streams()
     try:
-        code = cli.main(args=args, prog_name="licenzy-sync", standalone_mode=False)
+        code = _run(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _discard_output()
+        code = EXIT_ERROR
+    sys.exit(EXIT_OK if code is None else int(code))
+
+
+def _run(args: list[str]) -> int | None:
+    try:
+        code: int | None = cli.main(args=args, prog_name="licenzy-sync", standalone_mode=False)
     except ConfigInvalid as error:
         _report_invalid(error)
         code = EXIT_INVALID
@@ -223,6 +280,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         code = 130
+    except BrokenPipeError:
+        raise
     except Exception as error:
         sys.stderr.write(
             f"internal error: {type(error).__name__}: {redact(str(error))}\n"
@@ -231,4 +290,23 @@ def main(argv: Sequence[str] | None = None) -> None:
         if os.environ.get(DEBUG_ENV):
             sys.stderr.write(redact(traceback.format_exc()))
         code = EXIT_ERROR
-    sys.exit(EXIT_OK if code is None else int(code))
+    return code
+
+
+def _tolerant_streams() -> None:
+    """A character no encoder can write (a lone surrogate from a remote name) is shown
+    escaped instead of ending the run with an encoding error."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
+
+
+def _discard_output() -> None:
+    """Point stdout and stderr at /dev/null so the interpreter's last flush cannot fail."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            os.dup2(devnull, stream.fileno())
+        except (OSError, ValueError):
+            continue
+    os.close(devnull)

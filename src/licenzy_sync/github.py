@@ -2,8 +2,10 @@
 per project.
 
 As with Stripe and Licenzy, no state is kept: identity is the marker line every licenzy-sync
-Markdown report starts with (``<!-- licenzy-sync:plan project=... -->``), so the comment or
-issue whose body starts with that line *is* the one to update, whichever run made it.
+Markdown report starts with (``<!-- licenzy-sync:plan project=... -->``) *and* the author, so
+the comment or issue that the token in use wrote and whose body starts with that line is the
+one to update, whichever run made it. Anyone can type the marker; only the token's own
+comments and issues are ever edited, so nobody else can put words under the plan's name.
 
 Writes are made safe to repeat by the same idea: a create that may or may not have happened
 (a 5xx or a dropped connection) is never retried blindly; the next attempt looks for the
@@ -26,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from licenzy_sync import __version__, redact
+from licenzy_sync.endpoints import GITHUB, display, on_loopback, refusal
 from licenzy_sync.errors import ConfigInvalid, LicenzySyncError
 from licenzy_sync.keys import looks_like_secret
 from licenzy_sync.providers import safe_text
@@ -43,7 +46,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-DEFAULT_API_URL = "https://api.github.com"
+ACTIONS_BOT = "github-actions[bot]"
+"""Who the Actions GITHUB_TOKEN writes as. It is an installation token, and GitHub answers
+``GET /user`` with 403 for those, so this is the documented fallback."""
 DEFAULT_SERVER_URL = "https://github.com"
 API_VERSION = "2022-11-28"
 PER_PAGE = 100
@@ -116,6 +121,8 @@ class Environment:
     run_id: str | None
     in_actions: bool
     step_summary: Path | None
+    sha: str | None = None
+    """The commit the run is for (GITHUB_SHA): on a push, the merge commit."""
 
     @classmethod
     def read(cls, environ: Mapping[str, str]) -> Environment:
@@ -125,7 +132,7 @@ class Environment:
         event_path = environ.get("GITHUB_EVENT_PATH")
         summary = environ.get("GITHUB_STEP_SUMMARY")
         return cls(
-            api_url=(environ.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/"),
+            api_url=(environ.get(GITHUB.env, "").strip() or GITHUB.default).rstrip("/"),
             token=token,
             repository=environ.get("GITHUB_REPOSITORY") or None,
             event_path=Path(event_path) if event_path else None,
@@ -133,6 +140,7 @@ class Environment:
             run_id=environ.get("GITHUB_RUN_ID") or None,
             in_actions=environ.get("GITHUB_ACTIONS") == "true",
             step_summary=Path(summary) if summary else None,
+            sha=environ.get("GITHUB_SHA") or None,
         )
 
     def repository_or_fail(self, override: str | None = None) -> str:
@@ -144,6 +152,18 @@ class Environment:
                 f"repository {safe_text(repository)[:CAP_NAME]!r} is not of the form owner/name"
             )
         return repository
+
+    def summarize(self, markdown: str) -> None:
+        """Append to the job summary (GITHUB_STEP_SUMMARY), when the job has one."""
+        if self.step_summary is None:
+            return
+        try:
+            with self.step_summary.open("a", encoding="utf-8") as summary:
+                summary.write(markdown.rstrip() + "\n\n")
+        except OSError as error:
+            raise GitHubError(
+                f"cannot append to GITHUB_STEP_SUMMARY: {type(error).__name__}"
+            ) from None
 
     def run_url(self) -> str | None:
         """Link to this workflow run's log, when the job says which run it is."""
@@ -160,6 +180,8 @@ class PullRequestEvent:
     fork: bool
     """The head branch lives in another repository: GitHub gives such runs a read-only token
     and no secrets, so nothing can be posted."""
+    head_sha: str | None = None
+    """The pull request's head commit (GITHUB_SHA is the test merge, not this)."""
 
 
 def read_event(path: Path | None) -> PullRequestEvent:
@@ -181,7 +203,12 @@ def read_event(path: Path | None) -> PullRequestEvent:
         head = _dig(pull, "head", "repo", "full_name")
         base = _dig(pull, "base", "repo", "full_name")
         fork = head != base  # a deleted fork leaves head.repo null: still not ours
-        return PullRequestEvent(number if isinstance(number, int) else None, fork)
+        head_sha = _dig(pull, "head", "sha")
+        return PullRequestEvent(
+            number if isinstance(number, int) else None,
+            fork,
+            head_sha if isinstance(head_sha, str) else None,
+        )
     if isinstance(issue, Mapping) and issue.get("pull_request") is not None:
         number = issue.get("number")
         return PullRequestEvent(number if isinstance(number, int) else None, False)
@@ -224,6 +251,7 @@ class Comment:
     id: int
     body: str
     url: str
+    author: str
 
 
 @dataclass(frozen=True)
@@ -231,6 +259,40 @@ class Issue:
     number: int
     body: str
     url: str
+    author: str
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    number: int
+    head_sha: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Artifact:
+    id: int
+    expired: bool
+    head_sha: str | None
+    """The commit the run that made it ran for (a pull request's head commit)."""
+    same_repository: bool
+    """Made by a run of a branch of this repository, not a fork's."""
+
+
+def _artifact(item: Mapping[str, Any]) -> Artifact:
+    id_, run = item.get("id"), item.get("workflow_run")
+    run = run if isinstance(run, Mapping) else {}
+    head, repository, head_repository = (
+        run.get("head_sha"),
+        run.get("repository_id"),
+        run.get("head_repository_id"),
+    )
+    return Artifact(
+        id_ if isinstance(id_, int) else 0,
+        item.get("expired") is not False,
+        head if isinstance(head, str) else None,
+        isinstance(repository, int) and repository == head_repository,
+    )
 
 
 class GitHub:
@@ -255,7 +317,10 @@ class GitHub:
         import httpx
 
         redact.register(token)
-        self._where = _display(api_url)
+        refused = refusal(GITHUB, api_url, GITHUB.env)
+        if refused is not None:
+            raise GitHubError(refused)
+        self._where = display(api_url)
         self._origin = _origin(api_url)
         self._repo = f"/repos/{repository}"
         self._needs = needs
@@ -273,11 +338,10 @@ class GitHub:
                 transport=transport,
                 timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
                 follow_redirects=True,  # renamed repositories answer 301/307
+                trust_env=not on_loopback(api_url),  # a proxy could be another machine
             )
         except httpx.InvalidURL:
             raise self._bad_url() from None
-        if self._origin is None:
-            raise self._bad_url()
 
     def close(self) -> None:
         self._http.close()
@@ -303,9 +367,10 @@ class GitHub:
         body: Any = None,
         params: Mapping[str, Any] | None = None,
         create: bool = False,
+        accept: tuple[int, ...] = (),
     ) -> httpx.Response:
         """One call with retries. A ``create`` that may have happened raises `_Uncertain`
-        instead of being repeated."""
+        instead of being repeated. Statuses in ``accept`` are answers, not refusals."""
         what = f"{method} {_path(url)}"
         number = 0
         while True:
@@ -323,7 +388,7 @@ class GitHub:
                 self._log(f"{what}: {failure.reason}; retrying")
                 self._policy.sleep(self._policy.delay(number, failure.retry_after))
                 continue
-            if 200 <= response.status_code < 300:
+            if 200 <= response.status_code < 300 or response.status_code in accept:
                 return response
             raise self._refusal(what, response)
 
@@ -429,20 +494,35 @@ class GitHub:
 
     def _bad_url(self) -> GitHubError:
         return GitHubError(
-            f"GITHUB_API_URL={self._where} is not a usable http(s) URL (default {DEFAULT_API_URL})"
+            f"GITHUB_API_URL={self._where} is not a usable http(s) URL (default {GITHUB.default})"
         )
 
     def _comment(self, what: str, value: Mapping[str, Any]) -> Comment:
         id_, body, url = value.get("id"), value.get("body"), value.get("html_url")
         if not isinstance(id_, int) or not isinstance(url, str):
             raise self._unexpected(what, "a comment without id or html_url")
-        return Comment(id_, body if isinstance(body, str) else "", url)
+        return Comment(id_, body if isinstance(body, str) else "", url, _author(value))
 
     def _issue(self, what: str, value: Mapping[str, Any]) -> Issue:
         number, body, url = value.get("number"), value.get("body"), value.get("html_url")
         if not isinstance(number, int) or not isinstance(url, str):
             raise self._unexpected(what, "an issue without number or html_url")
-        return Issue(number, body if isinstance(body, str) else "", url)
+        return Issue(number, body if isinstance(body, str) else "", url, _author(value))
+
+    # Who writes.
+
+    def identity(self) -> str:
+        """The login the token writes as: ``GET /user`` for a personal token; for an
+        installation token (the Actions GITHUB_TOKEN), which GitHub answers with 403,
+        `ACTIONS_BOT`. A GitHub App's own token writes as ``<app-slug>[bot]``: callers using
+        one pass that login instead of asking."""
+        response = self._send("GET", "/user", accept=(403,))
+        if response.status_code == 403:
+            return ACTIONS_BOT
+        login = self._object("GET /user", response).get("login")
+        if not isinstance(login, str) or not login:
+            raise self._unexpected("GET /user", "no login")
+        return login
 
     # Issues and comments.
 
@@ -483,6 +563,41 @@ class GitHub:
         response = self._send("PATCH", path, body=fields)
         return self._issue(f"PATCH {path}", self._object(f"PATCH {path}", response))
 
+    # The reviewed plan: the pull request a merge came from, and its plan job's artifact.
+
+    def merged_pull_request(self, sha: str) -> PullRequest | None:
+        """The pull request whose merge made commit ``sha`` (its merge, squash or last rebased
+        commit), None for a commit pushed without one."""
+        what = f"GET {self._repo}/commits/{sha}/pulls"
+        for item in self._items(f"/commits/{sha}/pulls", {}):
+            if item.get("merged_at") and item.get("merge_commit_sha") == sha:
+                number, head = item.get("number"), _dig(item, "head", "sha")
+                url = item.get("html_url")
+                if not isinstance(number, int) or not isinstance(head, str):
+                    raise self._unexpected(what, "a pull request without number or head sha")
+                return PullRequest(number, head, url if isinstance(url, str) else "")
+        return None
+
+    def artifacts(self, name: str) -> list[Artifact]:
+        """The newest 100 workflow artifacts of the repository with exactly this name."""
+        path = f"{self._repo}/actions/artifacts"
+        response = self._send("GET", path, params={"name": name, "per_page": PER_PAGE})
+        items = self._object(f"GET {path}", response).get("artifacts")
+        if not isinstance(items, list) or not all(isinstance(i, Mapping) for i in items):
+            raise self._unexpected(f"GET {path}", "no list of artifacts")
+        return [_artifact(item) for item in items if item.get("name") == name]
+
+    def download_artifact(self, artifact_id: int, limit: int) -> bytes | None:
+        """The artifact's zip archive (GitHub redirects to its storage; the token does not go
+        along to another host), None when it expired (410)."""
+        path = f"{self._repo}/actions/artifacts/{artifact_id}/zip"
+        response = self._send("GET", path, accept=(410,))
+        if response.status_code == 410:
+            return None
+        if len(response.content) > limit:
+            raise self._unexpected(f"GET {path}", f"an archive over {limit:,} bytes")
+        return response.content
+
     def find_or_create(
         self, find: Callable[[], T | None], create: Callable[[], T]
     ) -> tuple[T, bool]:
@@ -508,6 +623,12 @@ class GitHub:
                     ) from None
                 self._log(f"create: {failure.reason}; looking again before retrying")
                 self._policy.sleep(self._policy.delay(number, failure.retry_after))
+
+
+def _author(value: Mapping[str, Any]) -> str:
+    """The login of whoever wrote an issue or comment; "" for a deleted account (ghost)."""
+    login = _dig(value, "user", "login")
+    return login if isinstance(login, str) else ""
 
 
 def _rate_limit_wait(response: httpx.Response) -> float | None:
@@ -561,18 +682,6 @@ def _origin(url: str) -> tuple[str, str, int | None] | None:
     return parts.scheme, parts.hostname.lower(), port
 
 
-def _display(url: str) -> str:
-    """The API URL as messages may show it: never userinfo, never a query."""
-    parts = urlsplit(url)
-    if not parts.hostname:
-        return safe_text(url)[:CAP_NAME] or "(empty)"
-    try:
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        port = ""
-    return f"{parts.scheme}://{parts.hostname}{port}{parts.path}".rstrip("/")
-
-
 def _path(url: str) -> str:
     """A request URL without host or query, for messages (page cursors are noise)."""
     return urlsplit(url).path or url
@@ -590,6 +699,22 @@ class Outcome:
     url: str = ""
     duplicates: int = 0
     """Further comments that carry the same marker (left alone; the oldest is the one)."""
+    foreign: int = 0
+    """Comments or issues that carry the marker but someone else wrote (never edited)."""
+
+
+class Owner:
+    """Whose comments and issues are ours: the login given, else the token's identity, asked
+    for only once something carries the marker (most runs never need to ask)."""
+
+    def __init__(self, github: GitHub, login: str | None) -> None:
+        self._github = github
+        self._login = login
+
+    def owns(self, author: str) -> bool:
+        if self._login is None:
+            self._login = self._github.identity()
+        return author.casefold() == self._login.casefold()  # logins ignore case
 
 
 def check_size(body: str, what: str) -> None:
@@ -611,26 +736,31 @@ def require_marker(body: str, source: str, kind: str | None = None) -> Marker:
     return found
 
 
-def upsert_comment(github: GitHub, number: int, body: str) -> Outcome:
-    """Update the pull request's comment that starts with the body's marker, else create it."""
+def upsert_comment(
+    github: GitHub, number: int, body: str, *, author: str | None = None
+) -> Outcome:
+    """Update the pull request's comment that ``author`` (default: the token's identity) wrote
+    and that starts with the body's marker, else create it."""
     body = _scrub(body)
     found_marker = require_marker(body, "the comment body")
     check_size(body, "the comment body")
-    duplicates = 0
+    owner = Owner(github, author)
+    duplicates = foreign = 0
 
     def find() -> Comment | None:
-        nonlocal duplicates
-        matches = [c for c in github.comments(number) if carries(c.body, found_marker)]
-        duplicates = max(0, len(matches) - 1)
+        nonlocal duplicates, foreign
+        marked = [c for c in github.comments(number) if carries(c.body, found_marker)]
+        matches = [c for c in marked if owner.owns(c.author)]
+        duplicates, foreign = max(0, len(matches) - 1), len(marked) - len(matches)
         return matches[0] if matches else None
 
     comment, created = github.find_or_create(find, lambda: github.create_comment(number, body))
     if created:
-        return Outcome("created", comment.url)
+        return Outcome("created", comment.url, foreign=foreign)
     if _same(comment.body, body):
-        return Outcome("unchanged", comment.url, duplicates)
+        return Outcome("unchanged", comment.url, duplicates, foreign)
     updated = github.update_comment(comment.id, body)
-    return Outcome("updated", updated.url, duplicates)
+    return Outcome("updated", updated.url, duplicates, foreign)
 
 
 def drift_issue_title(project: str) -> str:
@@ -651,17 +781,26 @@ def drift_found(exit_code: int) -> bool:
 
 
 def sync_drift_issue(
-    github: GitHub, body: str, exit_code: int, *, label: str, run_url: str | None
+    github: GitHub,
+    body: str,
+    exit_code: int,
+    *,
+    label: str,
+    run_url: str | None,
+    author: str | None = None,
 ) -> Outcome:
-    """Drift (exit 2): open or update the project's issue. None (exit 0): close it with a
-    comment. Anything else is a failed check, which says nothing about drift."""
+    """Drift (exit 2): open or update the project's issue (the open one ``author`` wrote that
+    starts with the report's marker). None (exit 0): close it with a comment. Anything else
+    is a failed check, which says nothing about drift."""
     drift = drift_found(exit_code)
     body = _scrub(body)
     found_marker = require_marker(body, "the drift report", kind="drift")
     check_size(body, "the drift report")
+    owner = Owner(github, author)
 
     def find() -> Issue | None:
-        return next((i for i in github.open_issues(label) if carries(i.body, found_marker)), None)
+        marked = (i for i in github.open_issues(label) if carries(i.body, found_marker))
+        return next((i for i in marked if owner.owns(i.author)), None)
 
     if drift:
         title = drift_issue_title(found_marker.project)
@@ -774,11 +913,4 @@ def show_unposted(
     else:
         out(f"notice: {reason}")
         out(body.rstrip("\n"))
-    if environment.step_summary is not None:
-        try:
-            with environment.step_summary.open("a", encoding="utf-8") as summary:
-                summary.write(f"> [!NOTE]\n> {reason}\n\n{body.rstrip()}\n\n")
-        except OSError as error:
-            raise GitHubError(
-                f"cannot append to GITHUB_STEP_SUMMARY: {type(error).__name__}"
-            ) from None
+    environment.summarize(f"> [!NOTE]\n> {reason}\n\n{body.rstrip()}")

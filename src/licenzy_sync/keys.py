@@ -6,6 +6,8 @@ value it came in.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -65,6 +67,41 @@ def is_server_key(value: str) -> bool:
     return found is not None and found.kind in ("secret", "restricted")
 
 
+_ALWAYS_SECRET = ("sk_", "rk_", "whsec_", "lzp_")
+
+
 def looks_like_secret(value: str) -> bool:
     """True when a string is shaped like any credential that must never be written literally."""
-    return classify(value) is not None or value.startswith(("sk_", "rk_", "whsec_", "lzp_"))
+    return classify(value) is not None or value.startswith(_ALWAYS_SECRET)
+
+
+def secret_pattern() -> str:
+    """`looks_like_secret` as a regular expression, for the JSON Schema editors check with."""
+    known = [re.escape(prefix) + "." for prefix, _, _ in _PREFIXES]
+    return "^(?:" + "|".join([*map(re.escape, _ALWAYS_SECRET), *known]) + ")"
+
+
+_WORD = re.compile(r"[A-Za-z0-9_]+")
+
+SHAPED_BODY = 8
+"""Characters after the prefix that make a word in free text a credential: placeholders such as
+``sk_test_...`` in a comment have none, real keys have dozens."""
+
+
+def without_secret_words(text: str) -> str:
+    """``text`` with every credential-shaped word replaced, for messages that quote the file."""
+    return _WORD.sub(
+        lambda word: "[secret]" if looks_like_secret(word.group()) else word.group(), text
+    )
+
+
+def secret_shaped_words(text: str) -> Iterator[re.Match[str]]:
+    """Words of free text (a whole file, comments included) shaped like a credential."""
+    for word in _WORD.finditer(text):
+        value = word.group()
+        if not looks_like_secret(value):
+            continue
+        found = classify(value)
+        prefix = found.prefix if found else value[: value.index("_") + 1]
+        if len(value) - len(prefix) >= SHAPED_BODY:
+            yield word

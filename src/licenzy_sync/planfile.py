@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from licenzy_sync.config.reading import MIB, read_limited
 from licenzy_sync.errors import LicenzySyncError
 from licenzy_sync.plan.model import FORMAT_VERSION, PROJECTS_KEY, Plan
 
@@ -17,6 +18,9 @@ if TYPE_CHECKING:
     from licenzy_sync.projects import Outcome
 
 _PROJECTS_TOP_KEYS = ("format_version", PROJECTS_KEY, "errors")
+
+PLAN_MAX_BYTES = 256 * MIB
+"""Plans of tens of thousands of products stay far below this; /dev/zero does not."""
 
 
 def write_plan(plan: Plan, path: Path) -> None:
@@ -54,11 +58,14 @@ def read_plans(path: Path) -> Plan | list[Plan]:
     from licenzy_sync.plan.serialize import plan_from_dict, plan_from_json
 
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_limited(path, "the plan", PLAN_MAX_BYTES).decode("utf-8")
     except FileNotFoundError:
         raise LicenzySyncError(f"{path}: no such plan file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LicenzySyncError(f"{path}: cannot read the plan ({exc.__class__.__name__})") from None
+    except UnicodeDecodeError as exc:
+        raise LicenzySyncError(
+            f"{path}: the plan is not UTF-8 (byte {exc.start}); it was not written by "
+            "licenzy-sync"
+        ) from None
     try:
         data = json.loads(text, object_pairs_hook=_unique_keys)
     except (json.JSONDecodeError, _DuplicateKey):

@@ -1,32 +1,49 @@
 """Turning a loaded config into a run: which modes, which endpoints, which credentials.
 
-Missing credentials are reported all at once, before any request is made.
+Missing credentials and endpoints that may not receive them are reported all at once, before
+any request is made.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from licenzy_sync.config.load import LoadedConfig
 from licenzy_sync.config.secrets import Secret, env_name, lookup
+from licenzy_sync.endpoints import in_file, resolve
 from licenzy_sync.errors import ConfigInvalid, LicenzySyncError
+from licenzy_sync.findings import Finding
 from licenzy_sync.keys import MODES, Mode
 from licenzy_sync.rules import catalog as r
-from licenzy_sync.targets import (
-    DEFAULT_LICENZY_URL,
-    DEFAULT_STRIPE_API_BASE,
-    LICENZY_URL_ENV,
-    STRIPE_API_BASE_ENV,
-    StripeTarget,
-    Targets,
-    Transports,
-    pick,
-)
+from licenzy_sync.targets import StripeTarget, Targets, Transports
 
 SANDBOX_PORTAL_TOKEN = "lzp_sandbox"
 SANDBOX_STRIPE_KEYS: dict[Mode, str] = {"test": "sk_test_sandbox", "live": "sk_live_sandbox"}
+SANDBOX_PROJECT_ID = "proj_sandbox"
+SANDBOX_RUNTIME_KEYS: dict[Mode, str] = {"test": "lz_test_sandbox", "live": "lz_live_sandbox"}
+"""Licenzy runtime API keys seeding gives the sandbox's default project."""
+
+
+def sandbox_project_id(project: str) -> str:
+    """The id of a config's ``project`` (an id, or a name) in the sandbox, where seeding a
+    project by name derives its id from the name; ``proj_`` alone for a name without letters
+    or digits."""
+    if project.startswith("proj_"):
+        return project
+    return "proj_" + re.sub(r"[^a-z0-9]+", "_", project.lower()).strip("_")
+
+
+def sandbox_runtime_key(mode: Mode, project: str) -> str:
+    """The runtime key the sandbox gives a project (an id, or a config's project name): the
+    default project has the bare known key, any other one the known key followed by its id
+    without ``proj_`` (``lz_test_sandbox_acme`` for ``proj_acme`` or a project named Acme)."""
+    project_id = sandbox_project_id(project)
+    if project_id == SANDBOX_PROJECT_ID:
+        return SANDBOX_RUNTIME_KEYS[mode]
+    return f"{SANDBOX_RUNTIME_KEYS[mode]}_{project_id.removeprefix('proj_')}"
 
 
 @dataclass(frozen=True)
@@ -58,14 +75,14 @@ def prepare(
     """Resolve every credential the run needs; with --sandbox, unset ones take its defaults."""
     env = os.environ if environ is None else environ
     config = loaded.config
-    missing = []
+    problems: list[Finding] = []
 
     def secret(ref: str, sandbox_default: str, *path: str) -> Secret | None:
         found = lookup(ref, env)
         if found is None and sandbox:
             return Secret(sandbox_default, env_name(ref))
         if found is None:
-            missing.append(
+            problems.append(
                 r.ENV_MISSING.finding(
                     f"${{{env_name(ref)}}} is not set", ".".join(path), loaded.position(*path)
                 )
@@ -85,24 +102,39 @@ def prepare(
             "stripe",
             "secret_key",
         )
-    if missing:
-        raise ConfigInvalid(missing)
-    assert token is not None
     if sandbox:
         from licenzy_sync.sandbox.inprocess import sandbox_transports
 
         transports, licenzy_url, stripe_base = sandbox_transports()
+        stripe_bases = dict.fromkeys(modes, stripe_base)
     else:
         transports = Transports()
-        licenzy_url = pick(env, LICENZY_URL_ENV, config.licenzy.url, DEFAULT_LICENZY_URL)
-        stripe_base = ""
+        licenzy_url, stripe_bases = endpoints(loaded, modes, env, problems)
+    if problems:
+        raise ConfigInvalid(problems)
+    assert token is not None
     stripe_targets: dict[Mode, StripeTarget] = {}
     for mode in modes:
-        settings = config.modes.get(mode)
         key = keys[mode]
-        assert settings is not None and key is not None
-        base = stripe_base or pick(
-            env, STRIPE_API_BASE_ENV, settings.stripe.api_base, DEFAULT_STRIPE_API_BASE
-        )
-        stripe_targets[mode] = StripeTarget(mode, base, key, key.env_name)
+        assert key is not None
+        stripe_targets[mode] = StripeTarget(mode, stripe_bases[mode], key, key.env_name)
     return Run(Targets(config.project, licenzy_url, token, stripe_targets), transports, modes)
+
+
+def endpoints(
+    loaded: LoadedConfig, modes: list[Mode], environ: Mapping[str, str], refusals: list[Finding]
+) -> tuple[str, dict[Mode, str]]:
+    """The Licenzy URL and each mode's Stripe API base; a URL in the file that may not receive
+    the credentials adds its finding to ``refusals`` (the caller raises them all at once)."""
+    licenzy_url = ""
+    stripe_bases: dict[Mode, str] = {}
+    for home, mode, named in in_file(loaded, modes):
+        chosen = resolve(home, environ, named)
+        if isinstance(chosen, Finding):
+            refusals.append(chosen)
+            chosen = ""
+        if mode is None:
+            licenzy_url = chosen
+        else:
+            stripe_bases[mode] = chosen
+    return licenzy_url, stripe_bases

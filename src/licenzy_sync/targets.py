@@ -1,22 +1,14 @@
-"""Where and with which credentials a run talks to Stripe and Licenzy.
-
-Endpoint precedence: the environment (what an operator or CI sets) over the config file over
-the public defaults.
-"""
+"""Where and with which credentials a run talks to Stripe and Licenzy (the endpoints are
+chosen by `licenzy_sync.endpoints`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from licenzy_sync.config.secrets import Secret
 from licenzy_sync.keys import Mode
 
-LICENZY_URL_ENV = "LICENZY_URL"
-STRIPE_API_BASE_ENV = "LICENZY_SYNC_STRIPE_API_BASE"
-DEFAULT_LICENZY_URL = "https://licenzy.app"
-DEFAULT_STRIPE_API_BASE = "https://api.stripe.com"
 TENANT_WEBHOOK_PATH = "/v1/webhooks/stripe/tenant"
 
 
@@ -51,6 +43,3 @@ class Transports:
     stripe_http_client: Any = None
     httpx_transport: Any = None
 
-
-def pick(environ: Mapping[str, str], env_name: str, configured: str | None, default: str) -> str:
-    return (environ.get(env_name) or configured or default).rstrip("/")

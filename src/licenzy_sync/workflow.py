@@ -124,7 +124,8 @@ def check_saved_plan(
     """``saved`` (read from ``source``), once every remote object it read is shown unchanged.
 
     The objects are read again and fingerprinted exactly as the plan did; any difference
-    (changed, created or deleted since) refuses the plan and names the object.
+    (changed, created or deleted since) refuses the plan and names the object. Every secret the
+    plan will write must still hold the value it was planned with (``plan.bindings``).
     """
     if saved.has_errors:
         raise PlanRefused(f"{source}: the plan has rule violations; fix them and plan again")
@@ -147,4 +148,19 @@ def check_saved_plan(
             f"{source} is stale: {len(moved)} object(s) changed since it was made:\n"
             f"{listing}\nRun plan again and review the new plan."
         )
+    _check_bindings(saved, source)
     return saved, run
+
+
+def _check_bindings(saved: Plan, source: str) -> None:
+    """Refuse (exit 3) when a secret the plan writes is not the value that was reviewed; the
+    message names the variable, never the value."""
+    from licenzy_sync.plan.bindings import unbound_variables
+
+    problems = unbound_variables(saved.changes, saved.secret_bindings)
+    if problems:
+        listing = "\n".join(f"  ${{{name}}}: {problem}" for name, problem in problems)
+        raise PlanRefused(
+            f"{source} would write {len(problems)} secret(s) other than the one(s) planned:\n"
+            f"{listing}\nRun plan again with the intended value and review the new plan."
+        )

@@ -1,12 +1,15 @@
-"""A small stateful fake of the GitHub REST API: issues, pull requests and their comments.
+"""A small stateful fake of the GitHub REST API: issues, pull requests and their comments, the
+pull requests a commit was merged from, and workflow artifacts.
 
 It answers the way GitHub documents it, for the endpoints licenzy-sync uses: bearer-token auth
 (401 "Bad credentials"), per-token permissions (403 "Resource not accessible by
 integration"), 404 for unknown repositories and numbers, 422 "Validation Failed" with an
 ``errors`` list, ``per_page``/``page`` pagination with RFC 8288 ``Link`` headers, the issues
 list filtered by state and labels (pull requests included, as on GitHub), labels created on
-first use. Faults are injected per method and path for the next N requests: a status with
-headers, a dropped connection, or a failure after the write took effect.
+first use, ``GET /user`` (403 for an installation token), artifact downloads redirected to
+storage on another host (``localhost`` instead of ``127.0.0.1``; 410 once expired). Faults
+are injected per method and path for the next N requests: a status with headers, a dropped
+connection, or a failure after the write took effect.
 
 Reached in-process (`transport`) or over real loopback HTTP (`serve`).
 """
@@ -70,14 +73,27 @@ class FakeGitHub:
         *,
         prefix: str = "",
         permissions: dict[str, str] | None = None,
+        login: str | None = None,
     ) -> None:
         self.token = token
+        self.login = login
+        """A personal token's user; None for an installation token (the Actions
+        GITHUB_TOKEN), which writes as github-actions[bot] and gets 403 from GET /user."""
         self.repository = repository
         self.prefix = prefix.rstrip("/")
-        self.permissions = permissions or {"issues": "write", "pull_requests": "write"}
+        self.permissions = permissions or {
+            "issues": "write",
+            "pull_requests": "write",
+            "actions": "read",
+        }
         self.issues: dict[int, dict[str, Any]] = {}
         self.comments: dict[int, dict[str, Any]] = {}
         self.labels: set[str] = set()
+        self.merges: dict[str, int] = {}
+        """Merge commit -> the pull request it merged."""
+        self.artifacts: list[dict[str, Any]] = []
+        self.blobs: dict[int, bytes] = {}
+        self.repository_id = 4242
         self.requests: list[Recorded] = []
         self.faults: list[Fault] = []
         self.next_link_host: str | None = None
@@ -92,13 +108,50 @@ class FakeGitHub:
     def add_pull_request(self, title: str = "Change prices") -> int:
         return self._new_issue(title, "", [], pull_request=True)["number"]
 
-    def add_issue(self, title: str, body: str, labels: list[str], *, state: str = "open") -> int:
-        issue = self._new_issue(title, body, labels)
+    def add_issue(
+        self,
+        title: str,
+        body: str,
+        labels: list[str],
+        *,
+        state: str = "open",
+        user: str = "github-actions[bot]",
+    ) -> int:
+        issue = self._new_issue(title, body, labels, user)
         issue["state"] = state
         return issue["number"]
 
     def add_comment(self, number: int, body: str, user: str = "octocat") -> int:
         return self._new_comment(number, body, user)["id"]
+
+    def merge(self, number: int, head_sha: str, merge_sha: str) -> None:
+        issue = self.issues[number]
+        issue.update(state="closed", _head_sha=head_sha, _merge_sha=merge_sha)
+        self.merges[merge_sha] = number
+
+    def add_artifact(
+        self, name: str, head_sha: str, archive: bytes, *, fork: bool = False, expired: bool = False
+    ) -> int:
+        """An artifact uploaded by a run for ``head_sha`` (of a fork's branch with ``fork``)."""
+        with self._lock:
+            artifact_id = 9_000 + len(self.artifacts)
+            self.artifacts.append(
+                {
+                    "id": artifact_id,
+                    "name": name,
+                    "size_in_bytes": len(archive),
+                    "expired": expired,
+                    "created_at": self._tick(),
+                    "workflow_run": {
+                        "id": 77_000 + artifact_id,
+                        "repository_id": self.repository_id,
+                        "head_repository_id": self.repository_id + (1 if fork else 0),
+                        "head_sha": head_sha,
+                    },
+                }
+            )
+            self.blobs[artifact_id] = archive
+            return artifact_id
 
     def comments_on(self, number: int) -> list[dict[str, Any]]:
         return [c for c in self.comments.values() if c["_number"] == number]
@@ -186,6 +239,11 @@ class FakeGitHub:
             self.requests.append(
                 Recorded(method, parts.netloc, path, query, headers.get("authorization"))
             )
+            if path.startswith("/_blobs/"):  # artifact storage: a signed URL, no token
+                blob = self.blobs.get(int(path.rsplit("/", 1)[1]))
+                if blob is None or query.get("sig") != "signed":
+                    return _error(403, "Signature invalid")
+                return Answer(200, {"content-type": "application/zip"}, blob)
             if not path.startswith(self.prefix + "/"):
                 return _error(404, "Not Found")
             path = path[len(self.prefix) :]
@@ -213,10 +271,16 @@ class FakeGitHub:
     def _route(
         self, method: str, path: str, query: dict[str, str], payload: Any, origin: str
     ) -> Answer:
+        if path == "/user" and method == "GET":
+            if self.login is None:
+                return _error(403, "Resource not accessible by integration")
+            return _json(200, {"login": self.login, "type": "User"})
         match = re.fullmatch(r"/repos/([^/]+/[^/]+)(/.*)", path)
         if match is None or match[1] != self.repository:
             return _error(404, "Not Found")
         rest = match[2]
+        if rest.startswith(("/commits/", "/actions/")):
+            return self._actions(method, rest, query, origin + path)
         if m := re.fullmatch(r"/issues/(\d+)/comments", rest):
             number = int(m[1])
             if number not in self.issues:
@@ -236,6 +300,44 @@ class FakeGitHub:
         if (m := re.fullmatch(r"/issues/(\d+)", rest)) and method == "PATCH":
             return self._update_issue(int(m[1]), payload)
         return _error(404, "Not Found")
+
+    def _actions(self, method: str, rest: str, query: dict[str, str], url: str) -> Answer:
+        if method != "GET":
+            return _error(404, "Not Found")
+        if m := re.fullmatch(r"/commits/([0-9a-f]{40})/pulls", rest):
+            if self.permissions.get("pull_requests") not in ("read", "write"):
+                return _error(403, "Resource not accessible by integration")
+            number = self.merges.get(m[1])
+            return self._page([self._pull(number)] if number else [], query, url)
+        if self.permissions.get("actions") not in ("read", "write"):
+            return _error(403, "Resource not accessible by integration")
+        if rest == "/actions/artifacts":
+            named = [a for a in self.artifacts if a["name"] == query.get("name", a["name"])]
+            named.sort(key=lambda a: a["created_at"], reverse=True)
+            per_page = min(100, int(query.get("per_page", 30)))
+            shown = named[:per_page]
+            return _json(200, {"total_count": len(named), "artifacts": shown})
+        if m := re.fullmatch(r"/actions/artifacts/(\d+)/zip", rest):
+            found = [a for a in self.artifacts if a["id"] == int(m[1])]
+            if not found:
+                return _error(404, "Not Found")
+            if found[0]["expired"]:
+                return _error(410, "Artifact has expired")
+            port = urlsplit(url).port
+            location = f"http://localhost:{port}/_blobs/{m[1]}?sig=signed"
+            return Answer(302, {"location": location}, b"")
+        return _error(404, "Not Found")
+
+    def _pull(self, number: int) -> dict[str, Any]:
+        issue = self.issues[number]
+        return {
+            "number": number,
+            "html_url": issue["html_url"],
+            "state": issue["state"],
+            "merged_at": "2026-11-30T10:00:00Z",
+            "merge_commit_sha": issue["_merge_sha"],
+            "head": {"sha": issue["_head_sha"], "repo": {"full_name": self.repository}},
+        }
 
     def _may_write(self, scope: str, issue: dict[str, Any] | None = None) -> bool:
         if issue is not None and "pull_request" in issue:
@@ -283,9 +385,7 @@ class FakeGitHub:
         invalid = _invalid_body(payload, "IssueComment")
         if invalid is not None:
             return invalid
-        return _json(
-            201, _public(self._new_comment(number, payload["body"], "github-actions[bot]"))
-        )
+        return _json(201, _public(self._new_comment(number, payload["body"], self.writer)))
 
     def _update_comment(self, comment_id: int, payload: Any) -> Answer:
         comment = self.comments.get(comment_id)
@@ -310,7 +410,7 @@ class FakeGitHub:
             return _validation("Issue", "body", "custom", "body is too long")
         labels = payload.get("labels") or []
         self.labels.update(labels)
-        return _json(201, _public(self._new_issue(payload["title"], body, labels)))
+        return _json(201, _public(self._new_issue(payload["title"], body, labels, self.writer)))
 
     def _update_issue(self, number: int, payload: Any) -> Answer:
         issue = self.issues.get(number)
@@ -326,8 +426,19 @@ class FakeGitHub:
         issue["updated_at"] = self._tick()
         return _json(200, _public(issue))
 
+    @property
+    def writer(self) -> str:
+        """Who the token's writes are attributed to."""
+        return self.login or "github-actions[bot]"
+
     def _new_issue(
-        self, title: str, body: str, labels: list[str], *, pull_request: bool = False
+        self,
+        title: str,
+        body: str,
+        labels: list[str],
+        user: str = "octocat",
+        *,
+        pull_request: bool = False,
     ) -> dict[str, Any]:
         with self._lock:
             self._numbers += 1
@@ -342,7 +453,7 @@ class FakeGitHub:
                 "state_reason": None,
                 "labels": [{"name": name} for name in labels],
                 "html_url": f"https://github.com/{self.repository}/{kind}/{number}",
-                "user": {"login": "octocat", "type": "User"},
+                "user": {"login": user, "type": "Bot" if user.endswith("[bot]") else "User"},
                 "_created": self._tick(),
             }
             if pull_request:

@@ -84,7 +84,8 @@ def test_reads_every_page_before_creating(job: Job) -> None:
         assert job.comment(plan_body("x")).code == 0
 
     assert len(ours(job.fake, pr)) == 1
-    assert job.fake.count("GET") == 6  # 3 pages per run; the second run finds it on page 3
+    assert job.fake.count("GET", "/comments") == 6  # 3 pages a run; the second finds it on 3
+    assert job.fake.count("GET", "^/user$") == 1  # asked only once a comment carries the marker
     assert job.fake.count("POST") == 1
 
 
@@ -301,3 +302,49 @@ def test_nothing_credential_shaped_is_ever_posted(job: Job) -> None:
 
     [comment] = ours(job.fake, pr)
     assert comment["body"] == plan_body("stray [redacted] in a hand-made body")
+
+
+def test_an_impostor_comment_with_the_marker_is_never_edited(job: Job) -> None:
+    """Observed: a comment by another user that starts with the plan marker was edited in
+    place (1 PATCH, 0 POST), so the plan shown stayed under that user's control."""
+    pr = job.pull_request()
+    impostor = job.fake.add_comment(pr, plan_body("all good, nothing to see"), "mallory")
+
+    first = job.comment(plan_body("1 change: delete PRO"))
+    second = job.comment(plan_body("1 change: delete PRO"))
+
+    assert first.code == 0, first.text
+    assert "plan comment created" in first.out
+    assert "1 comment(s) by someone else carry the same marker; left alone" in first.err
+    assert "plan comment up to date:" in second.out
+    assert job.fake.comments[impostor]["body"] == plan_body("all good, nothing to see")
+    assert (job.fake.count("PATCH"), job.fake.count("POST")) == (0, 1)
+    [mine] = [c for c in ours(job.fake, pr) if c["id"] != impostor]
+    assert mine["user"]["login"] == "github-actions[bot]"
+    assert job.fake.count("GET", "^/user$") == 2  # 403 for the Actions token: the bot login
+
+
+def test_a_personal_token_edits_only_its_own_users_comments(job: Job) -> None:
+    job.fake.login = "release-manager"
+    pr = job.pull_request()
+    bots = job.fake.add_comment(pr, plan_body("by the Actions bot"), "github-actions[bot]")
+    own = job.fake.add_comment(pr, plan_body("by me"), "Release-Manager")
+
+    result = job.comment(plan_body("new"))
+
+    assert "plan comment updated" in result.out, result.text
+    assert job.fake.comments[own]["body"] == plan_body("new")
+    assert job.fake.comments[bots]["body"] == plan_body("by the Actions bot")
+
+
+def test_author_option_names_a_github_apps_login_without_asking(job: Job) -> None:
+    pr = job.pull_request()
+    bots = job.fake.add_comment(pr, plan_body("by the Actions bot"), "github-actions[bot]")
+    apps = job.fake.add_comment(pr, plan_body("by our app"), "billing-app[bot]")
+
+    result = job.comment(plan_body("new"), "--author", "billing-app[bot]")
+
+    assert "plan comment updated" in result.out, result.text
+    assert job.fake.comments[apps]["body"] == plan_body("new")
+    assert job.fake.comments[bots]["body"] == plan_body("by the Actions bot")
+    assert job.fake.count("GET", "^/user$") == 0

@@ -80,7 +80,7 @@ def test_only_open_labelled_issues_of_the_project_count(job: Job) -> None:
     assert fake.issues[ours]["body"] == drift_body("after")
     assert {number: fake.issues[number]["body"] for number in untouched} == untouched
     assert fake.count("POST") == 0
-    listed = [r.query for r in fake.requests if r.method == "GET"]
+    listed = [r.query for r in fake.requests if r.method == "GET" and r.path.endswith("/issues")]
     assert listed[0] == {
         "state": "open",
         "labels": LABEL,
@@ -156,3 +156,20 @@ def test_real_drift_markdown_end_to_end(job: Job) -> None:
     [issue] = issues(job.fake)
     assert issue["title"] == "licenzy-sync drift: proj_sandbox"
     assert issue["body"] == drift.out
+
+
+def test_an_impostor_drift_issue_is_never_edited_or_closed(job: Job) -> None:
+    """Observed: an issue by another user that starts with the drift marker was taken over."""
+    impostor = job.fake.add_issue(
+        "licenzy-sync drift: proj_acme", drift_body("ignore this"), [LABEL], user="mallory"
+    )
+
+    opened = job.drift_issue(drift_body("price archived"), 2)
+    cleared = job.drift_issue(drift_body("no drift"), 0)
+
+    assert "drift found; opened" in opened.out, opened.text
+    assert "drift cleared; closed" in cleared.out, cleared.text
+    assert job.fake.issues[impostor]["body"] == drift_body("ignore this")
+    assert job.fake.issues[impostor]["state"] == "open"
+    assert job.fake.count("PATCH", f"/issues/{impostor}$") == 0
+    assert job.fake.count("POST", f"/issues/{impostor}/comments") == 0

@@ -125,7 +125,7 @@ def test_server_errors_and_dropped_connections_are_retried(job: Job) -> None:
     assert result.code == 0, result.text
     assert "plan comment updated" in result.out
     assert "HTTP 503; retrying" in result.err
-    assert (job.fake.count("GET"), job.fake.count("PATCH")) == (4, 2)
+    assert (job.fake.count("GET", "/comments"), job.fake.count("PATCH")) == (4, 2)
     assert len(job.fake.comments) == 1
 
 
@@ -192,7 +192,7 @@ def test_a_create_that_may_have_happened_is_looked_up_not_repeated(
     assert outcome.action == "unchanged"  # found by its marker on the second look
     assert len(fake.comments) == 1
     assert fake.count("POST") == 1
-    assert fake.count("GET") == 2
+    assert fake.count("GET", "/comments") == 2
     assert len(sleeps.calls) == 1
 
 

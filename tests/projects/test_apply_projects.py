@@ -4,12 +4,17 @@ first write, one approval, each project converged and proven."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from licenzy_sync.sandbox.faults import FaultSpec
 from tests.apply.terminal import run_in_terminal
 from tests.projects.world import ALPHA, BETA, GAMMA, MultiWorld
 
@@ -176,3 +181,35 @@ def test_a_bad_several_projects_file_is_refused(
     assert result.code == 1
     assert message in result.err
     assert world.store_dump() == before
+
+
+def test_a_signal_during_one_project_starts_none_of_the_next(world: MultiWorld) -> None:
+    """Ctrl-C while the first project is written: it stops as a single apply would, and the
+    projects after it are named as not started."""
+    alpha, beta, gamma = world.add(ALPHA), world.add(BETA), world.add(GAMMA)
+    world.sandbox.control.add_fault(
+        FaultSpec.slow(f"/licenzy/portal/projects/{ALPHA.id}/products", 1.0, method="POST")
+    )
+
+    def interrupt_once_alpha_is_wired() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if world.stripe(ALPHA, "test").v1.webhook_endpoints.list().data:
+                os.kill(os.getpid(), signal.SIGINT)
+                return
+            time.sleep(0.02)
+
+    trigger = threading.Thread(target=interrupt_once_alpha_is_wired)
+    trigger.start()
+    result = world.run("apply", "-c", _glob(world), "--auto-approve", "--no-color")
+    trigger.join()
+    assert result.code == 1, result.text
+    assert "apply interrupted by SIGINT" in result.err
+    assert f"not started after SIGINT: {beta}, {gamma}" in result.err
+    assert not world.stripe(BETA, "test").v1.webhook_endpoints.list().data
+    assert world.product(GAMMA, "test", "PRO") is None
+    world.sandbox.control.clear_faults()
+    again = world.run("apply", "-c", _glob(world), "--auto-approve", "--no-color")
+    assert again.code == 0, again.text
+    for file in (alpha, beta, gamma):
+        assert _converged(world, file)

@@ -7,7 +7,8 @@ import pytest
 from licenzy_sync.findings import Finding, Position, Severity
 from licenzy_sync.output import Console
 from licenzy_sync.plan.model import FieldChange, Plan, ResourceChange
-from licenzy_sync.render.text import field_rows, printable, render_text, summary_line
+from licenzy_sync.render.findings_text import printable
+from licenzy_sync.render.text import field_rows, render_text, summary_line
 from tests.render.test_golden import mixed_with_findings, no_changes, product, replace_with_reason
 
 

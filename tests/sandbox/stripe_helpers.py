@@ -2,18 +2,38 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
+from licenzy_sync.keys import Mode
 from licenzy_sync.sandbox.http import Request, Response
-from licenzy_sync.sandbox.store import Store
+from licenzy_sync.sandbox.store import Store, Tx
 from licenzy_sync.sandbox.stripe_api import StripeEmulator, register_key
+from licenzy_sync.sandbox.stripe_events import create_event, deliveries_of
+from licenzy_sync.sandbox.stripe_webhooks import Delivery
 from tests.conformance import validate_response
 
 TEST_KEY = "sk_test_emulator1"
 LIVE_KEY = "sk_live_emulator1"
 NOW = 1_700_000_000.0
+
+
+def event_deliveries(
+    tx: Tx,
+    account_id: str,
+    mode: Mode,
+    event_type: str,
+    data_object: dict[str, Any],
+    *,
+    timestamp: int | None = None,
+) -> list[Delivery]:
+    """A new event and the signed POSTs Stripe would make for it, stamped ``timestamp``
+    (now unless given)."""
+    now = int(time.time()) if timestamp is None else timestamp
+    event = create_event(tx, account_id, mode, event_type, data_object, now=now)
+    return deliveries_of(tx, account_id, mode, event["id"], timestamp=now)
 
 
 def form(params: Mapping[str, Any]) -> str:

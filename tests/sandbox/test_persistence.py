@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import threading
 from pathlib import Path
 
+import pytest
 import stripe
 
 from licenzy_sync.runtime import SANDBOX_STRIPE_KEYS
 from licenzy_sync.sandbox.app import Sandbox
 from licenzy_sync.sandbox.faults import FaultSpec
 from licenzy_sync.sandbox.inprocess import STRIPE_BASE, SandboxStripeClient
+from licenzy_sync.sandbox.store import _enter_wal
 from licenzy_sync.sandbox.stripe_api import DEFAULT_ACCOUNT_ID
 
 TEST_KEY = SANDBOX_STRIPE_KEYS["test"]
@@ -122,3 +125,32 @@ def test_reset_through_one_object_is_seen_by_another(tmp_path: Path) -> None:
     finally:
         writer.store.close()
         reader.store.close()
+
+
+class _Contended:
+    """A connection whose WAL switch loses the open-at-once race a number of times first."""
+
+    def __init__(self, losses: int, message: str = "database is locked") -> None:
+        self.losses = losses
+        self.message = message
+        self.calls = 0
+
+    def execute(self, sql: str) -> None:
+        self.calls += 1
+        if self.calls <= self.losses:
+            raise sqlite3.OperationalError(self.message)
+
+
+def test_opening_waits_out_another_process_switching_to_wal() -> None:
+    # Seen under load: two processes opening a new state file at once, one of them failing with
+    # "database is locked" from the WAL switch (SQLite breaks that deadlock without waiting).
+    conn = _Contended(losses=3)
+    _enter_wal(conn)
+    assert conn.calls == 4
+
+
+def test_other_errors_of_the_wal_switch_are_not_retried() -> None:
+    conn = _Contended(losses=1, message="disk I/O error")
+    with pytest.raises(sqlite3.OperationalError):
+        _enter_wal(conn)
+    assert conn.calls == 1

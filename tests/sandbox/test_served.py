@@ -90,6 +90,7 @@ def test_banner_tells_how_to_point_clients_at_it(served: Served) -> None:
     defaults = next(line for line in served.banner if line.startswith("Defaults:"))
     assert "lzp_sandbox" in defaults
     assert "proj_sandbox" in defaults
+    assert "lz_test_sandbox, lz_live_sandbox" in defaults
 
 
 def test_another_process_uses_the_served_sandbox(served: Served) -> None:

@@ -9,9 +9,9 @@ import pytest
 import stripe
 
 from licenzy_sync.config.models import REQUIRED_EVENTS
-from licenzy_sync.sandbox.stripe_api import DEFAULT_ACCOUNT_ID, deliveries, sign_payload
+from licenzy_sync.sandbox.stripe_api import DEFAULT_ACCOUNT_ID, sign_payload
 from licenzy_sync.sandbox.stripe_webhooks import MAX_ENDPOINTS, event_types
-from tests.sandbox.stripe_helpers import LIVE_KEY, Api
+from tests.sandbox.stripe_helpers import LIVE_KEY, Api, event_deliveries
 
 URL = "https://licenzy.app/v1/webhooks/stripe/tenant"
 LICENZY_EVENTS = list(REQUIRED_EVENTS)
@@ -194,7 +194,7 @@ def test_deliveries_go_to_enabled_subscribed_endpoints_only(api: Api) -> None:
     create(api, key=LIVE_KEY)
     charge = {"id": "ch_1", "object": "charge"}
     with api.store.transaction() as tx:
-        sent = deliveries(
+        sent = event_deliveries(
             tx, DEFAULT_ACCOUNT_ID, "test", "charge.refunded", charge, timestamp=1_700_000_000
         )
     by_endpoint = {d.endpoint_id: d for d in sent}
@@ -221,8 +221,11 @@ def test_live_deliveries_carry_livemode_and_use_live_endpoints(api: Api) -> None
     create(api)
     live = create(api, key=LIVE_KEY)
     with api.store.transaction() as tx:
-        sent = deliveries(tx, DEFAULT_ACCOUNT_ID, "live", "refund.created", {"id": "re_1"})
-        assert deliveries(tx, "acct_1Elsewhere", "live", "refund.created", {"id": "re_1"}) == []
+        sent = event_deliveries(tx, DEFAULT_ACCOUNT_ID, "live", "refund.created", {"id": "re_1"})
+        elsewhere = event_deliveries(
+            tx, "acct_1Elsewhere", "live", "refund.created", {"id": "re_1"}
+        )
+    assert elsewhere == []
     assert [d.endpoint_id for d in sent] == [live["id"]]
     assert json.loads(sent[0].body)["livemode"] is True
     stripe.Webhook.construct_event(

@@ -1,35 +1,65 @@
-"""Idempotency keys derived from what is being done, never from when or by whom.
+"""Idempotency keys derived from what one write depends on, never from when, by whom, or from
+the rest of the plan.
 
-Two processes applying the same plan to the same state compute the same keys, so Stripe and
-Licenzy collapse their writes into one; a re-run after a crash reuses the keys of the writes
-it repeats.
+A write's key hashes the project, the write's address and step, what the plan observed of that
+object (its fingerprint, or "absent") and the exact payload it sends, secrets replaced by a
+salted hash. So two runs that saw the same object send the same key for the same write even
+when they read the rest of the world at different moments: Stripe (which replays a key's first
+answer for 24 h, a created endpoint's secret included) and Licenzy collapse them into one. A
+re-run after a crash reuses the keys of the writes it repeats, and one key is never sent with
+other parameters, which both systems refuse.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+from typing import Any
 
-from licenzy_sync.plan.model import Plan
+from licenzy_sync.config.secrets import Secret
+from licenzy_sync.plan.model import ABSENT, Plan
 
 PREFIX = "lzs-"
+_SALT = b"licenzy-sync idempotency v1"
+"""Fixed, so concurrent runs agree; it keeps a secret's stand-in from being a bare sha256."""
 
 
-def plan_id(plan: Plan) -> str:
-    """The plan's identity: the remote objects it was computed from and what it will do."""
-    content = {
-        "project": plan.project,
-        "fingerprints": plan.fingerprints,
-        "resources": [
-            {"address": r.address, "action": r.action, "after": r.after}
-            for r in sorted(plan.resources, key=lambda r: r.address)
-            if r.action != "no-op"
-        ],
-    }
-    encoded = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(encoded.encode()).hexdigest()
+def secret_digest(secret: Secret) -> str:
+    """A secret's stand-in in key material: equal values give equal digests, and the digest
+    (inside a hash that is itself truncated) cannot give the value back."""
+    return hmac.new(_SALT, secret.reveal().encode(), hashlib.sha256).hexdigest()
 
 
-def idempotency_key(plan: str, address: str, action: str, step: str = "") -> str:
-    digest = hashlib.sha256(f"{plan}|{address}|{action}|{step}".encode()).hexdigest()
-    return PREFIX + digest[:48]
+def write_key(project: str, address: str, step: str, observed: str, payload: Any = None) -> str:
+    """The key of one write: ``step`` names it within the address (``create``, ``delete
+    we_123``...), ``observed`` is the object's fingerprint as the plan read it, ``payload``
+    what is sent, with no secret value in it."""
+    material = json.dumps(
+        [project, address, step, observed, payload],
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=str,
+    )
+    return _key(material)
+
+
+def plan_write_key(
+    plan: Plan, address: str, step: str, payload: Any = None, observed: str | None = None
+) -> str:
+    """`write_key` for a write of ``plan``: by default, of the object as the plan observed it
+    (nothing else the plan read counts)."""
+    if observed is None:
+        observed = plan.fingerprints.get(address, ABSENT)
+    return write_key(plan.project, address, step, observed, payload)
+
+
+def successor(key: str, gone: str) -> str:
+    """The key to use instead of ``key`` once its replayed answer named an object that no
+    longer exists: every run that hits the same stale replay derives the same successor."""
+    return _key(f"{key}|gone {gone}")
+
+
+def _key(material: str) -> str:
+    return PREFIX + hashlib.sha256(material.encode()).hexdigest()[:48]

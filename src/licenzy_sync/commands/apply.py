@@ -13,6 +13,7 @@ from licenzy_sync.errors import EXIT_ERROR, EXIT_INVALID, EXIT_OK, LicenzySyncEr
 from licenzy_sync.output import Console
 
 if TYPE_CHECKING:
+    from licenzy_sync.apply.interrupts import StopRequest
     from licenzy_sync.plan.model import Plan
     from licenzy_sync.projects import Outcome
     from licenzy_sync.providers.retry import Channels
@@ -65,15 +66,17 @@ def apply(
     them can be; one approval covers them all, then each project is applied in turn. The exit
     code is the worst of theirs.
 
-    Exit 0 when a fresh plan afterwards has no changes; 3 for rule violations, a stale plan or
-    missing approval; 1 for errors or changes that remain.
+    On SIGINT/SIGTERM the writes in flight finish and no new one starts; a failing phase stops
+    the same way. Either way one summary says what was written and what was not (exit 1), and
+    running apply again converges. A second signal stops at once.
+
+    Exit 0 when a fresh plan afterwards has no changes; 3 for rule violations, a stale plan (or
+    one whose secret variable changed since) or missing approval; 1 for errors, an early stop
+    or changes that remain.
     """
-    from licenzy_sync.apply.approval import approve, live_banner
-    from licenzy_sync.planfile import read_plans
     from licenzy_sync.projects import expand_configs
     from licenzy_sync.providers.retry import Channels
-    from licenzy_sync.render.select import render
-    from licenzy_sync.workflow import check_saved_plan, make_plan
+    from licenzy_sync.workflow import make_plan
 
     console = Console(no_color, verbose)
     channels = Channels()
@@ -81,48 +84,14 @@ def apply(
     configs = expand_configs(config_paths)
     options = _Options(prune, sandbox, auto_approve, channels, console)
     if planfile is not None:
-        saved = read_plans(planfile)
-        if isinstance(saved, list):
-            _apply_saved_projects(planfile, saved, configs if explicit else None, options)
-            return
-        if len(configs) > 1:
-            raise LicenzySyncError(f"{planfile} holds one project's plan; -c names several files")
-        plan, run = check_saved_plan(
-            saved,
-            str(planfile),
-            configs[0] if explicit else None,
-            sandbox=sandbox,
-            console=console,
-            channels=channels,
-        )
-        config_path = configs[0] if explicit else Path(plan.config_file)
+        _apply_planfile(planfile, configs if explicit else None, options)
     elif len(configs) > 1:
         _apply_projects(configs, mode, options)
-        return
     else:
-        config_path = configs[0]
         plan, run = make_plan(
-            config_path, mode, sandbox=sandbox, prune=prune, console=console, channels=channels
+            configs[0], mode, sandbox=sandbox, prune=prune, console=console, channels=channels
         )
-    console.out(render(plan, "text", console).rstrip("\n"))
-    if plan.blocks_apply:
-        raise click.exceptions.Exit(EXIT_INVALID)
-    if not plan.changes:
-        return
-    live_banner(plan, console)
-    approve(plan, console, auto_approve=auto_approve)
-    plan, written = _converge(
-        plan, run, config_path, rounds=1 if planfile is not None else ROUNDS, options=options
-    )
-    if not plan.changes:
-        console.out(
-            f"Apply complete: {written} change(s) written; Stripe and Licenzy match "
-            f"licenzy.yaml. Requests: {_requests(channels)}."
-        )
-        return
-    console.out(render(plan, "text", console).rstrip("\n"))
-    console.err(f"apply did not converge: {len(plan.changes)} change(s) remain (shown above)")
-    raise click.exceptions.Exit(EXIT_ERROR)
+        _apply_one(plan, run, configs[0], ROUNDS, options)
 
 
 class _Options:
@@ -147,27 +116,80 @@ def _requests(channels: Channels) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(channels.counter.counts().items()))
 
 
+def _apply_planfile(planfile: Path, configs: list[Path] | None, options: _Options) -> None:
+    """A saved plan, executed exactly once after the staleness check; ``configs`` are the
+    files given with -c, if any."""
+    from licenzy_sync.planfile import read_plans
+    from licenzy_sync.workflow import check_saved_plan
+
+    saved = read_plans(planfile)
+    if isinstance(saved, list):
+        _apply_saved_projects(planfile, saved, configs, options)
+        return
+    if configs is not None and len(configs) > 1:
+        raise LicenzySyncError(f"{planfile} holds one project's plan; -c names several files")
+    plan, run = check_saved_plan(
+        saved,
+        str(planfile),
+        configs[0] if configs else None,
+        sandbox=options.sandbox,
+        console=options.console,
+        channels=options.channels,
+    )
+    _apply_one(plan, run, configs[0] if configs else Path(plan.config_file), 1, options)
+
+
+def _apply_one(plan: Plan, run: Run, config_path: Path, rounds: int, options: _Options) -> None:
+    """Show the plan, ask, write, prove: one project's apply after its plan was made."""
+    from licenzy_sync.apply.approval import approve, live_banner
+    from licenzy_sync.apply.interrupts import stop_on_signals
+    from licenzy_sync.render.select import render
+
+    console = options.console
+    console.out(render(plan, "text", console).rstrip("\n"))
+    if plan.blocks_apply:
+        raise click.exceptions.Exit(EXIT_INVALID)
+    if not plan.changes:
+        return
+    live_banner(plan, console)
+    approve(plan, console, auto_approve=options.auto_approve)
+    with stop_on_signals() as stop:
+        plan, written = _converge(plan, run, config_path, rounds=rounds, options=options, stop=stop)
+    if not plan.changes:
+        console.out(
+            f"Apply complete: {written} change(s) written; Stripe and Licenzy match "
+            f"licenzy.yaml. Requests: {_requests(options.channels)}."
+        )
+        return
+    console.out(render(plan, "text", console).rstrip("\n"))
+    console.err(f"apply did not converge: {len(plan.changes)} change(s) remain (shown above)")
+    raise click.exceptions.Exit(EXIT_ERROR)
+
+
 def _converge(
-    plan: Plan, run: Run, config_path: Path, *, rounds: int, options: _Options
+    plan: Plan, run: Run, config_path: Path, *, rounds: int, options: _Options, stop: StopRequest
 ) -> tuple[Plan, int]:
     """Execute ``plan``, then plan again; while only approved changes remain (another writer
-    raced us), up to ``rounds`` times. Returns the last fresh plan and the writes made."""
+    raced us), up to ``rounds`` times. Returns the last fresh plan and the writes made; raises
+    `ApplyStopped` (what was written, what was not) when a phase fails or ``stop`` is set."""
     from licenzy_sync.apply.executor import Executor, Raced
+    from licenzy_sync.apply.landing import ApplyStopped, Landing
     from licenzy_sync.workflow import make_plan, mode_of
 
     approved = {resource.address for resource in plan.changes}
     scope = mode_of(plan)
-    written = 0
+    landing = Landing()
     round_number = 1
     while True:
-        executor = Executor(plan, run, options.channels, options.console)
+        executor = Executor(
+            plan, run, options.channels, options.console, landing=landing, stop=stop
+        )
         try:
             executor.execute()
         except Raced as raced:
             if round_number == rounds:
                 raise
             options.console.err(f"{raced}; planning again")
-        written += executor.done
         plan, run = make_plan(
             config_path,
             scope,
@@ -177,9 +199,12 @@ def _converge(
             channels=options.channels,
         )
         remaining = {resource.address for resource in plan.changes}
+        if remaining and stop.requested:
+            landing.not_tried = plan.changes
+            raise ApplyStopped(landing, signal=stop.signal)
         done = not remaining or not remaining <= approved or round_number == rounds
         if done or plan.blocks_apply:
-            return plan, written
+            return plan, len(landing.written)
         round_number += 1
         options.console.err(
             "reality moved during apply (another writer?); planning again "
@@ -236,8 +261,9 @@ def _apply_outcomes(
 ) -> None:
     """Show every project; write only when none has an error or a rule violation; ask once."""
     from licenzy_sync.apply.approval import approve_projects, live_banner
+    from licenzy_sync.apply.interrupts import stop_on_signals
     from licenzy_sync.projects import combine, exit_code, results
-    from licenzy_sync.render.projects import failure_lines, header, plans_text
+    from licenzy_sync.render.projects import plans_text
 
     console = options.console
     console.out(plans_text(results(outcomes), console.style).rstrip("\n"))
@@ -254,21 +280,46 @@ def _apply_outcomes(
     for plan in plans:
         live_banner(plan, console)
     approve_projects(plans, console, auto_approve=options.auto_approve)
-    codes = []
+    with stop_on_signals() as stop:
+        codes, written = _write_projects(pending, rounds, options, stop)
+    code = combine(codes)
+    if code:
+        raise click.exceptions.Exit(code)
+    console.out(
+        f"Apply complete: {written} change(s) written in {len(pending)} project(s); Stripe and "
+        f"Licenzy match every file. Requests: {_requests(options.channels)}."
+    )
+
+
+def _write_projects(
+    pending: Sequence[Outcome[tuple[Plan, Run]]], rounds: int, options: _Options, stop: StopRequest
+) -> tuple[list[int], int]:
+    """Each approved project applied in turn; after a stop request, none is started. Returns
+    every project's exit code and the writes made."""
+    from licenzy_sync.render.projects import failure_lines, header
+    from licenzy_sync.render.text import render_text
+
+    console = options.console
+    codes: list[int] = []
     written = 0
-    for outcome in pending:
+    for index, outcome in enumerate(pending):
         assert outcome.result is not None
+        if stop.requested:
+            rest = ", ".join(str(later.config) for later in pending[index:])
+            console.err(f"not started after {stop.signal}: {rest}")
+            codes.append(EXIT_ERROR)
+            break
         console.err(console.style(header(outcome), "bold", stream_color=console.err_color))
         try:
-            plan, count = _converge(*outcome.result, outcome.config, rounds=rounds, options=options)
+            plan, count = _converge(
+                *outcome.result, outcome.config, rounds=rounds, options=options, stop=stop
+            )
         except LicenzySyncError as error:
             console.err("\n".join(failure_lines(error)))
             codes.append(error.exit_code)
             continue
         written += count
         if plan.changes:
-            from licenzy_sync.render.text import render_text
-
             console.out(header(outcome))
             console.out(render_text(plan, console.style).rstrip("\n"))
             console.err(
@@ -281,10 +332,4 @@ def _apply_outcomes(
                 f"{header(outcome)} apply complete: {count} change(s) written; Stripe and "
                 f"Licenzy match {outcome.config}."
             )
-    code = combine(codes)
-    if code:
-        raise click.exceptions.Exit(code)
-    console.out(
-        f"Apply complete: {written} change(s) written in {len(pending)} project(s); Stripe and "
-        f"Licenzy match every file. Requests: {_requests(options.channels)}."
-    )
+    return codes, written

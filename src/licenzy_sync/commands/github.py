@@ -9,7 +9,7 @@ from typing import TextIO
 
 import click
 
-from licenzy_sync.cli_options import config_option, console_options
+from licenzy_sync.cli_options import config_option, configs_option, console_options
 from licenzy_sync.output import Console
 
 _DONE = {
@@ -25,12 +25,31 @@ def _repo_option(f: click.decorators.FC) -> click.decorators.FC:
     )(f)
 
 
+def _author_option(f: click.decorators.FC) -> click.decorators.FC:
+    return click.option(
+        "--author",
+        metavar="LOGIN",
+        help="Login the token writes as; only its comments and issues are edited (default: "
+        "GET /user, or github-actions[bot] for the Actions GITHUB_TOKEN; a GitHub App's "
+        "token needs its <app-slug>[bot]).",
+    )(f)
+
+
+def _note_foreign(console: Console, foreign: int, what: str) -> None:
+    if foreign:
+        console.err(
+            f"note: {foreign} {what} by someone else carry the same marker; "
+            "left alone (only the token's own are edited)"
+        )
+
+
 @click.group()
 def github() -> None:
     """Post plans and drift reports to GitHub (for CI).
 
     Reads what GitHub Actions sets: GITHUB_TOKEN (never printed), GITHUB_REPOSITORY,
-    GITHUB_EVENT_PATH, GITHUB_API_URL (default https://api.github.com). Failed API calls end
+    GITHUB_EVENT_PATH, GITHUB_API_URL (default https://api.github.com; https, or http only to
+    loopback: the token goes there). Failed API calls end
     with one line saying which call and why, and exit 1; 5xx answers and rate limits are
     retried.
     """
@@ -61,6 +80,7 @@ def github() -> None:
 )
 @config_option
 @_repo_option
+@_author_option
 @console_options
 def comment(
     body_file: TextIO,
@@ -69,13 +89,15 @@ def comment(
     log_file: TextIO | None,
     config_path: Path,
     repo: str | None,
+    author: str | None,
     no_color: bool,
     verbose: int,
 ) -> None:
     """Create or update the one plan comment of this project on a pull request.
 
-    The comment is the one whose first line is the body's hidden marker, so every run edits
-    it instead of adding another. When plan failed before showing a plan (the body has no
+    The comment is the one the token wrote whose first line is the body's hidden marker, so
+    every run edits it instead of adding another; a comment by anyone else is never edited,
+    whatever it starts with. When plan failed before showing a plan (the body has no
     marker), a failure comment with plan's output takes its place; -c names the project.
 
     Without GITHUB_TOKEN, or for a pull request from a fork (GitHub gives those a read-only
@@ -122,8 +144,9 @@ def comment(
         needs="pull-requests: write",
         log=console.debug,
     ) as client:
-        outcome = upsert_comment(client, number, body)
+        outcome = upsert_comment(client, number, body, author=author)
     console.out(f"plan comment {_DONE[outcome.action]} {outcome.url}")
+    _note_foreign(console, outcome.foreign, "comment(s)")
     if outcome.duplicates:
         console.err(
             f"note: {outcome.duplicates} more comment(s) carry the same marker; "
@@ -151,21 +174,23 @@ def comment(
     help="Label that marks drift issues (created on first use).",
 )
 @_repo_option
+@_author_option
 @console_options
 def drift_issue(
     body_file: TextIO,
     exit_code: int,
     label: str,
     repo: str | None,
+    author: str | None,
     no_color: bool,
     verbose: int,
 ) -> None:
     """Open, update or close the project's drift issue.
 
     Exit code 2 (drift): opens one issue titled "licenzy-sync drift: PROJECT" with the label,
-    or updates the open one whose body starts with the report's marker. 0 (no drift):
-    comments on that issue and closes it. Anything else means drift itself failed: the issue
-    is left alone and this exits 1.
+    or updates the open one the token wrote whose body starts with the report's marker.
+    0 (no drift): comments on that issue and closes it. Anything else means drift itself
+    failed: the issue is left alone and this exits 1.
     """
     from licenzy_sync.github import Environment, GitHub, GitHubError, drift_found, sync_drift_issue
 
@@ -189,7 +214,7 @@ def drift_issue(
         log=console.debug,
     ) as client:
         outcome = sync_drift_issue(
-            client, body, exit_code, label=label, run_url=environment.run_url()
+            client, body, exit_code, label=label, run_url=environment.run_url(), author=author
         )
     if outcome.action == "nothing":
         console.out("no drift, and no open drift issue")
@@ -199,3 +224,103 @@ def drift_issue(
         console.out(f"drift found; opened {outcome.url}")
     else:
         console.out(f"drift found; issue {_DONE[outcome.action]} {outcome.url}")
+
+
+def _plan_dir_option(f: click.decorators.FC) -> click.decorators.FC:
+    return click.option(
+        "--dir",
+        "directory",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=".licenzy-plan",
+        show_default=True,
+        help="Folder of the saved plan (plan.json) and its manifest (manifest.json).",
+    )(f)
+
+
+@github.command("pack-plan")
+@configs_option
+@_plan_dir_option
+@click.option(
+    "--head-sha",
+    help="The pull request's head commit (default: the one in GITHUB_EVENT_PATH).",
+)
+@console_options
+def pack_plan(
+    config_paths: tuple[Path, ...],
+    directory: Path,
+    head_sha: str | None,
+    no_color: bool,
+    verbose: int,
+) -> None:
+    """Ready the plan a pull request's plan job saved for the apply job after the merge.
+
+    Run after `plan -c CONFIG --out DIR/plan.json`: writes DIR/manifest.json (the head commit
+    and a SHA-256 of each config file) and prints the artifact name to upload DIR under,
+    which `github fetch-plan` with the same -c finds after the merge.
+    """
+    from licenzy_sync.github import Environment, GitHubError, read_event
+    from licenzy_sync.projects import expand_configs
+    from licenzy_sync.reviewed_plan import artifact_key, artifact_name, check_sha, write_manifest
+
+    console = Console(no_color, verbose)
+    sha = head_sha or read_event(Environment.read(os.environ).event_path).head_sha
+    if sha is None:
+        raise GitHubError("no head commit: pass --head-sha, or run on a pull_request event")
+    check_sha(sha, "--head-sha")
+    write_manifest(directory, sha, expand_configs(config_paths))
+    console.out(artifact_name(artifact_key([str(path) for path in config_paths]), sha))
+
+
+@github.command("fetch-plan")
+@configs_option
+@_plan_dir_option
+@click.option("--sha", help="The merge commit (default: GITHUB_SHA).")
+@_repo_option
+@console_options
+def fetch_plan(
+    config_paths: tuple[Path, ...],
+    directory: Path,
+    sha: str | None,
+    repo: str | None,
+    no_color: bool,
+    verbose: int,
+) -> None:
+    """Fetch the plan reviewed in the pull request that the merge commit SHA merged.
+
+    Finds the pull request, downloads the artifact its plan job saved for its head commit
+    (`github pack-plan`), checks that the config files with -c are byte for byte the ones
+    planned, and prints the plan file's path for `apply PLANFILE`. Needs GITHUB_TOKEN with
+    `actions: read` and `pull-requests: read`.
+
+    Exit 1 when there is no reviewed plan (a commit pushed without a pull request, a plan
+    job that did not run or failed, an expired artifact); 3 when it is stale (a config
+    changed after the plan was made). Either way the reason goes to the job summary.
+    """
+    from licenzy_sync.errors import LicenzySyncError
+    from licenzy_sync.github import Environment, GitHub, GitHubError
+    from licenzy_sync.projects import expand_configs
+    from licenzy_sync.reviewed_plan import PLAN_NAME, check_sha, fetch
+
+    console = Console(no_color, verbose)
+    environment = Environment.read(os.environ)
+    try:
+        merge = check_sha(sha or environment.sha or "", "the merge commit (--sha or GITHUB_SHA)")
+        if environment.token is None:
+            raise GitHubError(
+                "GITHUB_TOKEN is not set: fetching the reviewed plan needs it, with "
+                "`permissions: actions: read, pull-requests: read`"
+            )
+        configs = expand_configs(config_paths)
+        with GitHub(
+            environment.api_url,
+            environment.token,
+            environment.repository_or_fail(repo),
+            needs="actions: read, pull-requests: read",
+            log=console.debug,
+        ) as client:
+            pull = fetch(client, merge, configs, directory)
+    except LicenzySyncError as error:
+        environment.summarize(f"### :no_entry: licenzy-sync apply refused\n\n{error}")
+        raise
+    console.err(f"reviewed plan of pull request #{pull.number} ({pull.url}) saved")
+    console.out(str(directory / PLAN_NAME))

@@ -50,7 +50,7 @@ def import_(
     webhook endpoint of each mode. Credentials come from LICENZY_PORTAL_TOKEN,
     STRIPE_TEST_SECRET_KEY and STRIPE_LIVE_SECRET_KEY, and the file references exactly those
     variables, never their values. LICENZY_URL and LICENZY_SYNC_STRIPE_API_BASE point it
-    elsewhere, as for every command.
+    elsewhere (https, or http only to loopback), as for every command.
 
     webhook.manage is true only for an endpoint licenzy-sync created. Setup problems (an
     archived price, a price of the wrong shape) are imported as they are; `plan` on the file

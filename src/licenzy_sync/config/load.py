@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import types
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +13,12 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from licenzy_sync.config.models import LITERAL_SECRET, Config
+from licenzy_sync.config.reading import CONFIG_MAX_BYTES, decode_config, read_limited
 from licenzy_sync.config.yamlsource import Path as DataPath
 from licenzy_sync.config.yamlsource import SourceMap, YamlError, dotted, load_yaml
 from licenzy_sync.errors import ConfigInvalid, LicenzySyncError
 from licenzy_sync.findings import Finding, Position, Severity
-from licenzy_sync.keys import looks_like_secret
+from licenzy_sync.keys import looks_like_secret, secret_shaped_words, without_secret_words
 from licenzy_sync.rules.catalog import LITERAL_SECRET as LITERAL_SECRET_RULE
 
 
@@ -33,20 +34,40 @@ class LoadedConfig:
 
 
 def load_config(path: Path) -> LoadedConfig:
-    """Raises ConfigInvalid with every structural problem found, each with file:line."""
+    """Raises ConfigInvalid with every structural problem found, each with file:line.
+
+    A finding may quote the file (an unknown key, a duplicate); a credential-shaped word in
+    it is replaced, so that a key pasted in the wrong place is reported, never echoed.
+    """
+    try:
+        return _load(path)
+    except ConfigInvalid as exc:
+        raise ConfigInvalid([_without_secrets(f) for f in exc.findings]) from None
+
+
+def _without_secrets(finding: Finding) -> Finding:
+    return replace(
+        finding,
+        message=without_secret_words(finding.message),
+        field=without_secret_words(finding.field),
+        hint=without_secret_words(finding.hint),
+    )
+
+
+def _load(path: Path) -> LoadedConfig:
     display = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = read_limited(path, "the configuration", CONFIG_MAX_BYTES)
     except FileNotFoundError:
         raise LicenzySyncError(
             f"{display}: no such file (pass -c/--config, or start from licenzy.yaml.example)"
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LicenzySyncError(f"{display}: cannot read: {exc.__class__.__name__}") from None
+    text = decode_config(raw, display)
+    in_text = _secrets_in_text(text, display)
     try:
         data, source = load_yaml(text, display)
     except YamlError as exc:
-        raise ConfigInvalid([exc.finding]) from None
+        raise ConfigInvalid([exc.finding, *in_text]) from None
     if not isinstance(data, dict):
         raise ConfigInvalid(
             [
@@ -56,10 +77,13 @@ def load_config(path: Path) -> LoadedConfig:
                     f"the top level must be a mapping of settings, not {_kind_of(data)}",
                     position=source.of_value(()),
                     hint="start from licenzy.yaml.example",
-                )
+                ),
+                *in_text,
             ]
         )
     findings = _literal_secrets(data, (), source)
+    reported = {f.position.line for f in findings if f.position is not None}
+    findings += [f for f in in_text if f.position is None or f.position.line not in reported]
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
@@ -85,6 +109,27 @@ def _literal_secrets(data: Any, path: DataPath, source: SourceMap) -> list[Findi
     return []
 
 
+def _secrets_in_text(text: str, display: str) -> list[Finding]:
+    """Secret-shaped words anywhere in the text, comments included: the file is committed, so
+    a key in a comment is as leaked as a key in a value."""
+    findings = []
+    line, counted = 1, 0
+    for word in secret_shaped_words(text):
+        start = word.start()
+        line += text.count("\n", counted, start)
+        counted = start
+        position = Position(display, line, start - text.rfind("\n", 0, start))
+        findings.append(
+            LITERAL_SECRET_RULE.finding(
+                "a secret-shaped string is written in the file's text (value not shown)",
+                "",
+                position,
+                hint="delete it (comments are committed too); rotate it if it was ever pushed",
+            )
+        )
+    return findings
+
+
 def _literal_secret_finding(path: DataPath, source: SourceMap) -> Finding:
     return LITERAL_SECRET_RULE.finding(
         "a literal secret is written in the file (value not shown)",
@@ -93,15 +138,22 @@ def _literal_secret_finding(path: DataPath, source: SourceMap) -> Finding:
     )
 
 
+SUGGESTED_FIELDS = 100
+"""Unknown fields that get a "did you mean" hint; past that, a file of thousands of stray keys
+would spend its time comparing spellings nobody reads."""
+
+
 def _translate(exc: ValidationError, data: Any, source: SourceMap) -> list[Finding]:
     findings: list[Finding] = []
+    unknown = 0
     for error in exc.errors(include_url=False, include_input=False):
         path = _data_path(error["loc"], data)
         if error["type"] == LITERAL_SECRET:
             findings.append(_literal_secret_finding(path, source))
             continue
         if error["type"] == "extra_forbidden":
-            findings.append(_unknown_field(path, source))
+            unknown += 1
+            findings.append(_unknown_field(path, source, suggest=unknown <= SUGGESTED_FIELDS))
             continue
         message, hint = _describe(error)
         findings.append(
@@ -126,10 +178,10 @@ def _data_path(loc: tuple[str | int, ...], data: Any) -> DataPath:
     return tuple(path)
 
 
-def _unknown_field(path: DataPath, source: SourceMap) -> Finding:
+def _unknown_field(path: DataPath, source: SourceMap, *, suggest: bool) -> Finding:
     name = str(path[-1])
     allowed = _allowed_keys(path[:-1])
-    close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
+    close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6) if suggest else []
     hint = (
         f"did you mean '{close[0]}'?"
         if close

@@ -72,8 +72,9 @@ class _Model(BaseModel):
 class LicenzySettings(_Model):
     url: str | None = Field(
         None,
-        description="Licenzy base URL. The LICENZY_URL environment variable overrides it; "
-        "default https://licenzy.app.",
+        description="Licenzy base URL, default https://licenzy.app. Another URL is used only "
+        "when LICENZY_URL names it too (a loopback one needs no confirmation); LICENZY_URL "
+        "alone overrides it.",
     )
     token: SecretRef = Field(description="Portal token reference, e.g. ${LICENZY_PORTAL_TOKEN}.")
 
@@ -84,8 +85,9 @@ class StripeSettings(_Model):
     )
     api_base: str | None = Field(
         None,
-        description="Stripe API base URL. LICENZY_SYNC_STRIPE_API_BASE overrides it; "
-        "default Stripe's own.",
+        description="Stripe API base URL, default https://api.stripe.com. Another URL is used "
+        "only when LICENZY_SYNC_STRIPE_API_BASE names it too (a loopback one needs no "
+        "confirmation); the variable alone overrides it.",
     )
 
 

@@ -2,13 +2,16 @@
 
 pyyaml's composed nodes carry marks; the stock constructors throw them away and silently let
 a later duplicate key win. This builder keeps a position for every path, rejects duplicate
-keys, and caps how far aliases may expand so a billion-laughs document fails cleanly.
+keys, caps how far aliases may expand so a billion-laughs document fails cleanly, caps how
+deep the document nests (the composer recurses, so depth is checked on the event stream before
+it runs) and refuses characters that are not text (lone surrogates, noncharacters, NUL).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
@@ -16,8 +19,14 @@ from licenzy_sync.findings import Finding, Position, Severity
 
 Path = tuple[str | int, ...]
 
-MAX_NODES = 100_000
-"""Far above any real catalog, far below what alias expansion bombs reach."""
+MAX_ALIAS_NODES = 100_000
+"""Nodes that aliases may add on top of those written out: far above any real use of anchors,
+far below what alias expansion bombs reach."""
+
+MAX_DEPTH = 64
+"""Levels of nesting; a catalog needs about six."""
+
+_STR_TAG = "tag:yaml.org,2002:str"
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
@@ -34,45 +43,82 @@ def dotted(path: Path) -> str:
     )
 
 
+class _Mark(Protocol):
+    """A position in the text: PyYAML's and libyaml's marks both have these."""
+
+    line: int
+    column: int
+
+
 @dataclass
 class SourceMap:
-    """Positions of every value (and of every mapping key) by path."""
+    """Positions of every value (and of every mapping key) by path.
+
+    The parser's marks are kept as they are and turned into Positions only when asked for:
+    a large file has hundreds of thousands of them and most are never reported.
+    """
 
     file: str
-    values: dict[Path, Position] = field(default_factory=dict)
-    keys: dict[Path, Position] = field(default_factory=dict)
+    values: dict[Path, _Mark] = field(default_factory=dict)
+    keys: dict[Path, _Mark] = field(default_factory=dict)
 
     def of_value(self, path: Path) -> Position | None:
         """Position of the value at path, or of its nearest ancestor that exists."""
         for end in range(len(path), -1, -1):
             found = self.values.get(path[:end])
             if found is not None:
-                return found
+                return _position(self.file, found)
         return None
 
     def of_key(self, path: Path) -> Position | None:
-        return self.keys.get(path) or self.of_value(path)
+        found = self.keys.get(path)
+        return _position(self.file, found) if found is not None else self.of_value(path)
 
 
-def _position(file: str, mark: yaml.Mark | None) -> Position:
+def _position(file: str, mark: _Mark | None) -> Position:
     if mark is None:
         return Position(file, 1, 1)
     return Position(file, mark.line + 1, mark.column + 1)
 
 
 def _error(
-    file: str, mark: yaml.Mark | None, message: str, path: Path = (), hint: str = ""
+    file: str, mark: _Mark | None, message: str, path: Path = (), hint: str = ""
 ) -> YamlError:
     return YamlError(
         Finding("yaml", Severity.ERROR, message, dotted(path), _position(file, mark), hint)
     )
 
 
+def _unwanted_characters() -> re.Pattern[str]:
+    planes = "".join(chr(plane << 16 | 0xFFFE) + chr(plane << 16 | 0xFFFF) for plane in range(17))
+    return re.compile("[\x00\ud800-\udfff\ufdd0-\ufdef" + planes + "]")
+
+
+_UNWANTED = _unwanted_characters()
+"""Characters no billing system should be sent: lone surrogates (no encoder can write them),
+Unicode's noncharacters (reserved, never for interchange) and NUL (which ends strings in many
+stores). Other controls and bidirectional marks may stand in a name, as in Licenzy; every
+renderer shows them escaped."""
+
+
+def _describe_character(char: str) -> str:
+    code = ord(char)
+    if 0xD800 <= code <= 0xDFFF:
+        kind = "a lone surrogate"
+    elif code == 0:
+        kind = "NUL"
+    else:
+        kind = "a Unicode noncharacter"
+    return f"U+{code:04X} ({kind})"
+
+
 class _Builder:
     def __init__(self, file: str) -> None:
         self.file = file
         self.source = SourceMap(file)
-        self.nodes = 0
+        self.aliased = 0
+        """Nodes built again because an alias repeats them: what an expansion bomb inflates."""
+        self._seen: set[int] = set()
         self._scalars = yaml.SafeLoader("")
         self._open: set[int] = set()
         """Collections being built: an alias back to one of them would recurse forever."""
@@ -91,26 +137,58 @@ class _Builder:
                 self._open.discard(id(node))
         return self._build(node, path)
 
-    def _build(self, node: yaml.Node, path: Path) -> Any:
-        self.nodes += 1
-        if self.nodes > MAX_NODES:
+    def _count(self, node: yaml.Node, path: Path) -> None:
+        if id(node) not in self._seen:
+            self._seen.add(id(node))
+            return
+        self.aliased += 1
+        if self.aliased > MAX_ALIAS_NODES:
             raise _error(
                 self.file,
                 node.start_mark,
-                f"the document expands to more than {MAX_NODES} nodes (aliases nested too deep)",
+                f"aliases expand the document by more than {MAX_ALIAS_NODES} nodes",
                 path[:1],
                 "avoid anchors that reference other anchors repeatedly",
             )
-        self.source.values.setdefault(path, _position(self.file, node.start_mark))
+
+    def _build(self, node: yaml.Node, path: Path) -> Any:
+        self._count(node, path)
+        if len(path) > MAX_DEPTH:
+            raise _error(
+                self.file,
+                node.start_mark,
+                f"the document nests deeper than {MAX_DEPTH} levels (through aliases)",
+                path[:1],
+                "a licenzy.yaml needs only a few levels of nesting",
+            )
+        self.source.values.setdefault(path, node.start_mark)
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, index)) for index, item in enumerate(node.value)]
         assert isinstance(node, yaml.ScalarNode)
+        if node.tag == _STR_TAG:
+            return self._text(node, path)
         try:
-            return self._scalars.construct_object(node, deep=True)
-        except yaml.YAMLError as exc:
+            value = self._scalars.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError) as exc:
+            # PyYAML's constructors let ValueError through for `!!float x`, `!!int x`.
             raise _error(self.file, node.start_mark, f"invalid value: {exc}", path) from None
+        return self._text(node, path) if isinstance(value, str) else value
+
+    def _text(self, node: yaml.ScalarNode, path: Path) -> str:
+        """A string scalar (a value or a key), refused when it holds an unwanted character."""
+        text = str(node.value)
+        found = _UNWANTED.search(text)
+        if found is not None:
+            raise _error(
+                self.file,
+                node.start_mark,
+                f"invalid character {_describe_character(found.group())} in a string",
+                path,
+                "remove it (a YAML escape such as \\uD800 counts too)",
+            )
+        return text
 
     def _mapping(self, node: yaml.MappingNode, path: Path) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -124,9 +202,9 @@ class _Builder:
                 raise _error(
                     self.file, key_node.start_mark, "mapping keys must be plain strings", path
                 )
-            key = str(key_node.value)
+            key = self._text(key_node, path)
             if key in explicit:
-                first = self.source.keys[(*path, key)]
+                first = _position(self.file, self.source.keys[(*path, key)])
                 raise _error(
                     self.file,
                     key_node.start_mark,
@@ -135,7 +213,7 @@ class _Builder:
                     "remove one of them; YAML keeps only the last silently",
                 )
             explicit.add(key)
-            self.source.keys[(*path, key)] = _position(self.file, key_node.start_mark)
+            self.source.keys[(*path, key)] = key_node.start_mark
             result[key] = self.build(value_node, (*path, key))
         for source in merged:
             for key, value in self._mapping(source, path).items():
@@ -154,7 +232,7 @@ class _Builder:
         )
 
 
-def _compose(text: str) -> list[yaml.Node]:
+def _compose(text: str, file: str) -> list[yaml.Node]:
     """Every document's node tree, composed by libyaml when PyYAML was built with it.
 
     libyaml composes a large catalog about ten times faster and marks nodes at the same line
@@ -162,19 +240,48 @@ def _compose(text: str) -> list[yaml.Node]:
     documents PyYAML accepts, so a document it refuses is composed again by PyYAML, whose
     verdict, message and position stand, exactly as without libyaml. (It also accepts a few
     PyYAML refuses, e.g. a tab separating a key from its colon, as the YAML spec allows.)
+    Both composers recurse once per level, so the depth is checked before either runs.
     """
     if yaml.__with_libyaml__:
         try:
+            _check_depth(text, file, yaml.CSafeLoader)
             return list(yaml.compose_all(text, Loader=yaml.CSafeLoader))
         except yaml.YAMLError:
             pass
+    _check_depth(text, file, yaml.SafeLoader)
     return list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+
+
+def _check_depth(
+    text: str, file: str, loader: type[yaml.SafeLoader] | type[yaml.CSafeLoader]
+) -> None:
+    """Refuse nesting deeper than MAX_DEPTH from the parser's flat event stream.
+
+    A syntax error ends the check quietly: the composer stops at the same event and reports
+    it, having nested no deeper than what was checked.
+    """
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=loader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise _error(
+                        file,
+                        event.start_mark,
+                        f"the document nests deeper than {MAX_DEPTH} levels",
+                        hint="a licenzy.yaml needs only a few levels of nesting",
+                    )
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return
 
 
 def load_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
     """Parse one YAML document; every failure is a YamlError carrying a position."""
     try:
-        documents = _compose(text)
+        documents = _compose(text, file)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"

@@ -8,7 +8,7 @@ from licenzy_sync.config.load import LoadedConfig
 from licenzy_sync.config.models import ModeSettings
 from licenzy_sync.findings import Finding
 from licenzy_sync.keys import Mode
-from licenzy_sync.plan.model import ResourceChange
+from licenzy_sync.plan.model import ResourceChange, SecretBinding
 from licenzy_sync.rules.catalog import Rule
 from licenzy_sync.state import RemoteState
 from licenzy_sync.targets import Targets
@@ -23,6 +23,7 @@ class PlanContext:
     resources: list[ResourceChange] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     fingerprints: dict[str, str] = field(default_factory=dict)
+    secret_bindings: dict[str, SecretBinding] = field(default_factory=dict)
 
     def report(self, rule: Rule, message: str, address: str, *config_path: str | int) -> None:
         """A finding tied to the place in licenzy.yaml a user would edit to fix it."""

@@ -16,6 +16,8 @@ PROJECTS_KEY = "projects"
 Action = Literal["create", "update", "replace", "archive", "no-op"]
 ACTIONS: tuple[Action, ...] = ("create", "update", "replace", "archive", "no-op")
 System = Literal["stripe", "licenzy"]
+ABSENT = "absent"
+"""The fingerprint of an object that does not exist."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,16 @@ class ResourceChange:
     """Secret values never appear in before/after, not even masked."""
 
 
+@dataclass(frozen=True)
+class SecretBinding:
+    """A salted digest of a secret the plan will write (see ``plan.bindings``)."""
+
+    salt: str
+    """Hex, random per binding."""
+    hmac_sha256: str
+    """Hex HMAC-SHA256 of the value, keyed with the salt."""
+
+
 @dataclass
 class Plan:
     project: str
@@ -51,6 +63,8 @@ class Plan:
     fingerprints: dict[str, str] = field(default_factory=dict)
     """Fingerprint of each remote object read for a touched address, for `apply PLANFILE`."""
     config_file: str = ""
+    secret_bindings: dict[str, SecretBinding] = field(default_factory=dict)
+    """Per environment variable whose value apply will store: what binds it to this plan."""
 
     @property
     def changes(self) -> list[ResourceChange]:

@@ -46,4 +46,5 @@ def build_plan(
         findings=sorted([*(static or []), *ctx.findings], key=sort_key),
         fingerprints=dict(sorted(ctx.fingerprints.items())),
         config_file=str(loaded.path),
+        secret_bindings=dict(sorted(ctx.secret_bindings.items())),
     )

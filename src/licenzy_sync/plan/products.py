@@ -8,12 +8,11 @@ from licenzy_sync.config.models import Product
 from licenzy_sync.keys import Mode
 from licenzy_sync.plan import addresses
 from licenzy_sync.plan.context import PlanContext
-from licenzy_sync.plan.model import Action, FieldChange, ResourceChange
+from licenzy_sync.plan.model import ABSENT, Action, FieldChange, ResourceChange
 from licenzy_sync.plan.ownership import MANAGED_BY_KEY, is_managed, is_protected, markers
 from licenzy_sync.rules import catalog as r
 from licenzy_sync.state import LicenzyProduct
 
-ABSENT = "absent"
 COMPARED = ("kind", "stripe_price_id", "name", "units", "duration_days", "metadata", "status")
 
 

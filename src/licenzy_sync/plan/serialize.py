@@ -20,6 +20,7 @@ from typing import Any, NoReturn, TypeVar, cast
 from licenzy_sync.errors import LicenzySyncError
 from licenzy_sync.findings import Finding, Position, Severity, sort_key
 from licenzy_sync.keys import MODES, Mode, looks_like_secret
+from licenzy_sync.plan.bindings import HEX_DIGEST, HEX_SALT
 from licenzy_sync.plan.model import (
     ACTIONS,
     FORMAT_VERSION,
@@ -27,6 +28,7 @@ from licenzy_sync.plan.model import (
     FieldChange,
     Plan,
     ResourceChange,
+    SecretBinding,
     System,
 )
 from licenzy_sync.redact import redact
@@ -43,6 +45,10 @@ _TOP_KEYS = (
     "findings",
     "fingerprints",
 )
+BINDINGS_KEY = "secret_bindings"
+"""Only present when the plan writes a secret from the environment (docs/plan-format.md)."""
+_BINDING_KEYS = ("salt", "hmac_sha256")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SUMMARY_KEYS = (*ACTIONS, "errors", "warnings", "changes")
 _RESOURCE_KEYS = (
     "address",
@@ -127,6 +133,7 @@ def canonical(plan: Plan) -> Plan:
         resources=resources,
         findings=sorted(plan.findings, key=_finding_order),
         fingerprints=dict(sorted(plan.fingerprints.items())),
+        secret_bindings=dict(sorted(plan.secret_bindings.items())),
     )
 
 
@@ -150,7 +157,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
     """
     ensure_secret_free(plan, "write the plan")
     plan = canonical(plan)
-    return {
+    data: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "project": plan.project,
         "modes": list(plan.modes),
@@ -160,6 +167,12 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "findings": [_finding_to_dict(f) for f in plan.findings],
         "fingerprints": dict(plan.fingerprints),
     }
+    if plan.secret_bindings:
+        data[BINDINGS_KEY] = {
+            name: {"salt": binding.salt, "hmac_sha256": binding.hmac_sha256}
+            for name, binding in plan.secret_bindings.items()
+        }
+    return data
 
 
 def _resource_to_dict(resource: ResourceChange) -> dict[str, Any]:
@@ -375,7 +388,7 @@ def plan_from_dict(data: object, source: str = "plan") -> Plan:
             f"{FORMAT_VERSION} (re-run `licenzy-sync plan` with this version to get a plan it "
             "can apply)",
         )
-    reader.obj(data, "", _TOP_KEYS)
+    reader.obj(data, "", _TOP_KEYS, optional=(BINDINGS_KEY,))
     modes = reader.items(top["modes"], "modes", reader.mode)
     if len(set(modes)) != len(modes):
         reader.fail("modes", "a mode is listed twice")
@@ -386,6 +399,7 @@ def plan_from_dict(data: object, source: str = "plan") -> Plan:
         resources=reader.items(top["resources"], "resources", reader.resource),
         findings=reader.items(top["findings"], "findings", reader.finding),
         fingerprints=reader.fingerprints(top["fingerprints"], "fingerprints"),
+        secret_bindings=reader.bindings(top.get(BINDINGS_KEY, {}), BINDINGS_KEY),
     )
     repeated = [a for a, n in Counter(r.address for r in plan.resources).items() if n > 1]
     if repeated:
@@ -414,12 +428,18 @@ class _Reader:
         raise LicenzySyncError(f"{where}: {problem}")
 
     def obj(
-        self, value: object, path: str, keys: tuple[str, ...], *, check_keys: bool = True
+        self,
+        value: object,
+        path: str,
+        keys: tuple[str, ...],
+        *,
+        check_keys: bool = True,
+        optional: tuple[str, ...] = (),
     ) -> dict[str, Any]:
         if not isinstance(value, dict):
             self.fail(path, f"expected an object, got {_kind(value)}")
         if check_keys:
-            unknown = sorted(str(k) for k in value if k not in keys)
+            unknown = sorted(str(k) for k in value if k not in keys and k not in optional)
             if unknown:
                 self.fail(_join(path, unknown[0]), "unknown field")
             missing = [k for k in keys if k not in value]
@@ -536,6 +556,24 @@ class _Reader:
             if not isinstance(address, str) or parse_address(address) is None:
                 self.fail(path, f"{address!r} is not a plan address")
             result[address] = self.string(digest, _join(path, address), nonempty=True)
+        return result
+
+
+    def bindings(self, value: object, path: str) -> dict[str, SecretBinding]:
+        if not isinstance(value, dict):
+            self.fail(path, f"expected an object, got {_kind(value)}")
+        result: dict[str, SecretBinding] = {}
+        for name, item in cast(Mapping[object, object], value).items():
+            if not isinstance(name, str) or not _ENV_NAME.match(name):
+                self.fail(path, f"{_show(name)} is not an environment variable name")
+            where = _join(path, name)
+            data = self.obj(item, where, _BINDING_KEYS)
+            salt, digest = data["salt"], data["hmac_sha256"]
+            if not isinstance(salt, str) or not HEX_SALT.match(salt):
+                self.fail(f"{where}.salt", "expected 32 lower-case hex digits")
+            if not isinstance(digest, str) or not HEX_DIGEST.match(digest):
+                self.fail(f"{where}.hmac_sha256", "expected 64 lower-case hex digits")
+            result[name] = SecretBinding(salt, digest)
         return result
 
 

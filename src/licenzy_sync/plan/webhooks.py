@@ -13,8 +13,9 @@ from licenzy_sync.config.models import WebhookSettings
 from licenzy_sync.config.secrets import lookup
 from licenzy_sync.keys import Mode
 from licenzy_sync.plan import addresses
+from licenzy_sync.plan.bindings import bind
 from licenzy_sync.plan.context import PlanContext
-from licenzy_sync.plan.model import Action, FieldChange, ResourceChange
+from licenzy_sync.plan.model import ABSENT, Action, FieldChange, ResourceChange
 from licenzy_sync.plan.ownership import MANAGED_BY, MANAGED_BY_KEY, SECRET_LAST4_KEY, is_managed
 from licenzy_sync.rules import catalog as r
 from licenzy_sync.state import StripeEndpoint
@@ -91,7 +92,7 @@ def _managed(
         )
         return
     if not ours:
-        ctx.fingerprints[address] = "absent"
+        ctx.fingerprints[address] = ABSENT
         ctx.resources.append(
             ResourceChange(
                 address,
@@ -120,6 +121,11 @@ def _managed(
         if len(ours) > 1:
             why = f"{len(ours)} endpoints carry licenzy-sync's marker (one is kept)"
             before = {**before, "duplicates": [e.id for e in ours[1:]]}
+        elif SECRET_LAST4_KEY not in endpoint.metadata:
+            why = (
+                "its creation never finished (Licenzy was not given its secret; apply first "
+                "replays the create, which Stripe answers again for 24 h)"
+            )
         elif not connection.webhook_secret_set:
             why = "Licenzy holds no signing secret for it"
         else:
@@ -225,6 +231,7 @@ def _verify_secret(ctx: PlanContext, mode: Mode, settings: WebhookSettings) -> N
         return
     action: Action = "update" if connection.webhook_secret_set else "create"
     _store_secret(ctx, mode, action, f"${{{configured.env_name}}}")
+    ctx.secret_bindings[configured.env_name] = bind(configured)
 
 
 def _store_secret(ctx: PlanContext, mode: Mode, action: Action, source: str) -> None:

@@ -14,10 +14,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from licenzy_sync.config.models import KINDS
 from licenzy_sync.config.secrets import Secret
+from licenzy_sync.endpoints import display, on_loopback
 from licenzy_sync.keys import MODES, Mode
 from licenzy_sync.providers import ProviderError, fingerprinted, raise_failures, safe_text
 from licenzy_sync.providers.fields import (
@@ -81,7 +82,7 @@ class LicenzyClient:
     ) -> None:
         import httpx
 
-        self._where = _display(licenzy_url)
+        self._where = display(licenzy_url)
         self._token_env = f"${{{token.env_name}}}"
         self._channel = channels.get(SYSTEM)
         try:
@@ -93,6 +94,7 @@ class LicenzyClient:
                 },
                 transport=transports.httpx_transport,
                 timeout=httpx.Timeout(timeouts()[1], connect=timeouts()[0]),
+                trust_env=not on_loopback(licenzy_url),  # a proxy could be another machine
             )
         except httpx.InvalidURL:
             raise self._bad_url() from None
@@ -323,15 +325,6 @@ def _api_key_of(body: Mapping[str, Any]) -> LicenzyApiKey:
 
 def _segment(value: str) -> str:
     return quote(value, safe="")
-
-
-def _display(url: str) -> str:
-    """The URL as messages may show it: never userinfo, never anything credential-shaped."""
-    parts = urlsplit(url)
-    if not parts.hostname:
-        return safe_text(url) or "(no URL)"
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.hostname}{port}{parts.path}".rstrip("/")
 
 
 def _refusal(what: str, response: httpx.Response) -> LicenzyApiError:

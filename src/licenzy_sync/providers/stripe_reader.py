@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from licenzy_sync.endpoints import on_loopback
 from licenzy_sync.keys import classify
 from licenzy_sync.providers import (
     ProviderError,
@@ -49,6 +50,7 @@ from licenzy_sync.stripe_permissions import permission_label, required
 from licenzy_sync.targets import StripeTarget, Transports
 
 if TYPE_CHECKING:
+    import requests
     import stripe
     from stripe.params import PriceListParams, WebhookEndpointListParams
 
@@ -60,9 +62,35 @@ PAGE_LIMIT = 100
 """Stripe's largest page."""
 RETRIEVE_WORKERS = 8
 """Concurrent retrieves per mode; the rate limiter, not this, bounds the request rate."""
+CONFLICT = 409
+"""Stripe's answer to a request whose Idempotency-Key another request is still using
+(concurrent runs send the same key for the same write) or that timed out on a lock:
+retried like a 5xx, as Stripe's SDK does."""
+RATE_LIMITED = 429
 PRICE_TYPES: tuple[PriceType, ...] = ("one_time", "recurring")
 PROBE_ENDPOINT_ID = "we_licenzysyncpermissionprobe"
 """An id no endpoint has (Stripe's are ``we_`` and 24 alphanumerics)."""
+
+
+DIRECT_POOL = 64
+"""Connections kept by the one session all threads share on loopback: more than the run's
+concurrent requests, so none is dropped with a warning."""
+
+
+def _direct_session(api_base: str) -> requests.Session | None:
+    """A session that ignores proxies from the environment, for a loopback API base (a proxy
+    could be another machine, and the key would travel there in clear text); None: the SDK's
+    default, one session per thread."""
+    if not on_loopback(api_base):
+        return None
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    session = requests.Session()
+    session.trust_env = False
+    session.mount("http://", HTTPAdapter(pool_maxsize=DIRECT_POOL))
+    session.mount("https://", HTTPAdapter(pool_maxsize=DIRECT_POOL))
+    return session
 
 
 def system_name(target: StripeTarget) -> str:
@@ -117,7 +145,7 @@ class StripeReader:
 
         # The SDK's requests client keeps one session per thread; it is released with them.
         http_client = transports.stripe_http_client or stripe.RequestsClient(
-            timeout=timeouts()
+            timeout=timeouts(), session=_direct_session(target.api_base)
         )
         self._client = new_client(target.secret_key.reveal(), target.api_base, http_client)
 
@@ -382,12 +410,14 @@ def _retry_decision(error: stripe.StripeError) -> Retryable | None:
     connections are retried; 429 too, with backoff, as Stripe's rate-limit guide advises."""
     import stripe
 
-    advice = _header(error.headers, "stripe-should-retry")
+    advice = header(error.headers, "stripe-should-retry")
     status = error.http_status
     if isinstance(error, stripe.APIConnectionError):
         reason = "no answer (connection failed or timed out)"
-    elif status == 429:
+    elif status == RATE_LIMITED:
         reason = "HTTP 429 (rate limited)"
+    elif status == CONFLICT:
+        reason = "HTTP 409 (the same write is in progress, or a lock timed out)"
     else:
         reason = f"HTTP {status or 'error'}"
     if advice == "false":
@@ -395,15 +425,15 @@ def _retry_decision(error: stripe.StripeError) -> Retryable | None:
     retryable = (
         advice == "true"
         or isinstance(error, stripe.APIConnectionError)
-        or status in (409, 429)
+        or status in (CONFLICT, RATE_LIMITED)
         or (isinstance(error, stripe.APIError) and (status is None or status >= 500))
     )
     if not retryable:
         return None
-    return Retryable(reason, parse_retry_after(_header(error.headers, "retry-after")))
+    return Retryable(reason, parse_retry_after(header(error.headers, "retry-after")))
 
 
-def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
+def header(headers: Mapping[str, str] | None, name: str) -> str | None:
     for key, value in (headers or {}).items():
         if key.lower() == name:
             return value

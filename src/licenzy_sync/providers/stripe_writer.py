@@ -7,11 +7,12 @@ stored answer, secret included, instead of a second endpoint.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
 from licenzy_sync.config.secrets import Secret
-from licenzy_sync.providers.stripe_reader import StripeApiError, StripeReader
+from licenzy_sync.providers.stripe_reader import StripeApiError, StripeReader, header
 from licenzy_sync.state import StripeEndpoint
 from licenzy_sync.stripe_permissions import WEBHOOK_ENDPOINTS
 
@@ -21,11 +22,23 @@ if TYPE_CHECKING:
     from stripe.params import WebhookEndpointCreateParams, WebhookEndpointUpdateParams
 
 
+@dataclass(frozen=True)
+class Created:
+    """A create's answer: whether it was replayed decides whether the endpoint must be looked
+    up before its secret is trusted."""
+
+    endpoint: StripeEndpoint
+    secret: Secret
+    """Stripe reveals an endpoint's secret only in the answer to its create (or a replay)."""
+    replayed: bool
+    """The answer is the stored one of an earlier create with the same key: its endpoint may
+    have been deleted since."""
+
+
 class StripeWriter(StripeReader):
     def create_endpoint(
         self, params: WebhookEndpointCreateParams, *, idempotency_key: str
-    ) -> tuple[StripeEndpoint, Secret]:
-        """The new endpoint and its signing secret, which Stripe reveals only here."""
+    ) -> Created:
         created = self._call(
             "create the tenant webhook endpoint",
             partial(
@@ -36,7 +49,22 @@ class StripeWriter(StripeReader):
             needs=WRITE,
         )
         secret = Secret(str(created.secret), f"{self.target.mode} webhook endpoint secret")
-        return self._endpoint(created.to_dict()), secret
+        answer = created.last_response
+        replayed = answer is not None and header(answer.headers, "idempotent-replayed") == "true"
+        return Created(self._endpoint(created.to_dict()), secret, replayed)
+
+    def retrieve_endpoint(self, endpoint_id: str) -> StripeEndpoint | None:
+        """The endpoint as it is now, None when it is gone."""
+        try:
+            found = self._call(
+                f"retrieve webhook endpoint {endpoint_id}",
+                partial(self._client.v1.webhook_endpoints.retrieve, endpoint_id),
+            )
+        except StripeApiError as error:
+            if error.code != "resource_missing":
+                raise
+            return None
+        return self._endpoint(found.to_dict())
 
     def update_endpoint(
         self, endpoint_id: str, params: WebhookEndpointUpdateParams, *, idempotency_key: str

@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Sequence
 
 from licenzy_sync.findings import Finding, Severity, sort_key
 
 Styler = Callable[..., str]
+
+# Characters that can reorder or hide text on a terminal or in a browser ("Trojan Source").
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def printable(text: str) -> str:
+    """Show control and bidi characters as ``\\uXXXX`` so remote strings cannot drive a terminal.
+
+    Names and messages may come from a Stripe or Licenzy dashboard, not only from licenzy.yaml;
+    a value quoted in a finding may hold a newline that would forge a line of output.
+    """
+    if text.isprintable():
+        return text
+    return "".join(
+        f"\\u{ord(c):04x}"
+        if c in _BIDI or unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp")
+        else c
+        for c in text
+    )
 
 
 def _plain(text: str, *styles: str) -> str:
@@ -14,13 +34,14 @@ def _plain(text: str, *styles: str) -> str:
 
 
 def format_finding(finding: Finding, style: Styler = _plain) -> str:
-    where = f"{finding.position}: " if finding.position else ""
+    """One finding, every part escaped with `printable`: two lines at most, whatever it quotes."""
+    where = f"{printable(str(finding.position))}: " if finding.position else ""
     color = "red" if finding.severity is Severity.ERROR else "yellow"
-    label = style(f"{finding.severity.value} {finding.rule_id}", color, "bold")
-    field = f"{finding.field}: " if finding.field else ""
-    line = f"{where}{label} {field}{finding.message}"
+    label = style(f"{finding.severity.value} {printable(finding.rule_id)}", color, "bold")
+    field = f"{printable(finding.field)}: " if finding.field else ""
+    line = f"{where}{label} {field}{printable(finding.message)}"
     if finding.hint:
-        line += "\n    " + style(f"hint: {finding.hint}", "dim")
+        line += "\n    " + style(f"hint: {printable(finding.hint)}", "dim")
     return line
 
 

@@ -19,8 +19,8 @@ from urllib.parse import quote
 
 from licenzy_sync.plan.model import Plan
 from licenzy_sync.plan.serialize import canonical, ensure_secret_free
-from licenzy_sync.render.findings_text import summary
-from licenzy_sync.render.text import SYMBOLS, VERBS, field_rows, printable
+from licenzy_sync.render.findings_text import printable, summary
+from licenzy_sync.render.text import SYMBOLS, VERBS, field_rows
 
 if TYPE_CHECKING:
     import jinja2

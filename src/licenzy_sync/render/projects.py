@@ -24,9 +24,8 @@ from licenzy_sync.output import Console
 from licenzy_sync.plan.model import FORMAT_VERSION, PROJECTS_KEY, Plan
 from licenzy_sync.projects import Outcome
 from licenzy_sync.redact import redact
-from licenzy_sync.render.findings_text import Styler, format_findings, summary
+from licenzy_sync.render.findings_text import Styler, format_findings, printable, summary
 from licenzy_sync.render.markdown import CAP_NAME, GITHUB_COMMENT_LIMIT, escape_markdown, measure
-from licenzy_sync.render.text import printable
 
 T = TypeVar("T")
 

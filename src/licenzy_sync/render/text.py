@@ -10,14 +10,12 @@ the same values.
 from __future__ import annotations
 
 import json
-import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
-from licenzy_sync.findings import Finding, Position
 from licenzy_sync.plan.model import Action, Plan, ResourceChange
 from licenzy_sync.plan.serialize import canonical, ensure_secret_free
-from licenzy_sync.render.findings_text import Styler, format_findings, summary
+from licenzy_sync.render.findings_text import Styler, format_findings, printable, summary
 
 # Only changing actions are ever shown as blocks; no-op resources are counted.
 SYMBOLS: dict[Action, str] = {
@@ -34,27 +32,10 @@ VERBS: dict[Action, str] = {
 }
 _COLORS: dict[Action, str] = {"create": "green", "update": "yellow", "archive": "red"}
 _ABSENT = object()
-# Characters that can reorder or hide text on a terminal or in a browser ("Trojan Source").
-_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def _plain(text: str, *styles: str) -> str:
     return text
-
-
-def printable(text: str) -> str:
-    """Show control and bidi characters as ``\\uXXXX`` so remote strings cannot drive a terminal.
-
-    Names and messages may come from a Stripe or Licenzy dashboard, not only from licenzy.yaml.
-    """
-    if text.isprintable():
-        return text
-    return "".join(
-        f"\\u{ord(c):04x}"
-        if c in _BIDI or unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp")
-        else c
-        for c in text
-    )
 
 
 def value_text(value: Any) -> str:
@@ -111,20 +92,6 @@ def field_rows(resource: ResourceChange) -> list[FieldRow]:
     ]
 
 
-def _safe_finding(finding: Finding) -> Finding:
-    position = finding.position
-    return replace(
-        finding,
-        rule_id=printable(finding.rule_id),
-        message=printable(finding.message),
-        field=printable(finding.field),
-        hint=printable(finding.hint),
-        position=None
-        if position is None
-        else Position(printable(position.file), position.line, position.column),
-    )
-
-
 def _symbol(action: Action, style: Styler) -> str:
     if action == "replace":
         return style("-", "red") + "/" + style("+", "green")
@@ -168,7 +135,7 @@ def render_text(plan: Plan, style: Styler = _plain) -> str:
     plan = canonical(plan)
     lines: list[str] = []
     if plan.findings:
-        lines += format_findings([_safe_finding(f) for f in plan.findings], style)
+        lines += format_findings(plan.findings, style)
         lines.append("")
     changes = plan.changes
     if changes:

@@ -156,6 +156,20 @@ ENV_MISSING = _rule(
     "a referenced environment variable is not set",
     "export the variable, or run with --sandbox to use the sandbox's defaults",
 )
+ENDPOINT_UNUSABLE = _rule(
+    "LZ024",
+    E,
+    "an endpoint URL may not receive credentials",
+    "use https:// (http:// only for 127.0.0.0/8, ::1 and localhost), without user:password@, "
+    "query or fragment",
+)
+ENDPOINT_UNCONFIRMED = _rule(
+    "LZ025",
+    E,
+    "an endpoint named in the file is not confirmed by the environment",
+    "set the same URL in LICENZY_URL or LICENZY_SYNC_STRIPE_API_BASE where the job's secrets "
+    "are set, or remove it from the file",
+)
 
 PRICE_MISSING = _rule(
     "LZ101",

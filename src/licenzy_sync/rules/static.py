@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from licenzy_sync.config.load import LoadedConfig
 from licenzy_sync.config.models import REQUIRED_EVENTS
 from licenzy_sync.config.secrets import lookup
+from licenzy_sync.endpoints import in_file, unusable
 from licenzy_sync.findings import Finding
 from licenzy_sync.keys import MODES, Mode, classify
 from licenzy_sync.rules import catalog as r
@@ -29,6 +30,7 @@ def static_findings(
         *_modes(loaded),
         *_products(loaded),
         *_credentials(loaded, environ),
+        *_endpoints(loaded),
     ]
 
 
@@ -200,3 +202,12 @@ def _credentials(loaded: LoadedConfig, environ: Mapping[str, str] | None) -> Ite
                     f"modes.{mode}.webhook.secret",
                     loaded.position("modes", mode, "webhook", "secret"),
                 )
+
+
+def _endpoints(loaded: LoadedConfig) -> Iterator[Finding]:
+    """An endpoint in the file that no credential may go to (whether the environment confirms
+    the others is for the commands that send them to decide)."""
+    for home, _, named in in_file(loaded, loaded.config.modes.declared()):
+        found = None if named is None else unusable(home, named)
+        if found is not None:
+            yield found

@@ -40,6 +40,7 @@ class Sandbox:
         self.observers: list[Observer] = []
         self.faults = Faults()
         self.control = Control(self)
+        self.stripe.dispatch = self.control.deliver_events
         with store.transaction() as tx:
             ensure_defaults(tx)
 

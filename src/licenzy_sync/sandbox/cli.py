@@ -19,16 +19,19 @@ from typing import Any, TypeVar
 
 import click
 
-from licenzy_sync.runtime import SANDBOX_STRIPE_KEYS
+from licenzy_sync.endpoints import LICENZY
+from licenzy_sync.runtime import (
+    SANDBOX_PORTAL_TOKEN,
+    SANDBOX_PROJECT_ID,
+    SANDBOX_RUNTIME_KEYS,
+    SANDBOX_STRIPE_KEYS,
+)
 from licenzy_sync.sandbox.app import Sandbox, sandbox_dir
 from licenzy_sync.sandbox.inprocess import LICENZY_BASE
 from licenzy_sync.sandbox.seed import seed, spec_from_config
 from licenzy_sync.sandbox.server import LOOPBACK, SandboxServer
-from licenzy_sync.targets import LICENZY_URL_ENV
 
 DEFAULT_PORT = 7421
-PORTAL_TOKEN = "lzp_sandbox"
-PROJECT_ID = "proj_sandbox"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -96,7 +99,9 @@ def serve(port: int, directory: Path | None) -> None:
     click.echo(f"  export LICENZY_URL={base}/licenzy")
     click.echo(f"  export LICENZY_SYNC_STRIPE_API_BASE={base}/stripe")
     click.echo(
-        f"Defaults: portal token {PORTAL_TOKEN}, project {PROJECT_ID}; Stripe keys "
+        f"Defaults: portal token {SANDBOX_PORTAL_TOKEN}, project {SANDBOX_PROJECT_ID} "
+        f"(runtime keys once seeded: {SANDBOX_RUNTIME_KEYS['test']}, "
+        f"{SANDBOX_RUNTIME_KEYS['live']}); Stripe keys "
         f"{', '.join(SANDBOX_STRIPE_KEYS.values())} (register others: POST /_sandbox/stripe/keys)."
     )
     click.echo("Press Ctrl-C to stop.")
@@ -160,7 +165,7 @@ def status(fmt: str, directory: Path | None) -> None:
     help="The licenzy.yaml whose project, modes and prices to create.",
 )
 @click.option(
-    "--licenzy-url", envvar=LICENZY_URL_ENV, default=LICENZY_BASE, show_default=True,
+    "--licenzy-url", envvar=LICENZY.env, default=LICENZY_BASE, show_default=True,
     help="Licenzy URL the hand-made (manage: false) tenant endpoints point at; set it to the "
     "served sandbox's Licenzy URL when plans run against `sandbox serve`.",
 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import asdict
@@ -17,8 +18,14 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from licenzy_sync.keys import MODES, Mode
-from licenzy_sync.sandbox import stripe_api
-from licenzy_sync.sandbox.faults import DEFAULT_RATES, FaultSpec, RateLimit, stripe_mode
+from licenzy_sync.sandbox import stripe_api, stripe_checkout, stripe_events
+from licenzy_sync.sandbox.faults import (
+    DEFAULT_RATES,
+    FaultSpec,
+    RateLimit,
+    runtime_mode,
+    stripe_mode,
+)
 from licenzy_sync.sandbox.http import DropConnection, Request, Response
 from licenzy_sync.sandbox.licenzy_api import ensure_defaults
 from licenzy_sync.sandbox.licenzy_base import (
@@ -28,14 +35,17 @@ from licenzy_sync.sandbox.licenzy_base import (
     parse_mode,
     reject_unknown,
 )
+from licenzy_sync.sandbox.licenzy_runtime import set_error_envelope, set_subscription
 from licenzy_sync.sandbox.licenzy_webhook import WEBHOOK_PATH
+from licenzy_sync.sandbox.stripe_ids import scope
 
 if TYPE_CHECKING:
     from licenzy_sync.sandbox.app import Sandbox
 
 KINDS = (
     "account", "key_account", "product", "price", "webhook_endpoint", "idempotency",
-    "portal_token", "project", "connection", "api_key", "event",
+    "checkout_session", "stripe_event", "portal_token", "project", "connection", "api_key",
+    "api_key_hash", "licenzy_subscription", "licenzy_runtime", "event",
 )
 """Every kind the store layout in docs/sandbox-internals.md names, for `object_counts`."""
 
@@ -183,16 +193,39 @@ class Control:
         data: dict[str, Any] | None = None,
         account_id: str = stripe_api.DEFAULT_ACCOUNT_ID,
     ) -> list[dict[str, Any]]:
-        """Emit one Stripe event to every endpoint of the account and mode subscribed to it.
+        """Emit one Stripe event to every endpoint of the account and mode subscribed to it;
+        it is listed by Stripe's `GET /v1/events` like the events the API itself creates."""
+        with self._sandbox.store.transaction() as tx:
+            event = stripe_events.create_event(
+                tx, account_id, mode, event_type, data or {}, now=int(time.time())
+            )
+        return self.deliver_events(account_id, mode, [event["id"]])
+
+    def deliver_events(
+        self, account_id: str, mode: Mode, event_ids: list[str]
+    ) -> list[dict[str, Any]]:
+        """Deliver stored events to the endpoints they are pending at, one at a time.
 
         Endpoints whose URL path is Licenzy's tenant webhook are delivered to this sandbox's
         Licenzy emulator (whatever the host, so an endpoint made for licenzy.app also works),
-        through `Sandbox.handle` so faults and counters apply as to any request. Other URLs
-        are reported as not delivered: the sandbox makes no outbound calls.
+        through `Sandbox.handle` so faults and counters apply as to any request; a 2xx answer
+        acknowledges the event for that endpoint. Other URLs stay pending: the sandbox makes
+        no outbound calls.
         """
-        with self._sandbox.store.transaction() as tx:
-            planned = stripe_api.deliveries(tx, account_id, mode, event_type, data or {})
-        return [self._deliver(delivery) for delivery in planned]
+        results = []
+        store = self._sandbox.store
+        for event_id in event_ids:
+            with store.transaction() as tx:
+                planned = stripe_events.deliveries_of(tx, account_id, mode, event_id)
+            for delivery in planned:
+                result = self._deliver(delivery)
+                if result["accepted"]:
+                    with store.transaction() as tx:
+                        stripe_events.acknowledge(
+                            tx, account_id, mode, event_id, delivery.endpoint_id
+                        )
+                results.append(result)
+        return results
 
     def _deliver(self, delivery: stripe_api.Delivery) -> dict[str, Any]:
         result: dict[str, Any] = {
@@ -214,6 +247,37 @@ class Control:
             error = response.payload().get("error", {}) if response.body else {}
             result["error"] = error.get("code") or f"http_{response.status}"
         return result
+
+    def checkout_sessions(
+        self,
+        mode: Mode,
+        status: str | None = None,
+        account_id: str = stripe_api.DEFAULT_ACCOUNT_ID,
+    ) -> list[dict[str, Any]]:
+        """The account's Checkout Sessions in ``mode`` (only those in ``status`` if given),
+        oldest first: what a test checks to prove nothing was left open."""
+        with self._sandbox.store.transaction() as tx:
+            return [
+                stripe_checkout.public(session)
+                for _, session in tx.iter(
+                    stripe_checkout.KIND, scope(account_id, mode), newest_first=False
+                )
+                if status is None or session["status"] == status
+            ]
+
+    # Licenzy-side setup that the portal contract does not cover.
+
+    def set_licenzy_subscription(self, status: str) -> None:
+        """The Licenzy account's own plan status; runtime checkouts in live mode need
+        ``active`` or ``trialing`` (the default) and answer ``plan_mode_not_allowed`` else."""
+        with self._sandbox.store.transaction() as tx:
+            set_subscription(tx, status)
+
+    def set_licenzy_error_envelope(self, envelope: str) -> None:
+        """``bare`` makes runtime errors ``{"error": "<code>"}``; ``object`` (the default)
+        ``{"error": {"code", "message"}}``."""
+        with self._sandbox.store.transaction() as tx:
+            set_error_envelope(tx, envelope)
 
     # The HTTP surface.
 
@@ -238,10 +302,14 @@ class Control:
 
 
 def _request_mode(system: str, request: Request) -> Mode | None:
-    """Stripe's mode is the key's; a Licenzy portal request names its mode in the path or
-    the ``mode`` query parameter (a tenant webhook's is in the signed event, not read here)."""
+    """Stripe's mode is the key's, and so is a Licenzy runtime request's; a Licenzy portal
+    request names its mode in the path or the ``mode`` query parameter (a tenant webhook's is
+    in the signed event, not read here)."""
     if system == "stripe":
         return stripe_mode(request)
+    runtime = runtime_mode(request)
+    if runtime is not None:
+        return runtime
     named = request.query_params().get("mode", [])
     for mode in MODES:
         if mode in named or f"/{mode}/" in request.path + "/":
@@ -342,6 +410,28 @@ def _post_stripe_price(control: Control, request: Request) -> Result:
     return 200, price
 
 
+def _only_string(request: Request, name: str) -> str:
+    """The body's one field ``name``, a string (the setter checks its value)."""
+    body = json_object(request)
+    reject_unknown(body, (name,))
+    value = body.get(name)
+    if not isinstance(value, str):
+        raise invalid(f"{name} must be a string.", name)
+    return value
+
+
+def _post_licenzy_subscription(control: Control, request: Request) -> Result:
+    status = _only_string(request, "status")
+    control.set_licenzy_subscription(status)
+    return 200, {"status": status}
+
+
+def _post_licenzy_error_envelope(control: Control, request: Request) -> Result:
+    envelope = _only_string(request, "envelope")
+    control.set_licenzy_error_envelope(envelope)
+    return 200, {"envelope": envelope}
+
+
 def _post_event(control: Control, request: Request) -> Result:
     body = json_object(request)
     reject_unknown(body, ("mode", "type", "account", "data"))
@@ -366,4 +456,6 @@ _ROUTES: Mapping[str, Mapping[str, Route]] = {
     "/stripe/keys": {"POST": _post_stripe_key},
     "/stripe/prices": {"POST": _post_stripe_price},
     "/events": {"POST": _post_event},
+    "/licenzy/subscription": {"POST": _post_licenzy_subscription},
+    "/licenzy/error-envelope": {"POST": _post_licenzy_error_envelope},
 }

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from licenzy_sync.keys import MODES, Mode, classify
 from licenzy_sync.sandbox.http import DropConnection, Request, Response
+from licenzy_sync.sandbox.licenzy_runtime import CHECKOUT_PATH
 from licenzy_sync.sandbox.stripe_errors import StripeError
 from licenzy_sync.sandbox.stripe_ids import new_request_id
 
@@ -35,6 +36,7 @@ LOCK_TIMEOUT_MESSAGE = (
 )
 DEFAULT_RATES: Mapping[Mode, float] = {"test": 25.0, "live": 100.0}
 """Stripe's documented per-mode limits (requests per second)."""
+RUNTIME_CHECKOUT = "/licenzy" + CHECKOUT_PATH
 
 
 class FaultSpecError(ValueError):
@@ -250,14 +252,33 @@ class _Decision:
     limited: bool = False
 
 
-def stripe_mode(request: Request) -> Mode | None:
-    """The mode a Stripe request's key declares, which is what Stripe's limits are keyed by."""
+def _bearer_mode(request: Request, kinds: tuple[str, ...]) -> Mode | None:
     auth = request.header("authorization") or ""
     scheme, _, key = auth.partition(" ")
     found = classify(key.strip()) if scheme.lower() == "bearer" else None
-    if found is None or found.kind not in ("secret", "restricted"):
+    if found is None or found.kind not in kinds:
         return None
     return found.mode
+
+
+def stripe_mode(request: Request) -> Mode | None:
+    """The mode a Stripe request's key declares, which is what Stripe's limits are keyed by."""
+    return _bearer_mode(request, ("secret", "restricted"))
+
+
+def runtime_mode(request: Request) -> Mode | None:
+    """The mode a Licenzy runtime key (``lz_test_``/``lz_live_``) selects."""
+    return _bearer_mode(request, ("licenzy_api_key",))
+
+
+def _limited_mode(system: str, request: Request) -> Mode | None:
+    """The mode whose Stripe limit a request spends: a Stripe request's, and a runtime
+    checkout's, since Licenzy opens that session with the tenant's own Stripe key."""
+    if system == "stripe":
+        return stripe_mode(request)
+    if request.method == "POST" and request.path.rstrip("/") == RUNTIME_CHECKOUT:
+        return runtime_mode(request)
+    return None
 
 
 class Faults:
@@ -307,6 +328,12 @@ class Faults:
         """Answer ``request`` (its full sandbox path) through the faults, calling ``dispatch``
         unless a fault or the rate limit answers first."""
         decision = self._decide(system, request)
+        if decision.limited and system == "licenzy":
+            return Response.json(
+                429,
+                {"error": {"code": "stripe_rate_limited", "message": RATE_LIMIT_MESSAGE}},
+                {"retry-after": "1"},
+            )
         if decision.limited:
             return _stripe_error(StripeError(429, RATE_LIMIT_MESSAGE, code="rate_limit"))
         if decision.delay:
@@ -320,7 +347,7 @@ class Faults:
     def _decide(self, system: str, request: Request) -> _Decision:
         decision = _Decision()
         with self._lock:
-            if system == "stripe" and self._limit.enabled and not self._take_token(request):
+            if self._limit.enabled and not self._take_token(_limited_mode(system, request)):
                 decision.limited = True
                 return decision
             for fault in self._faults:
@@ -340,9 +367,8 @@ class Faults:
             self._faults = [f for f in self._faults if f.remaining != 0]
         return decision
 
-    def _take_token(self, request: Request) -> bool:
+    def _take_token(self, mode: Mode | None) -> bool:
         """Requests without a usable key pass: Stripe rejects those before counting them."""
-        mode = stripe_mode(request)
         if mode is None:
             return True
         rate = self._limit.rate(mode)

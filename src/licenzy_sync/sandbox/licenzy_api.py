@@ -7,7 +7,6 @@ sandbox without going through HTTP.
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 import time
@@ -16,7 +15,7 @@ from typing import Any, Literal
 from urllib.parse import unquote
 
 from licenzy_sync.keys import Mode
-from licenzy_sync.runtime import SANDBOX_PORTAL_TOKEN
+from licenzy_sync.runtime import SANDBOX_PORTAL_TOKEN, SANDBOX_PROJECT_ID
 from licenzy_sync.sandbox import licenzy_portal as portal
 from licenzy_sync.sandbox.http import Request, Response
 from licenzy_sync.sandbox.licenzy_base import (
@@ -24,21 +23,21 @@ from licenzy_sync.sandbox.licenzy_base import (
     ApiError,
     Call,
     Result,
-    invalid,
+    idempotent,
     iso,
     mode_scope,
     not_connected,
     parse_mode,
     sha256_hex,
 )
+from licenzy_sync.sandbox.licenzy_runtime import CHECKOUT_PATH, checkout_session, index_key
 from licenzy_sync.sandbox.licenzy_webhook import WEBHOOK_PATH, receive_tenant_event
 from licenzy_sync.sandbox.store import Store, Tx
 from licenzy_sync.sandbox.stripe_api import ensure_account
 
 DEFAULT_PORTAL_TOKEN = SANDBOX_PORTAL_TOKEN
-DEFAULT_PROJECT_ID = "proj_sandbox"
+DEFAULT_PROJECT_ID = SANDBOX_PROJECT_ID
 DEFAULT_PROJECT_NAME = "sandbox"
-MAX_IDEMPOTENCY_KEY = 255
 PROJECT_ID_PATTERN = re.compile(r"proj_[A-Za-z0-9_]+")
 
 Handler = Callable[[Call], Result]
@@ -88,6 +87,8 @@ class LicenzyEmulator:
             return error.response()
 
     def _handle(self, tx: Tx, request: Request) -> Response:
+        if request.path.rstrip("/") == CHECKOUT_PATH:
+            return checkout_session(tx, request, self._clock())
         if request.path.rstrip("/") == WEBHOOK_PATH:
             if request.method != "POST":
                 raise _method_not_allowed(("POST",))
@@ -107,7 +108,7 @@ class LicenzyEmulator:
         call = Call(tx, request, self._clock(), params)
         if request.method == "GET":
             return Response.json(*handler(call))
-        return _idempotent(call, handler)
+        return idempotent(call, handler, SCOPE)
 
 
 def ensure_defaults(tx: Tx) -> None:
@@ -149,11 +150,19 @@ def connect(
     tx.put("connection", project_id, mode, connection)
 
 
-def add_api_key(tx: Tx, project_id: str, mode: Mode, name: str) -> dict[str, Any]:
-    """Create a runtime API key as the portal does; the raw key (`key`) is returned only here."""
+def add_api_key(
+    tx: Tx, project_id: str, mode: Mode, name: str, *, raw: str | None = None
+) -> dict[str, Any]:
+    """Create a runtime API key as the portal does; the raw key (`key`) is returned only here.
+
+    ``raw`` gives the sandbox's known keys (seeding uses them); otherwise the key is random,
+    as Licenzy's are."""
     _require_project(tx, project_id)
     prefix = f"lz_{mode}_"
-    raw = prefix + secrets.token_hex(16)
+    if raw is None:
+        raw = prefix + secrets.token_hex(16)
+    elif not raw.startswith(prefix):
+        raise ValueError(f"A {mode} runtime key starts with {prefix}")
     key_id = f"lzk_{tx.next_value('licenzy_api_key'):06d}"
     api_key = {
         "id": key_id,
@@ -165,6 +174,7 @@ def add_api_key(tx: Tx, project_id: str, mode: Mode, name: str) -> dict[str, Any
         "revoked": False,
     }
     tx.put("api_key", mode_scope(project_id, mode), key_id, api_key)
+    index_key(tx, raw, project_id, mode, key_id)
     return {**api_key, "key": raw}
 
 
@@ -209,44 +219,6 @@ def _route(segments: list[str]) -> tuple[dict[str, Handler], dict[str, str]]:
         else:
             return handlers, params
     raise _not_found()
-
-
-def _idempotent(call: Call, handler: Handler) -> Response:
-    """Replay a stored success for a repeated Idempotency-Key. Errors are not stored, so a
-    retry after the cause is fixed (e.g. a price reactivated in Stripe) is evaluated anew."""
-    key = call.request.header("idempotency-key")
-    if key is None:
-        return Response.json(*handler(call))
-    if not key or len(key) > MAX_IDEMPOTENCY_KEY:
-        raise invalid(
-            f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters.", "Idempotency-Key"
-        )
-    fingerprint = sha256_hex(
-        f"{call.request.method} {call.request.path}\n{_canonical(call.request.body)}"
-    )
-    stored = call.tx.get("idempotency", SCOPE, key)
-    if stored is not None:
-        if stored["fingerprint"] != fingerprint:
-            raise ApiError(
-                409,
-                "idempotency_conflict",
-                "This Idempotency-Key was used with a different request.",
-                "Idempotency-Key",
-            )
-        return Response.json(stored["status"], stored["body"], {"idempotent-replayed": "true"})
-    status, payload = handler(call)
-    call.tx.put(
-        "idempotency", SCOPE, key, {"fingerprint": fingerprint, "status": status, "body": payload}
-    )
-    return Response.json(status, payload)
-
-
-def _canonical(body: bytes) -> str:
-    """Key order and whitespace do not make a different body."""
-    try:
-        return json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return body.hex()
 
 
 def _not_found() -> ApiError:

@@ -26,6 +26,7 @@ SCOPE = "licenzy"
 DEFAULT_LIMIT = 20
 """Small on purpose: a client that forgets to follow `next_cursor` fails early."""
 MAX_LIMIT = 100
+MAX_IDEMPOTENCY_KEY = 255
 
 
 class ApiError(Exception):
@@ -45,8 +46,12 @@ class ApiError(Exception):
         self.message = message
         self.field = field
         self.headers = dict(headers or {})
+        self.bare = False
+        """Answer ``{"error": "<code>"}``, the other envelope Licenzy's runtime docs show."""
 
     def response(self) -> Response:
+        if self.bare:
+            return Response.json(self.status, {"error": self.code}, self.headers)
         error: dict[str, str] = {"code": self.code, "message": self.message}
         if self.field is not None:
             error["field"] = self.field
@@ -120,6 +125,18 @@ def not_connected(mode: Mode) -> dict[str, Any]:
 def get_connection(tx: Tx, project_id: str, mode: Mode) -> dict[str, Any]:
     """The stored connection, private fields included, or the not-connected object."""
     return tx.get("connection", project_id, mode) or not_connected(mode)
+
+
+def require_connection(call: Call, needed_for: str) -> dict[str, Any]:
+    """The call's connected connection, or the 409 naming what it is ``needed_for``."""
+    connection = get_connection(call.tx, call.project, call.mode)
+    if not connection["connected"]:
+        raise ApiError(
+            409,
+            "stripe_not_connected",
+            f"Store a Stripe key for {call.mode} mode before {needed_for}.",
+        )
+    return connection
 
 
 def json_object(request: Request, *, allow_empty: bool = False) -> dict[str, Any]:
@@ -210,3 +227,42 @@ def _decode_cursor(cursor: str, identity: str) -> int:
     if owner != identity or not _is_number(seq):
         raise invalid("cursor is not a cursor this list returned.", "cursor")
     return int(seq)
+
+
+def idempotent(call: Call, handler: Callable[[Call], Result], scope: str) -> Response:
+    """Replay a stored success for a repeated Idempotency-Key (keys live in ``scope``). Errors
+    are not stored, so a retry after the cause is fixed (e.g. a price reactivated in Stripe) is
+    evaluated anew."""
+    key = call.request.header("idempotency-key")
+    if key is None:
+        return Response.json(*handler(call))
+    if not key or len(key) > MAX_IDEMPOTENCY_KEY:
+        raise invalid(
+            f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters.", "Idempotency-Key"
+        )
+    fingerprint = sha256_hex(
+        f"{call.request.method} {call.request.path}\n{_canonical(call.request.body)}"
+    )
+    stored = call.tx.get("idempotency", scope, key)
+    if stored is not None:
+        if stored["fingerprint"] != fingerprint:
+            raise ApiError(
+                409,
+                "idempotency_conflict",
+                "This Idempotency-Key was used with a different request.",
+                "Idempotency-Key",
+            )
+        return Response.json(stored["status"], stored["body"], {"idempotent-replayed": "true"})
+    status, payload = handler(call)
+    call.tx.put(
+        "idempotency", scope, key, {"fingerprint": fingerprint, "status": status, "body": payload}
+    )
+    return Response.json(status, payload)
+
+
+def _canonical(body: bytes) -> str:
+    """Key order and whitespace do not make a different body."""
+    try:
+        return json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return body.hex()

@@ -26,6 +26,7 @@ from licenzy_sync.sandbox.licenzy_base import (
     public,
     query,
     reject_unknown,
+    require_connection,
 )
 from licenzy_sync.sandbox.store import Tx
 from licenzy_sync.sandbox.stripe_api import KeyAccount, get_price, resolve_key
@@ -97,13 +98,7 @@ def put_webhook_secret(call: Call) -> Result:
         raise invalid("webhook_secret is required.", "webhook_secret")
     secret = body["webhook_secret"]
     _check_webhook_secret(secret)
-    connection = get_connection(call.tx, call.project, call.mode)
-    if not connection["connected"]:
-        raise ApiError(
-            409,
-            "stripe_not_connected",
-            f"Store a Stripe key for {call.mode} mode before its webhook secret.",
-        )
+    connection = require_connection(call, "its webhook secret")
     connection.update(webhook_secret_fields(secret))
     call.tx.put("connection", call.project, call.mode, connection)
     return 200, public(connection)

@@ -1,16 +1,16 @@
 """Seeding: make the sandbox hold what a licenzy.yaml refers to, so `plan` has something real
 to compare against.
 
-Seeding only creates what is missing (project, a Stripe connection and a Licenzy API key per
-mode, the Stripe prices with the exact ids the config names) and never changes what exists:
-a price deliberately archived or a connection moved to another account stays as the user
-left it, and seeding twice changes nothing.
+Seeding only creates what is missing (project, a Stripe connection and a Licenzy runtime API
+key per mode, that key being the project's known `sandbox_runtime_key`, the Stripe prices with
+the exact ids the config names) and never changes what exists: a price deliberately archived
+or a connection moved to another account stays as the user left it, and seeding twice
+changes nothing.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
@@ -19,7 +19,7 @@ from licenzy_sync.config.load import load_config
 from licenzy_sync.config.models import ProductKind
 from licenzy_sync.keys import MODES, Mode
 from licenzy_sync.providers.stripe_client import STRIPE_API_VERSION
-from licenzy_sync.runtime import SANDBOX_STRIPE_KEYS
+from licenzy_sync.runtime import SANDBOX_STRIPE_KEYS, sandbox_project_id, sandbox_runtime_key
 from licenzy_sync.sandbox import stripe_api
 from licenzy_sync.sandbox.app import Sandbox
 from licenzy_sync.sandbox.http import Request
@@ -94,7 +94,8 @@ def seed(sandbox: Sandbox, spec: SeedSpec) -> SeedReport:
             if not any(
                 not key["revoked"] for _, key in tx.iter("api_key", mode_scope(project_id, mode))
             ):
-                add_api_key(tx, project_id, mode, API_KEY_NAME)
+                known = sandbox_runtime_key(mode, project_id)
+                add_api_key(tx, project_id, mode, API_KEY_NAME, raw=known)
                 report.created.append(f"Licenzy {mode} API key of {project_id}")
         for price in spec.prices:
             _price(tx, price, report)
@@ -162,10 +163,10 @@ def _project(tx: Tx, spec: SeedSpec, report: SeedReport) -> str:
 
 
 def _id_for_name(name: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
-    if not slug:
+    project_id = sandbox_project_id(name)
+    if project_id == "proj_":
         raise SeedConfigError(f"Cannot derive a project id from the name {name!r}.")
-    return f"proj_{slug}"
+    return project_id
 
 
 def _price(tx: Tx, price: SeedPrice, report: SeedReport) -> None:

@@ -15,10 +15,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS objects (
@@ -117,6 +118,29 @@ class Tx:
         return int(row[0])
 
 
+class _Executes(Protocol):
+    def execute(self, sql: str, /) -> object: ...
+
+
+def _enter_wal(conn: _Executes, *, patience: float = 30.0) -> None:
+    """Switch a fresh or existing state file to WAL, waiting out other processes doing the same.
+
+    Two processes that open a new file at once can each hold a read lock while asking for the
+    write lock the switch needs; SQLite answers one of them "database is locked" at once, without
+    consulting the busy timeout, to break that deadlock. The other's switch then succeeds, so
+    retrying is all this needs.
+    """
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 class Store:
     """The sandbox's state, in memory (``path=None``) or in a directory shared by processes."""
 
@@ -132,7 +156,7 @@ class Store:
             target, timeout=30.0, isolation_level=None, check_same_thread=False
         )
         if path is not None:
-            self._conn.execute("PRAGMA journal_mode=WAL")
+            _enter_wal(self._conn)
             self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.executescript(_SCHEMA)
 

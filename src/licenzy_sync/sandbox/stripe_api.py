@@ -19,6 +19,8 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from licenzy_sync.keys import Mode
+from licenzy_sync.sandbox import stripe_checkout as checkout
+from licenzy_sync.sandbox import stripe_events as events
 from licenzy_sync.sandbox import stripe_prices as prices
 from licenzy_sync.sandbox import stripe_products as products
 from licenzy_sync.sandbox import stripe_spec
@@ -42,7 +44,7 @@ from licenzy_sync.sandbox.stripe_form import FormError, Location, decode_params
 from licenzy_sync.sandbox.stripe_ids import DEFAULT_ACCOUNT_ID, new_id, new_request_id, scope
 from licenzy_sync.sandbox.stripe_lists import Obj
 from licenzy_sync.sandbox.stripe_params import Ctx, Params, check_params
-from licenzy_sync.sandbox.stripe_webhooks import Delivery, deliveries, sign_payload
+from licenzy_sync.sandbox.stripe_webhooks import Delivery, sign_payload
 
 __all__ = [
     "DEFAULT_ACCOUNT_ID",
@@ -50,7 +52,6 @@ __all__ = [
     "KeyAccount",
     "StripeEmulator",
     "bind_key",
-    "deliveries",
     "ensure_account",
     "get_price",
     "is_registered",
@@ -79,6 +80,12 @@ def _balance(ctx: Ctx, params: Params) -> Obj:
 _ROUTES: Mapping[tuple[str, str], Callable[..., Obj]] = {
     ("GET", "/v1/account"): _account,
     ("GET", "/v1/balance"): _balance,
+    ("POST", "/v1/checkout/sessions"): checkout.create,
+    ("GET", "/v1/checkout/sessions/{session}"): checkout.retrieve,
+    ("GET", "/v1/checkout/sessions/{session}/line_items"): checkout.line_items,
+    ("POST", "/v1/checkout/sessions/{session}/expire"): checkout.expire,
+    ("GET", "/v1/events"): events.list_,
+    ("GET", "/v1/events/{id}"): events.retrieve,
     ("GET", "/v1/products"): products.list_,
     ("POST", "/v1/products"): products.create,
     ("GET", "/v1/products/{id}"): products.retrieve,
@@ -96,11 +103,19 @@ _ROUTES: Mapping[tuple[str, str], Callable[..., Obj]] = {
 """Handlers take (ctx, params, *path values) and return the JSON object Stripe answers."""
 
 
+Dispatch = Callable[[str, Mode, list[str]], object]
+"""Delivers events (account, mode, event ids) once the request that created them committed."""
+
+
 class StripeEmulator:
     def __init__(self, store: Store, *, clock: Callable[[], float] = time.time) -> None:
-        """``clock`` stamps ``created`` and ages idempotency keys; tests pass a fake one."""
+        """``clock`` stamps ``created`` and ages idempotency keys; tests pass a fake one.
+
+        ``dispatch`` is set by the `Sandbox` that can reach webhook endpoints; alone, the
+        emulator stores events and delivers none, as for endpoints it cannot reach."""
         self._store = store
         self._clock = clock
+        self.dispatch: Dispatch | None = None
 
     def handle(self, request: Request) -> Response:
         request_id = new_request_id()
@@ -117,7 +132,9 @@ class StripeEmulator:
                 response = Response.json(200, payload, {"request-id": request_id})
                 if pending is not None:
                     pending.save(tx, response, request_id, ctx.now)
-                return response
+            if ctx.emitted and self.dispatch is not None:
+                self.dispatch(ctx.account_id, ctx.mode, ctx.emitted)
+            return response
         except StripeError as error:
             headers = {"request-id": request_id}
             if error.status == 401:

@@ -32,6 +32,16 @@ def new_webhook_secret() -> str:
     return f"whsec_{_token(32)}"
 
 
+def new_checkout_session_id(mode: Mode) -> str:
+    """Checkout Session ids name their mode and are longer than other ids, like Stripe's."""
+    return f"cs_{mode}_a1{_token(58)}"
+
+
+def new_url_fragment() -> str:
+    """The opaque fragment Stripe appends to a hosted checkout URL."""
+    return _token(64)
+
+
 def scope(account_id: str, mode: Mode) -> str:
     """Test and live state of one account never share a scope, so they cannot leak."""
     return f"{account_id}/{mode}"

@@ -8,7 +8,7 @@ give handlers typed values.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from licenzy_sync.keys import Mode
@@ -32,6 +32,8 @@ class Ctx:
     mode: Mode
     restricted: bool
     now: int
+    emitted: list[str] = field(default_factory=list)
+    """Ids of the events the request created, delivered after its transaction commits."""
 
     @property
     def livemode(self) -> bool:

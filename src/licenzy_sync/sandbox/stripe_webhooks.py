@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -180,48 +179,29 @@ def sign_payload(secret: str, payload: bytes, timestamp: int) -> str:
     return f"t={timestamp},v1={digest}"
 
 
-def deliveries(
-    tx: Tx,
-    account_id: str,
-    mode: Mode,
-    event_type: str,
-    data_object: dict[str, Any],
-    *,
-    timestamp: int | None = None,
-) -> list[Delivery]:
-    """One event of ``event_type`` about ``data_object``, signed for every enabled endpoint of
-    the account and mode that subscribes to it (or to ``*``); Connect endpoints only hear
-    connected accounts' events, so they get none."""
-    now = int(time.time()) if timestamp is None else timestamp
-    targets = [
+def subscribers(tx: Tx, account_id: str, mode: Mode, event_type: str) -> list[Obj]:
+    """The enabled endpoints of the account and mode that subscribe to ``event_type`` (or to
+    ``*``); Connect endpoints only hear connected accounts' events, so they get none."""
+    return [
         endpoint
         for _, endpoint in tx.iter(KIND, scope(account_id, mode), newest_first=False)
         if endpoint["status"] == "enabled"
         and not endpoint.get("_connect")
         and (event_type in endpoint["enabled_events"] or "*" in endpoint["enabled_events"])
     ]
-    event_id = new_id("evt")
-    result = []
-    for endpoint in targets:
-        event = {
-            "id": event_id,
-            "object": "event",
-            "api_version": endpoint["api_version"] or DEFAULT_API_VERSION,
-            "created": now,
-            "data": {"object": data_object},
-            "livemode": mode == "live",
-            "pending_webhooks": len(targets),
-            "request": {"id": None, "idempotency_key": None},
-            "type": event_type,
-        }
-        body = json.dumps(event, separators=(",", ":")).encode()
-        headers = {
-            "content-type": "application/json; charset=utf-8",
-            "stripe-signature": sign_payload(endpoint["secret"], body, now),
-            "user-agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
-        }
-        result.append(Delivery(endpoint["url"], body, headers, endpoint["id"]))
-    return result
+
+
+def signed_delivery(endpoint: Obj, event: Obj, timestamp: int) -> Delivery:
+    """The POST Stripe makes to ``endpoint``: the event in the endpoint's API version,
+    signed with its secret."""
+    rendered = {**event, "api_version": endpoint["api_version"] or DEFAULT_API_VERSION}
+    body = json.dumps(rendered, separators=(",", ":")).encode()
+    headers = {
+        "content-type": "application/json; charset=utf-8",
+        "stripe-signature": sign_payload(endpoint["secret"], body, timestamp),
+        "user-agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+    }
+    return Delivery(endpoint["url"], body, headers, endpoint["id"])
 
 
 def _url(params: Mapping[str, Any]) -> str | None:
