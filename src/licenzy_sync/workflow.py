@@ -149,7 +149,21 @@ def check_saved_plan(
             f"{listing}\nRun plan again and review the new plan."
         )
     _check_bindings(saved, source)
-    return saved, run
+    return _with_write_check_of(saved, fresh), run
+
+
+def _with_write_check_of(saved: Plan, fresh: Plan) -> Plan:
+    """``saved`` with the write-permission findings (LZ140) of ``fresh``: they describe the key
+    that will write, so a plan made with a read-only key applies with one that may write."""
+    from dataclasses import replace
+
+    from licenzy_sync.rules.catalog import WRITE_PERMISSION_MISSING
+
+    def is_write_check(finding: Finding) -> bool:
+        return finding.rule_id == WRITE_PERMISSION_MISSING.id
+
+    kept = [f for f in saved.findings if not is_write_check(f)]
+    return replace(saved, findings=kept + [f for f in fresh.findings if is_write_check(f)])
 
 
 def _check_bindings(saved: Plan, source: str) -> None:

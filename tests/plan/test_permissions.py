@@ -115,3 +115,33 @@ def test_a_key_that_may_write_endpoints_gets_no_finding_and_applies(
     applied = world.apply("--auto-approve")
     assert applied.code == 0, applied.text
     assert len(world.managed_endpoints("test")) == 1
+
+
+def test_a_plan_saved_with_a_read_only_key_is_applied_with_a_key_that_may_write(
+    world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The GitOps split: plan on the pull request with a read-only key (LZ140 is the plan key's
+    finding), apply the reviewed plan after the merge with a key that may write."""
+    use_test_key(world, monkeypatch, READ_ONLY_KEY, ["rak_plan_read", "rak_webhook_read"])
+    saved = tmp_path / "plan.json"
+    run = world.plan("--out", str(saved))
+    assert "LZ140" in run.rules()
+    world.sandbox.control.register_stripe_key(
+        WRITE_KEY, permissions=["rak_plan_read", "rak_webhook_write"]
+    )
+    monkeypatch.setenv("STRIPE_TEST_KEY", WRITE_KEY)
+    applied = world.apply(str(saved), "--auto-approve")
+    assert applied.code == 0, applied.text
+    assert len(world.managed_endpoints("test")) == 1
+
+
+def test_a_saved_plan_is_refused_when_the_apply_key_may_not_write(
+    world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    use_test_key(world, monkeypatch, READ_ONLY_KEY, ["rak_plan_read", "rak_webhook_read"])
+    saved = tmp_path / "plan.json"
+    world.plan("--out", str(saved))
+    applied = world.apply(str(saved), "--auto-approve")
+    assert applied.code == 3, applied.text
+    assert "LZ140" in applied.text
+    assert world.managed_endpoints("test") == []
