@@ -414,6 +414,16 @@ def test_a_key_stripe_never_issued_is_401_even_with_a_known_prefix(api: Api) -> 
             "rak_webhook_write",
         ),
         ("DELETE", "/v1/webhook_endpoints/we_1", None, "rak_webhook_write"),
+        (
+            "POST",
+            "/v1/checkout/sessions",
+            {"mode": "payment", "line_items": [{"price": "price_1", "quantity": 1}]},
+            "rak_checkout_session_write",
+        ),
+        ("GET", "/v1/checkout/sessions/cs_test_1", None, "rak_checkout_session_read"),
+        ("POST", "/v1/checkout/sessions/cs_test_1/expire", None, "rak_checkout_session_write"),
+        ("GET", "/v1/events", None, "rak_event_read"),
+        ("GET", "/v1/events/evt_1", None, "rak_event_read"),
     ],
 )
 def test_a_restricted_key_outside_its_permissions_gets_403_naming_the_permission(
