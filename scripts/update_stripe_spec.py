@@ -102,6 +102,10 @@ SDK_PARAMS: dict[tuple[str, str], type] = {
 """Form bodies whose fields and enums are taken from the SDK's typed params."""
 
 SDK_OBJECTS: dict[str, type] = {
+    "checkout.session": stripe.checkout.Session,
+    "event": stripe.Event,
+    "payment_pages_checkout_session_automatic_tax": stripe.checkout.Session.AutomaticTax,
+    "payment_pages_checkout_session_custom_text": stripe.checkout.Session.CustomText,
     "price": stripe.Price,
     "recurring": stripe.Price.Recurring,
     "product": stripe.Product,

@@ -98,14 +98,29 @@ def emitted() -> dict[str, dict[str, Any]]:
         "/v1/webhook_endpoints",
         {"url": "https://example.com/h", "enabled_events": ["invoice.paid"]},
     )
+    session = api.ok(
+        "POST",
+        "/v1/checkout/sessions",
+        {
+            "mode": "subscription",
+            "line_items": [{"price": price["id"], "quantity": 1}],
+            "success_url": "https://example.com/done",
+        },
+    )
+    api.ok("POST", f"/v1/checkout/sessions/{session['id']}/expire")
+    [event] = api.ok("GET", "/v1/events", {"type": "checkout.session.expired"})["data"]
     return {
         "product": api.ok("GET", f"/v1/products/{product['id']}"),
         "price": api.ok("GET", f"/v1/prices/{price['id']}"),
         "webhook_endpoint": api.ok("GET", f"/v1/webhook_endpoints/{endpoint['id']}"),
+        "checkout.session": api.ok("GET", f"/v1/checkout/sessions/{session['id']}"),
+        "event": api.ok("GET", f"/v1/events/{event['id']}"),
     }
 
 
-@pytest.mark.parametrize("kind", ["price", "product", "webhook_endpoint"])
+@pytest.mark.parametrize(
+    "kind", ["price", "product", "webhook_endpoint", "checkout.session", "event"]
+)
 def test_emulated_objects_carry_exactly_the_fields_of_stripes_samples(kind: str) -> None:
     ours = emitted()[kind]
     sample = SAMPLES[kind]
