@@ -13,6 +13,7 @@ from typing import Any
 
 from openapi_schema_validator import OAS30Validator
 
+from licenzy_sync.providers.stripe_client import STRIPE_API_VERSION
 from licenzy_sync.sandbox import stripe_spec
 from licenzy_sync.sandbox.app import Sandbox
 from licenzy_sync.sandbox.http import Request, Response
@@ -101,14 +102,18 @@ def _describe(error: Any) -> str:
 
 def watch(sandbox: Sandbox) -> list[str]:
     """Check every Stripe exchange the sandbox sees from now on: each answer against the
-    spec, and each request that reached an emulated operation (what the core and the SDK
-    sent) against the operation's parameters. Returns the list problems are appended to."""
+    spec, each request that reached an emulated operation (what the core and the SDK sent)
+    against the operation's parameters, and every request for the pinned Stripe-Version.
+    Returns the list problems are appended to."""
     problems: list[str] = []
 
     def check(system: str, request: Request, response: Response) -> None:
         if system != "stripe":
             return
         where = f"{request.method} {request.path} -> {response.status}"
+        version = request.header("stripe-version")
+        if version != STRIPE_API_VERSION:
+            problems.append(f"{where}: request: Stripe-Version {version!r}, not the pinned one")
         if response.body:
             payload = response.payload()
             problems.extend(

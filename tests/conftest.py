@@ -36,7 +36,11 @@ class Endpoints:
     stripe_http_client: stripe.HTTPClient | None
     httpx_transport: httpx.BaseTransport | None
 
-    def stripe(self, key: str) -> stripe.StripeClient:
+    def stripe(self, key: str, *, register: bool = True) -> stripe.StripeClient:
+        """A client with ``key``, registered with the sandbox first if it is not yet (as a key
+        made in the Dashboard exists on Stripe) unless ``register`` is False."""
+        if register:
+            self.sandbox.control.ensure_stripe_key(key)
         return stripe.StripeClient(
             key, base_addresses={"api": self.stripe_base}, http_client=self.stripe_http_client
         )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from licenzy_sync.config.load import LoadedConfig, load_config
 from licenzy_sync.errors import EXIT_INVALID, ConfigInvalid, LicenzySyncError
-from licenzy_sync.findings import Finding
+from licenzy_sync.findings import Finding, sort_key
 from licenzy_sync.keys import Mode
 from licenzy_sync.output import Console
 from licenzy_sync.plan.model import Plan
@@ -55,8 +56,10 @@ def plan_loaded(
     channels: Channels | None = None,
 ) -> tuple[Plan, Run]:
     """Resolve, read and plan a config that ``load_checked`` accepted."""
+    from licenzy_sync.plan.permissions import write_access_findings
     from licenzy_sync.plan.planner import build_plan
     from licenzy_sync.providers.read import read_remote
+    from licenzy_sync.providers.retry import Channels
 
     modes = select_modes(loaded, requested_mode)
     run = prepare(loaded, modes, sandbox=sandbox)
@@ -70,7 +73,16 @@ def plan_loaded(
     for system, count in sorted(state.requests.items()):
         console.debug(f"requests: {system}: {count}")
     plan = build_plan(loaded, state, run.targets, modes=modes, prune=prune, static=static)
+    probe = partial(_may_write_endpoints, run, channels or Channels())
+    missing = write_access_findings(loaded, plan, state, probe)
+    plan.findings = sorted([*plan.findings, *missing], key=sort_key)
     return plan, run
+
+
+def _may_write_endpoints(run: Run, channels: Channels, mode: Mode) -> bool:
+    from licenzy_sync.providers.stripe_reader import StripeReader
+
+    return StripeReader(run.targets.stripe[mode], channels, run.transports).may_write_endpoints()
 
 
 def make_plan(
@@ -137,7 +149,21 @@ def check_saved_plan(
             f"{listing}\nRun plan again and review the new plan."
         )
     _check_bindings(saved, source)
-    return saved, run
+    return _with_write_check_of(saved, fresh), run
+
+
+def _with_write_check_of(saved: Plan, fresh: Plan) -> Plan:
+    """``saved`` with the write-permission findings (LZ140) of ``fresh``: they describe the key
+    that will write, so a plan made with a read-only key applies with one that may write."""
+    from dataclasses import replace
+
+    from licenzy_sync.rules.catalog import WRITE_PERMISSION_MISSING
+
+    def is_write_check(finding: Finding) -> bool:
+        return finding.rule_id == WRITE_PERMISSION_MISSING.id
+
+    kept = [f for f in saved.findings if not is_write_check(f)]
+    return replace(saved, findings=kept + [f for f in fresh.findings if is_write_check(f)])
 
 
 def _check_bindings(saved: Plan, source: str) -> None:

@@ -4,26 +4,12 @@ and every common setup mistake from Licenzy's docs, each with its exit code, rul
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from licenzy_sync.keys import Mode
 from licenzy_sync.plan.ownership import markers
 from licenzy_sync.sandbox.licenzy_base import get_connection, mode_scope, not_connected
 from tests.plan.world import CONFIG, PROJECT, World
-
-
-@pytest.fixture
-def world(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> Iterator[World]:
-    made = World(tmp_path, capsys)
-    made.environment(monkeypatch)
-    yield made
-    made.assert_no_secret_leaked()
-    made.close()
 
 
 def test_converged_setup_has_no_changes(world: World) -> None:

@@ -34,6 +34,8 @@ PLANTED = {
     "STRIPE_TEST_KEY": "sk_test_PLANTEDkey0002",
     "STRIPE_LIVE_KEY": "rk_live_PLANTEDkey0003",
 }
+ADMIN_LIVE_KEY = "sk_live_PLANTEDadmin0004"
+"""A secret key for the live side of test setup, where the config's key is restricted."""
 
 CONFIG = """\
 version: 1
@@ -96,6 +98,8 @@ class World:
         self.outputs: list[str] = []
         with self.sandbox.store.transaction() as tx:
             tx.put("portal_token", SCOPE, sha256_hex(PLANTED["LZ_TOKEN"]), {"created_at": iso(0)})
+        for key in (PLANTED["STRIPE_TEST_KEY"], PLANTED["STRIPE_LIVE_KEY"], ADMIN_LIVE_KEY):
+            self.sandbox.control.register_stripe_key(key)
         self.write(CONFIG)
 
     @property
@@ -119,7 +123,7 @@ class World:
         seed(self.sandbox, spec_from_config(self.config, self.licenzy_url))
 
     def stripe(self, mode: Mode) -> stripe.StripeClient:
-        key = PLANTED["STRIPE_TEST_KEY"] if mode == "test" else "sk_live_PLANTEDadmin0004"
+        key = PLANTED["STRIPE_TEST_KEY"] if mode == "test" else ADMIN_LIVE_KEY
         return stripe.StripeClient(key, base_addresses={"api": f"{self.base}/stripe"})
 
     def portal(self) -> httpx.Client:

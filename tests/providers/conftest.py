@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from licenzy_sync.config.secrets import Secret
-from licenzy_sync.keys import Mode
+from licenzy_sync.keys import Mode, is_server_key
 from licenzy_sync.providers.retry import Channels, RetryPolicy
 from licenzy_sync.sandbox import stripe_api
 from licenzy_sync.sandbox.app import Sandbox
@@ -57,7 +57,11 @@ def transports(endpoints: Endpoints) -> Transports:
 def stripe_target(
     endpoints: Endpoints, mode: Mode = "test", key: str | None = None
 ) -> StripeTarget:
+    """A target whose server key Stripe knows (registered with the sandbox unless it already
+    was); other values are passed on as they are, for the tests that refuse them."""
     env = KEY_ENVS[mode]
+    if is_server_key(key or KEYS[mode]):
+        endpoints.sandbox.control.ensure_stripe_key(key or KEYS[mode])
     return StripeTarget(mode, endpoints.stripe_base, Secret(key or KEYS[mode], env), env)
 
 

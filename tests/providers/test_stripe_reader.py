@@ -319,13 +319,38 @@ def test_price_fields_survive_a_round_trip_through_the_dataclass(
 def test_a_restricted_key_without_read_access_is_told_what_it_lacks(
     endpoints: Endpoints, channels: Channels
 ) -> None:
-    endpoints.sandbox.control.add_fault(FaultSpec.error("/stripe/v1/prices", 403))
+    endpoints.sandbox.control.register_stripe_key(
+        "rk_test_providers4tests", permissions=["rak_webhook_write"]
+    )
     with pytest.raises(ProviderError) as caught:
         reader(endpoints, channels, key="rk_test_providers4tests").prices({"price_a"})
     assert str(caught.value) == (
         "The restricted key in ${STRIPE_TEST_SECRET_KEY} (test mode) may not retrieve price "
-        "price_a: Stripe answered 403; give the key read access to it"
+        "price_a: Stripe answered 403; give the key Prices: Read (rak_plan_read)"
     )
+
+
+@pytest.mark.parametrize(
+    ("fault", "attempts"),
+    [
+        (FaultSpec.error("/stripe/v1/prices", 503, should_retry=False), 1),
+        (FaultSpec.error("/stripe/v1/prices", 429, should_retry=False), 1),
+        (FaultSpec.error("/stripe/v1/prices", 400, should_retry=True), 2),
+        (FaultSpec.error("/stripe/v1/prices", 409), 2),
+    ],
+    ids=["503-should-retry-false", "429-should-retry-false", "400-should-retry-true", "409"],
+)
+def test_stripe_should_retry_and_lock_timeouts_decide_as_in_stripes_sdk(
+    endpoints: Endpoints, channels: Channels, fault: FaultSpec, attempts: int
+) -> None:
+    """The client used to ignore Stripe-Should-Retry and never retried a 409 lock timeout."""
+    seed_catalog(endpoints)
+    endpoints.sandbox.control.add_fault(fault)
+    try:
+        reader(endpoints, channels).prices({"price_pro_monthly"})
+    except ProviderError as refused:
+        assert attempts == 1, refused
+    assert channels.counter.counts() == {"stripe.test": attempts}
 
 
 def test_a_secret_key_refused_the_account_still_reads(

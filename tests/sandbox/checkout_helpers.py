@@ -23,6 +23,8 @@ TENANT_URL = "https://licenzy.app/v1/webhooks/stripe/tenant"
 
 
 def connect(endpoints: Endpoints, mode: Mode, webhook_secret: str | None = None) -> None:
+    """Store ``mode``'s Stripe key in Licenzy, once Stripe knows it (as a Dashboard key)."""
+    endpoints.sandbox.control.ensure_stripe_key(STRIPE_KEYS[mode])
     body = {"secret_key": STRIPE_KEYS[mode]}
     if webhook_secret is not None:
         body["webhook_secret"] = webhook_secret

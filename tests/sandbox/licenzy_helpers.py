@@ -10,7 +10,7 @@ from licenzy_sync.keys import Mode
 from licenzy_sync.sandbox.http import Request, Response
 from licenzy_sync.sandbox.licenzy_api import LicenzyEmulator
 from licenzy_sync.sandbox.store import Store
-from licenzy_sync.sandbox.stripe_api import StripeEmulator, sign_payload
+from licenzy_sync.sandbox.stripe_api import StripeEmulator, register_key, sign_payload
 
 NOW = 1_700_000_000.0
 TOKEN = "lzp_sandbox"
@@ -38,6 +38,13 @@ class Portal:
         self.clock = clock
         self.emulator = LicenzyEmulator(store, clock=clock)
         self.stripe = StripeEmulator(store)
+        self.register(*KEYS.values())
+
+    def register(self, *keys: str) -> None:
+        """Make Stripe know ``keys``, as keys made in the Dashboard (Licenzy checks them)."""
+        with self.store.transaction() as tx:
+            for key in keys:
+                register_key(tx, key)
 
     def call(
         self,

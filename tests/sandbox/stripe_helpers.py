@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from licenzy_sync.keys import Mode
 from licenzy_sync.sandbox.http import Request, Response
 from licenzy_sync.sandbox.store import Store, Tx
-from licenzy_sync.sandbox.stripe_api import StripeEmulator
+from licenzy_sync.sandbox.stripe_api import StripeEmulator, register_key
 from licenzy_sync.sandbox.stripe_events import create_event, deliveries_of
 from licenzy_sync.sandbox.stripe_webhooks import Delivery
 from tests.conformance import validate_response
@@ -72,6 +72,13 @@ class Api:
         self.store = store or Store()
         self.clock = Clock()
         self.emulator = StripeEmulator(self.store, clock=self.clock)
+        self.register(TEST_KEY, LIVE_KEY)
+
+    def register(self, *keys: str, permissions: list[str] | None = None) -> None:
+        """Make Stripe know ``keys``, as keys made in the Dashboard."""
+        with self.store.transaction() as tx:
+            for key in keys:
+                register_key(tx, key, permissions=permissions)
 
     def call(
         self,

@@ -36,6 +36,7 @@ def tenant_endpoint(endpoints: Endpoints, mode: Mode, url: str = TENANT_URL) -> 
 
 
 def store_in_licenzy(endpoints: Endpoints, mode: Mode, webhook_secret: str) -> None:
+    endpoints.sandbox.control.ensure_stripe_key(KEYS[mode])
     with endpoints.portal() as portal:
         answer = portal.put(
             f"/projects/proj_sandbox/stripe-connection/{mode}",
@@ -62,7 +63,7 @@ def test_fault_routes_add_list_and_clear(endpoints: Endpoints) -> None:
         {
             "id": fault_id, "action": "error", "prefix": "/stripe/v1/prices", "method": None,
             "status": 503, "retry_after": None, "latency": None, "times": 2,
-            "after_commit": False, "skip": 0, "remaining": 2,
+            "after_commit": False, "skip": 0, "should_retry": None, "remaining": 2,
         }
     ]
     assert after_one[0]["remaining"] == 1
@@ -81,7 +82,11 @@ def test_fault_routes_add_list_and_clear(endpoints: Endpoints) -> None:
         ("POST", "/rate-limit", {"enabled": True, "test": -1}, 400, "invalid_request"),
         ("POST", "/stripe/keys", {"key": "pk_test_nope", "account": "acct_1X"}, 400,
          "invalid_request"),
-        ("POST", "/stripe/keys", {"key": TEST_KEY}, 400, "invalid_request"),
+        ("POST", "/stripe/keys", {"key": TEST_KEY, "account": ""}, 400, "invalid_request"),
+        ("POST", "/stripe/keys", {"key": TEST_KEY, "permissions": ["rak_plan_read"]}, 400,
+         "invalid_request"),
+        ("POST", "/stripe/keys", {"key": "rk_test_x1", "permissions": ["rak_root"]}, 400,
+         "invalid_request"),
         ("POST", "/stripe/prices", {"mode": "staging", "id": "price_1X"}, 400,
          "invalid_request"),
         ("POST", "/stripe/prices", {"mode": "test", "id": "price_1X", "unit_amount": "5"}, 400,
@@ -167,7 +172,7 @@ def test_bind_and_revoke_stripe_keys(endpoints: Endpoints) -> None:
         assert endpoints.stripe(other_key).v1.accounts.retrieve_current().id == "acct_1Other"
         assert endpoints.stripe(TEST_KEY).v1.accounts.retrieve_current().id == DEFAULT_ACCOUNT_ID
         revoked = ctl.post("/stripe/keys", json={"key": other_key, "revoke": True})
-    assert bound.json() == {"account": "acct_1Other"}
+    assert bound.json() == {"account": "acct_1Other", "permissions": None}
     assert revoked.json() == {"revoked": True}
     assert other_key not in bound.text + revoked.text
     with pytest.raises(stripe.AuthenticationError):

@@ -28,6 +28,7 @@ def fast_sdk_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def retrying(endpoints: Endpoints, key: str = TEST_KEY) -> stripe.StripeClient:
+    endpoints.sandbox.control.ensure_stripe_key(key)
     return stripe.StripeClient(
         key,
         base_addresses={"api": endpoints.stripe_base},
@@ -329,3 +330,21 @@ def _timed(call: Callable[[], object]) -> float:
     call()
     return time.perf_counter() - began
 
+
+
+def test_a_stripe_lock_timeout_asks_to_be_retried(endpoints: Endpoints) -> None:
+    endpoints.sandbox.control.add_fault(FaultSpec.error("/stripe/v1/prices", 409))
+    endpoints.sandbox.control.add_fault(
+        FaultSpec.error("/stripe/v1/balance", 503, should_retry=False)
+    )
+    with pytest.raises(stripe.StripeError) as locked:
+        endpoints.stripe(TEST_KEY).v1.prices.list()
+    assert locked.value.http_status == 409
+    assert (locked.value.json_body or {})["error"]["code"] == "lock_timeout"
+    assert locked.value.headers is not None
+    assert locked.value.headers["stripe-should-retry"] == "true"
+    with pytest.raises(stripe.APIError) as unavailable:
+        retrying(endpoints).v1.balance.retrieve()
+    assert unavailable.value.headers is not None
+    assert unavailable.value.headers["stripe-should-retry"] == "false"
+    assert stripe_requests(endpoints.sandbox) == 2  # the SDK honoured "false": no retry

@@ -45,7 +45,9 @@ def portal() -> Iterator[Portal]:
     store = Store()
     with store.transaction() as tx:
         ensure_defaults(tx)
-    yield Portal(store, Clock())
+    box = Portal(store, Clock())
+    box.register("rk_test_restricted9876", "sk_test_rotated5678")
+    yield box
     store.close()
 
 

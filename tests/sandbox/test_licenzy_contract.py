@@ -56,6 +56,7 @@ def test_errors_arrive_as_json_envelopes(endpoints: Endpoints) -> None:
 def test_setup_flow(endpoints: Endpoints) -> None:
     """Connect, store the Stripe endpoint's secret, map a price, and receive an event the
     Stripe emulator signed for that endpoint."""
+    endpoints.sandbox.control.ensure_stripe_key(TEST_KEY)
     with endpoints.portal() as portal:
         projects = portal.get("/projects").json()["data"]
         assert {"id": "proj_sandbox", "name": "sandbox"} in projects
@@ -126,6 +127,7 @@ def test_setup_flow(endpoints: Endpoints) -> None:
 
 
 def test_pagination_follows_cursors(endpoints: Endpoints) -> None:
+    endpoints.sandbox.control.ensure_stripe_key(TEST_KEY)
     with endpoints.portal() as portal:
         portal.put(f"{PROJECT}/stripe-connection/test", json={"secret_key": TEST_KEY})
         price = _price(endpoints, recurring=False)

@@ -86,6 +86,7 @@ def test_redelivery_is_stored_once(portal: Portal) -> None:
 def test_events_go_to_the_project_whose_secret_signed(portal: Portal) -> None:
     with portal.store.transaction() as tx:
         ensure_project(tx, "proj_other", "other")
+    portal.register("sk_test_otherproject1")
     portal.call(
         "PUT",
         "/portal/projects/proj_other/stripe-connection/test",

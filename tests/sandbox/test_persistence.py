@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 import stripe
 
+from licenzy_sync.runtime import SANDBOX_STRIPE_KEYS
 from licenzy_sync.sandbox.app import Sandbox
 from licenzy_sync.sandbox.faults import FaultSpec
 from licenzy_sync.sandbox.inprocess import STRIPE_BASE, SandboxStripeClient
 from licenzy_sync.sandbox.store import _enter_wal
 from licenzy_sync.sandbox.stripe_api import DEFAULT_ACCOUNT_ID
 
-TEST_KEY = "sk_test_persist1"
+TEST_KEY = SANDBOX_STRIPE_KEYS["test"]
 SCOPE = f"{DEFAULT_ACCOUNT_ID}/test"
 PER_WRITER = 200
 

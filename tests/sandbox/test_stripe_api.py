@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import pytest
 
@@ -16,6 +17,7 @@ from licenzy_sync.sandbox.stripe_api import (
     resolve_key,
     revoke_key,
 )
+from licenzy_sync.stripe_permissions import ALL_PERMISSIONS
 from tests.sandbox.stripe_helpers import LIVE_KEY, TEST_KEY, Api
 
 
@@ -62,6 +64,7 @@ def test_revoked_key_is_401_expired_and_other_keys_still_work(api: Api) -> None:
     error = api.error(401, "GET", "/v1/prices")
     assert error["code"] == "api_key_expired"
     assert "emulator1" not in error["message"]
+    api.register("sk_test_another")
     api.ok("GET", "/v1/prices", key="sk_test_another")
 
 
@@ -78,9 +81,17 @@ def test_malformed_basic_auth_is_401(api: Api) -> None:
 
 def test_resolve_key_reports_account_mode_and_kind() -> None:
     api = Api()
+    api.register("sk_test_x1", "rk_live_x1")
+    api.register("rk_test_x1", permissions=["rak_plan_read"])
     with api.store.transaction() as tx:
         assert resolve_key(tx, "sk_test_x1") == KeyAccount(DEFAULT_ACCOUNT_ID, "test", "secret")
-        assert resolve_key(tx, "rk_live_x1") == KeyAccount(DEFAULT_ACCOUNT_ID, "live", "restricted")
+        assert resolve_key(tx, "rk_live_x1") == KeyAccount(
+            DEFAULT_ACCOUNT_ID, "live", "restricted", frozenset(ALL_PERMISSIONS)
+        )
+        assert resolve_key(tx, "rk_test_x1") == KeyAccount(
+            DEFAULT_ACCOUNT_ID, "test", "restricted", frozenset({"rak_plan_read"})
+        )
+        assert resolve_key(tx, "sk_test_neverregistered") is None
         assert resolve_key(tx, "pk_test_x1") is None
         assert resolve_key(tx, "lz_test_x1") is None
         assert resolve_key(tx, "nonsense") is None
@@ -116,6 +127,7 @@ def test_test_and_live_state_are_separate_and_carry_livemode(api: Api) -> None:
     assert api.ok("GET", f"/v1/products/{live_price['product']}", key=LIVE_KEY)["livemode"]
     error = api.error(404, "GET", f"/v1/prices/{test_price['id']}", key=LIVE_KEY)
     assert error["code"] == "resource_missing"
+    api.register("rk_live_reader", permissions=["rak_plan_read"])
     listed = api.ok("GET", "/v1/prices", key="rk_live_reader")["data"]
     assert [p["id"] for p in listed] == [live_price["id"]]
 
@@ -131,6 +143,7 @@ def test_account_is_created_lazily_for_secret_keys(api: Api) -> None:
 
 
 def test_account_is_403_for_restricted_keys_without_echoing_the_key(api: Api) -> None:
+    api.register("rk_test_restricted42")
     response = api.call("GET", "/v1/account", key="rk_test_restricted42")
     assert response.status == 403
     assert "restricted42" not in response.body.decode()
@@ -379,3 +392,52 @@ def test_ensure_account_is_idempotent(api: Api) -> None:
         first = ensure_account(tx, "acct_1New")
         assert ensure_account(tx, "acct_1New") == first
     assert first["id"] == "acct_1New"
+
+
+def test_a_key_stripe_never_issued_is_401_even_with_a_known_prefix(api: Api) -> None:
+    """The sandbox used to accept any key with a known prefix (sk_test_bad! -> 200)."""
+    response = api.call("GET", "/v1/prices", key="sk_test_bad!")
+    assert response.status == 401
+    assert response.payload()["error"]["message"] == "Invalid API Key provided."
+    assert "bad!" not in response.body.decode()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "params", "permission"),
+    [
+        ("GET", "/v1/prices", None, "rak_plan_read"),
+        ("POST", "/v1/products", {"name": "Pro"}, "rak_product_write"),
+        (
+            "POST",
+            "/v1/webhook_endpoints",
+            {"url": "https://e.com/h", "enabled_events": ["*"]},
+            "rak_webhook_write",
+        ),
+        ("DELETE", "/v1/webhook_endpoints/we_1", None, "rak_webhook_write"),
+        (
+            "POST",
+            "/v1/checkout/sessions",
+            {"mode": "payment", "line_items": [{"price": "price_1", "quantity": 1}]},
+            "rak_checkout_session_write",
+        ),
+        ("GET", "/v1/checkout/sessions/cs_test_1", None, "rak_checkout_session_read"),
+        ("POST", "/v1/checkout/sessions/cs_test_1/expire", None, "rak_checkout_session_write"),
+        ("GET", "/v1/events", None, "rak_event_read"),
+        ("GET", "/v1/events/evt_1", None, "rak_event_read"),
+    ],
+)
+def test_a_restricted_key_outside_its_permissions_gets_403_naming_the_permission(
+    api: Api, method: str, path: str, params: dict[str, Any] | None, permission: str
+) -> None:
+    api.register("rk_test_narrow1", permissions=["rak_webhook_read"])
+    error = api.error(403, method, path, params, key="rk_test_narrow1")
+    assert f"Having the '{permission}' permission would allow this request to continue." in (
+        error["message"]
+    )
+    assert "narrow1" not in error["message"]
+    assert api.ok("GET", "/v1/webhook_endpoints", key="rk_test_narrow1")["data"] == []
+
+
+def test_write_permission_implies_read(api: Api) -> None:
+    api.register("rk_test_writer1", permissions=["rak_webhook_write"])
+    assert api.ok("GET", "/v1/webhook_endpoints", key="rk_test_writer1")["data"] == []

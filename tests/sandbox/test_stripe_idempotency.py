@@ -78,16 +78,19 @@ def test_validation_errors_are_not_stored(api: Api) -> None:
     assert api.call("POST", "/v1/products", {"name": "x"}, headers=key("k2")).status == 200
 
 
-def test_delete_replays_instead_of_answering_404(api: Api) -> None:
+def test_delete_ignores_idempotency_keys_as_stripe_does(api: Api) -> None:
+    """Stripe applies Idempotency-Key to POST only; the sandbox used to replay DELETEs."""
     endpoint = api.ok(
         "POST", "/v1/webhook_endpoints", {"url": "https://e.com/h", "enabled_events": ["*"]}
     )
     path = f"/v1/webhook_endpoints/{endpoint['id']}"
     first = api.call("DELETE", path, headers=key("del"))
     again = api.call("DELETE", path, headers=key("del"))
-    assert (first.status, again.status) == (200, 200)
-    assert again.payload() == {"id": endpoint["id"], "object": "webhook_endpoint", "deleted": True}
-    assert api.call("DELETE", path, headers=key("del2")).status == 404
+    assert first.status == 200
+    assert first.payload() == {"id": endpoint["id"], "object": "webhook_endpoint", "deleted": True}
+    assert again.status == 404
+    assert again.payload()["error"]["code"] == "resource_missing"
+    assert "idempotent-replayed" not in again.headers
 
 
 def test_replayed_create_keeps_the_one_time_secret(api: Api) -> None:

@@ -39,6 +39,8 @@ def test_recurring_price_has_stripe_shape(api: Api) -> None:
     assert price["recurring"] == {
         "interval": "month",
         "interval_count": 3,
+        "meter": None,
+        "trial_period_days": None,
         "usage_type": "licensed",
     }
     assert (price["currency"], price["unit_amount"], price["unit_amount_decimal"]) == (
@@ -62,9 +64,37 @@ def test_price_without_recurring_is_one_time(api: Api) -> None:
     assert price["tax_behavior"] == "inclusive"
 
 
-def test_metered_usage_type_is_kept(api: Api) -> None:
-    price = api.price(recurring={"interval": "day", "usage_type": "metered"})
-    assert price["recurring"]["usage_type"] == "metered"
+def test_metered_price_is_backed_by_its_meter(api: Api) -> None:
+    price = api.price(
+        recurring={"interval": "day", "usage_type": "metered", "meter": "mtr_1Calls"}
+    )
+    assert (price["recurring"]["usage_type"], price["recurring"]["meter"]) == (
+        "metered",
+        "mtr_1Calls",
+    )
+
+
+def test_metered_price_without_a_meter_is_refused_as_by_stripe(api: Api) -> None:
+    """Since API version 2025-03-31 Stripe refuses metered prices without a billing meter;
+    the sandbox used to accept them."""
+    error = api.error(
+        400,
+        "POST",
+        "/v1/prices",
+        {
+            "currency": "usd",
+            "unit_amount": 5,
+            "product": api.product()["id"],
+            "recurring": {"interval": "month", "usage_type": "metered"},
+        },
+    )
+    assert error["param"] == "recurring[meter]"
+    assert "meter" in error["message"]
+
+
+def test_trial_period_days_is_kept(api: Api) -> None:
+    price = api.price(recurring={"interval": "month", "trial_period_days": 14})
+    assert price["recurring"]["trial_period_days"] == 14
 
 
 def test_product_data_creates_the_product(api: Api) -> None:
@@ -347,7 +377,9 @@ def test_list_filters(api: Api) -> None:
     other = api.product("Other")["id"]
     monthly = api.price(pro, recurring={"interval": "month"}, lookup_key="m")
     yearly = api.price(pro, recurring={"interval": "year"}, active=False)
-    metered = api.price(other, recurring={"interval": "month", "usage_type": "metered"})
+    metered = api.price(
+        other, recurring={"interval": "month", "usage_type": "metered", "meter": "mtr_1M"}
+    )
     once_eur = api.price(other, currency="eur", lookup_key="e")
 
     def listed(**params: Any) -> list[str]:

@@ -162,11 +162,11 @@ def test_bad_event_names_are_rejected(endpoints: Endpoints) -> None:
 
 def test_key_errors_map_to_the_sdk_exceptions(endpoints: Endpoints) -> None:
     with pytest.raises(stripe.AuthenticationError) as raised:
-        endpoints.stripe("pk_test_publishable1").v1.prices.list()
+        endpoints.stripe("pk_test_publishable1", register=False).v1.prices.list()
     assert raised.value.http_status == 401
     assert "publishable1" not in str(raised.value)
     with pytest.raises(stripe.AuthenticationError):
-        endpoints.stripe("sk_nope_unknownkind").v1.prices.list()
+        endpoints.stripe("sk_nope_unknownkind", register=False).v1.prices.list()
     restricted = endpoints.stripe("rk_test_restricted1")
     with pytest.raises(stripe.PermissionError) as denied:
         restricted.v1.accounts.retrieve_current()

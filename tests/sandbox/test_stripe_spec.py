@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 import pytest
+import stripe
 
 from licenzy_sync.sandbox import stripe_spec
 from tests.conformance import validate_request, validate_response
@@ -94,9 +95,11 @@ def test_nullable_is_explicit_where_validators_need_it() -> None:
     assert props["nickname"]["nullable"] is True  # plain typed nullable needs nothing extra
 
 
-def test_corrupted_webhook_api_version_enum_is_gone() -> None:
+def test_webhook_api_versions_are_the_sdks_not_the_corrupted_enum() -> None:
     create = stripe_spec.operation("POST", "/v1/webhook_endpoints")
-    assert "enum" not in create.body_schema["properties"]["api_version"]
+    versions = create.body_schema["properties"]["api_version"]["enum"]
+    assert len(set(versions)) == len(versions) > 100
+    assert stripe.api_version in versions
 
 
 def test_the_spec_is_loaded_once() -> None:
@@ -122,9 +125,10 @@ PRICE: dict[str, Any] = {
     "nickname": None,
     "product": "prod_1",
     "recurring": {
-        "aggregate_usage": None,
         "interval": "month",
         "interval_count": 1,
+        "meter": None,
+        "trial_period_days": None,
         "usage_type": "licensed",
     },
     "tax_behavior": "unspecified",
@@ -144,12 +148,14 @@ PRODUCT: dict[str, Any] = {
     "description": None,
     "images": [],
     "livemode": False,
+    "marketing_features": [],
     "metadata": {},
     "name": "Pro",
     "package_dimensions": None,
     "shippable": None,
     "statement_descriptor": None,
     "tax_code": None,
+    "type": "service",
     "unit_label": None,
     "updated": 1_700_000_000,
     "url": None,

@@ -148,7 +148,7 @@ def _apply_one(plan: Plan, run: Run, config_path: Path, rounds: int, options: _O
 
     console = options.console
     console.out(render(plan, "text", console).rstrip("\n"))
-    if plan.has_errors:
+    if plan.blocks_apply:
         raise click.exceptions.Exit(EXIT_INVALID)
     if not plan.changes:
         for line in manual_section(plan):
@@ -209,7 +209,8 @@ def _converge(
         if remaining and stop.requested:
             landing.not_tried = plan.changes
             raise ApplyStopped(landing, signal=stop.signal)
-        if not remaining or plan.has_errors or not remaining <= approved or round_number == rounds:
+        done = not remaining or not remaining <= approved or round_number == rounds
+        if done or plan.blocks_apply:
             return plan, len(landing.written)
         round_number += 1
         options.console.err(
@@ -274,7 +275,8 @@ def _apply_outcomes(
     console = options.console
     console.out(plans_text(results(outcomes), console.style).rstrip("\n"))
     blocked = combine(
-        exit_code(o, lambda pair: EXIT_INVALID if pair[0].has_errors else EXIT_OK) for o in outcomes
+        exit_code(o, lambda pair: EXIT_INVALID if pair[0].blocks_apply else EXIT_OK)
+        for o in outcomes
     )
     if blocked:
         raise click.exceptions.Exit(blocked)

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from licenzy_sync.findings import Finding, Severity
 from licenzy_sync.keys import Mode
+from licenzy_sync.rules.catalog import WRITE_PERMISSION_MISSING
 
 FORMAT_VERSION = 1
 PROJECTS_KEY = "projects"
@@ -72,6 +73,15 @@ class Plan:
     @property
     def has_errors(self) -> bool:
         return any(f.severity is Severity.ERROR for f in self.findings)
+
+    @property
+    def blocks_apply(self) -> bool:
+        """Errors, or a key that may not make a write the plan needs (LZ140): that one is
+        only a warning for plan, whose key may rightly be read-only, but apply must not start
+        what it cannot finish."""
+        return self.has_errors or any(
+            f.rule_id == WRITE_PERMISSION_MISSING.id for f in self.findings
+        )
 
     def counts(self) -> dict[Action, int]:
         counted: dict[Action, int] = dict.fromkeys(ACTIONS, 0)

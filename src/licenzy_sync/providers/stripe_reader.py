@@ -43,6 +43,7 @@ from licenzy_sync.providers.fields import (
     strings,
 )
 from licenzy_sync.providers.retry import Channels, Retryable, parse_retry_after
+from licenzy_sync.providers.stripe_client import new_client
 from licenzy_sync.redact import shorten
 from licenzy_sync.state import (
     PriceType,
@@ -51,6 +52,7 @@ from licenzy_sync.state import (
     StripePrice,
     StripeSnapshot,
 )
+from licenzy_sync.stripe_permissions import permission_label, required
 from licenzy_sync.targets import StripeTarget, Transports
 
 if TYPE_CHECKING:
@@ -67,8 +69,12 @@ RETRIEVE_WORKERS = 8
 """Concurrent retrieves per mode; the rate limiter, not this, bounds the request rate."""
 CONFLICT = 409
 """Stripe's answer to a request whose Idempotency-Key another request is still using
-(concurrent runs send the same key for the same write): retried like a 5xx."""
+(concurrent runs send the same key for the same write) or that timed out on a lock:
+retried like a 5xx, as Stripe's SDK does."""
+RATE_LIMITED = 429
 PRICE_TYPES: tuple[PriceType, ...] = ("one_time", "recurring")
+PROBE_ENDPOINT_ID = "we_licenzysyncpermissionprobe"
+"""An id no endpoint has (Stripe's are ``we_`` and 24 alphanumerics)."""
 
 
 def system_name(target: StripeTarget) -> str:
@@ -119,17 +125,11 @@ class StripeReader:
         self._evidence_lock = threading.Lock()
         self._livemode: bool | None = None
 
-        import stripe
 
         from licenzy_sync.providers.stripe_http import StripeHttpClient
 
         http_client = transports.stripe_http_client or StripeHttpClient(target.api_base)
-        self._client = stripe.StripeClient(
-            target.secret_key.reveal(),
-            base_addresses={"api": target.api_base},
-            http_client=http_client,
-            max_network_retries=0,
-        )
+        self._client = new_client(target.secret_key.reveal(), target.api_base, http_client)
 
     def __repr__(self) -> str:
         return f"StripeReader({self._who})"
@@ -172,6 +172,26 @@ class StripeReader:
         if self._livemode is None:
             self._price_page({"limit": 1})
         return self._livemode
+
+    def may_write_endpoints(self) -> bool:
+        """Whether this key may write webhook endpoints, asked without writing anything.
+
+        Stripe checks a restricted key's permission before it looks the object up, so
+        updating an endpoint that cannot exist answers 403 without the permission and 404
+        with it; nothing is changed either way.
+        """
+        try:
+            self._call(
+                "check write access to webhook endpoints",
+                partial(self._client.v1.webhook_endpoints.update, PROBE_ENDPOINT_ID),
+                needs=required("POST", "/v1/webhook_endpoints"),
+            )
+        except _Forbidden:
+            return False
+        except StripeApiError as error:
+            if error.code != "resource_missing":
+                raise
+        return True
 
     def webhook_endpoints(self) -> list[StripeEndpoint]:
         """Every endpoint of the mode; Stripe allows 16, so this is one page."""
@@ -293,27 +313,25 @@ class StripeReader:
         the path as messages may name it, where the real one holds a capability (a Checkout
         Session id)."""
         call = partial(self._client.raw_request, "get", path, **(params or {}))
-        return self._call(op, call, request=f"GET {shown or path}").data
+        request = f"GET {shown or path}"
+        return self._call(op, call, request=request, needs=required("GET", path)).data
 
-    def _call(self, op: str, fn: Callable[[], T], *, request: str = "") -> T:
+    def _call(
+        self, op: str, fn: Callable[[], T], *, request: str = "", needs: str | None = None
+    ) -> T:
         """Run one SDK call through the channel; SDK errors become `Retryable` or a clean
         `ProviderError` (never the SDK's message about the key, which quotes part of it).
-        ``request`` ("GET /v1/prices") is named when the call fails for good."""
+        ``request`` ("GET /v1/prices") is named when the call fails for good; ``needs`` is the
+        restricted-key permission the call requires, named on a 403."""
         import stripe
 
         def attempt() -> T:
             try:
                 return fn()
-            except stripe.RateLimitError as error:
-                retry_after = parse_retry_after(header(error.headers, "retry-after"))
-                raise Retryable("HTTP 429 (rate limited)", retry_after) from None
-            except stripe.APIConnectionError as error:
-                raise Retryable(safe_text(error.user_message or "no answer")) from None
-            except stripe.APIError as error:
-                if error.http_status == CONFLICT:
-                    raise Retryable("HTTP 409 (the same write is in progress)") from None
-                if error.http_status is None or error.http_status >= 500:
-                    raise Retryable(f"HTTP {error.http_status or 'error'}") from None
+            except stripe.StripeError as error:
+                retry = _retry_decision(error)
+                if retry is not None:
+                    raise retry from None
                 raise
 
         try:
@@ -325,16 +343,20 @@ class StripeReader:
                 "authentication failed"
             ) from None
         except stripe.PermissionError:
-            raise _Forbidden(
-                f"The {self._key_label} in {self._env} ({self.target.mode} mode) may not "
-                f"{op}: Stripe answered 403; give the key read access to it"
-            ) from None
+            raise _Forbidden(self._forbidden(op, needs)) from None
         except stripe.StripeError as error:
             raise StripeApiError(
                 f"{self._who}: {op} was refused: {_describe(error)}",
                 code=str(error.code) if error.code else None,
                 status=error.http_status,
             ) from None
+
+    def _forbidden(self, op: str, needs: str | None) -> str:
+        """What to grant, in the words of Stripe's restricted-key editor."""
+        prefix = f"The {self._key_label} in {self._env} ({self.target.mode} mode) may not {op}"
+        if needs is None:
+            return f"{prefix}: Stripe answered 403"
+        return f"{prefix}: Stripe answered 403; give the key {permission_label(needs)}"
 
     def _observe(self, livemode: bool) -> None:
         with self._evidence_lock:
@@ -423,6 +445,35 @@ def _event_of(body: Mapping[str, Any]) -> StripeEvent:
         object_id=opt_string(obj, "id"),
         pending_webhooks=pending,
     )
+
+
+def _retry_decision(error: stripe.StripeError) -> Retryable | None:
+    """Whether another attempt may succeed, as Stripe's own SDK decides: the server's
+    ``Stripe-Should-Retry`` wins, then 409 (lock timeouts and other conflicts), 5xx and lost
+    connections are retried; 429 too, with backoff, as Stripe's rate-limit guide advises."""
+    import stripe
+
+    advice = header(error.headers, "stripe-should-retry")
+    status = error.http_status
+    if isinstance(error, stripe.APIConnectionError):
+        reason = "no answer (connection failed or timed out)"
+    elif status == RATE_LIMITED:
+        reason = "HTTP 429 (rate limited)"
+    elif status == CONFLICT:
+        reason = "HTTP 409 (the same write is in progress, or a lock timed out)"
+    else:
+        reason = f"HTTP {status or 'error'}"
+    if advice == "false":
+        return None
+    retryable = (
+        advice == "true"
+        or isinstance(error, stripe.APIConnectionError)
+        or status in (CONFLICT, RATE_LIMITED)
+        or (isinstance(error, stripe.APIError) and (status is None or status >= 500))
+    )
+    if not retryable:
+        return None
+    return Retryable(reason, parse_retry_after(header(error.headers, "retry-after")))
 
 
 def header(headers: Mapping[str, str] | None, name: str) -> str | None:

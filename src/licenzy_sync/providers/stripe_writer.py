@@ -17,6 +17,9 @@ from licenzy_sync.providers.fields import string
 from licenzy_sync.providers.stripe_reader import StripeApiError, StripeReader, header
 from licenzy_sync.redact import shorten
 from licenzy_sync.state import StripeEndpoint
+from licenzy_sync.stripe_permissions import WEBHOOK_ENDPOINTS
+
+WRITE = WEBHOOK_ENDPOINTS.needs("write")
 
 if TYPE_CHECKING:
     from stripe.params import WebhookEndpointCreateParams, WebhookEndpointUpdateParams
@@ -46,6 +49,7 @@ class StripeWriter(StripeReader):
                 params=params,
                 options={"idempotency_key": idempotency_key},
             ),
+            needs=WRITE,
         )
         body = created.to_dict()
         request = "POST /v1/webhook_endpoints"
@@ -79,6 +83,7 @@ class StripeWriter(StripeReader):
                 params=params,
                 options={"idempotency_key": idempotency_key},
             ),
+            needs=WRITE,
         )
         return self._endpoint(updated.to_dict(), f"POST /v1/webhook_endpoints/{endpoint_id}")
 
@@ -92,6 +97,7 @@ class StripeWriter(StripeReader):
                     endpoint_id,
                     options={"idempotency_key": idempotency_key},
                 ),
+                needs=WRITE,
             )
         except StripeApiError as error:
             if error.code != "resource_missing":

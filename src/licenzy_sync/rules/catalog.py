@@ -314,6 +314,14 @@ PROTECTED_PRODUCT = _rule(
     "remove the protection in Licenzy first if it really must go",
 )
 
+WRITE_PERMISSION_MISSING = _rule(
+    "LZ140",
+    W,
+    "the restricted Stripe key may not make a write the plan needs; apply refuses to start",
+    "fine for a read-only plan key; give apply's key the named permission (Dashboard, API "
+    "keys, edit the restricted key); the README lists what each command needs",
+)
+
 RUNTIME_KEY_MISSING = _rule(
     "LZ300",
     E,

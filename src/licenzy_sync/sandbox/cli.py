@@ -20,7 +20,12 @@ from typing import Any, TypeVar
 import click
 
 from licenzy_sync.endpoints import LICENZY
-from licenzy_sync.runtime import SANDBOX_PORTAL_TOKEN, SANDBOX_PROJECT_ID, SANDBOX_RUNTIME_KEYS
+from licenzy_sync.runtime import (
+    SANDBOX_PORTAL_TOKEN,
+    SANDBOX_PROJECT_ID,
+    SANDBOX_RUNTIME_KEYS,
+    SANDBOX_STRIPE_KEYS,
+)
 from licenzy_sync.sandbox.app import Sandbox, sandbox_dir
 from licenzy_sync.sandbox.inprocess import LICENZY_BASE
 from licenzy_sync.sandbox.seed import seed, spec_from_config
@@ -96,8 +101,8 @@ def serve(port: int, directory: Path | None) -> None:
     click.echo(
         f"Defaults: portal token {SANDBOX_PORTAL_TOKEN}, project {SANDBOX_PROJECT_ID} "
         f"(runtime keys once seeded: {SANDBOX_RUNTIME_KEYS['test']}, "
-        f"{SANDBOX_RUNTIME_KEYS['live']}); "
-        "any well-formed sk_test_/sk_live_ key is accepted."
+        f"{SANDBOX_RUNTIME_KEYS['live']}); Stripe keys "
+        f"{', '.join(SANDBOX_STRIPE_KEYS.values())} (register others: POST /_sandbox/stripe/keys)."
     )
     click.echo("Press Ctrl-C to stop.")
     try:

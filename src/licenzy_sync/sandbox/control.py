@@ -12,7 +12,7 @@ import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -137,9 +137,27 @@ class Control:
     # Stripe-side setup that the Stripe API itself cannot express.
 
     def bind_stripe_key(self, key: str, account_id: str) -> None:
-        """Make ``key`` act for ``account_id`` instead of the default account."""
+        """Make ``key`` a valid key acting for ``account_id`` (a restricted key keeps the
+        permissions it was registered with)."""
         with self._sandbox.store.transaction() as tx:
             stripe_api.bind_key(tx, key, account_id)
+
+    def register_stripe_key(
+        self,
+        key: str,
+        account_id: str = stripe_api.DEFAULT_ACCOUNT_ID,
+        permissions: Collection[str] | None = None,
+    ) -> None:
+        """Make Stripe accept ``key`` (only the sandbox's default keys exist until then); a
+        restricted key gets ``permissions``, e.g. ``["rak_plan_read"]``."""
+        with self._sandbox.store.transaction() as tx:
+            stripe_api.register_key(tx, key, account_id, permissions)
+
+    def ensure_stripe_key(self, key: str) -> None:
+        """Register ``key`` for the default account unless it is registered already."""
+        with self._sandbox.store.transaction() as tx:
+            if not stripe_api.is_registered(tx, key):
+                stripe_api.register_key(tx, key)
 
     def revoke_stripe_key(self, key: str) -> None:
         """Make Stripe reject ``key`` from now on."""
@@ -343,19 +361,26 @@ def _get_status(control: Control, request: Request) -> Result:
 
 def _post_stripe_key(control: Control, request: Request) -> Result:
     body = json_object(request)
-    reject_unknown(body, ("key", "account", "revoke"))
+    reject_unknown(body, ("key", "account", "permissions", "revoke"))
     key = body.get("key")
     if not isinstance(key, str) or not key:
         raise invalid("key must be a Stripe secret or restricted key.", "key")
-    account = body.get("account")
+    account = body.get("account", stripe_api.DEFAULT_ACCOUNT_ID)
+    permissions = body.get("permissions")
     revoke = body.get("revoke", False)
-    if revoke is True and account is None:
+    if revoke is True and set(body) == {"key", "revoke"}:
         control.revoke_stripe_key(key)
         return 200, {"revoked": True}
-    if revoke is False and isinstance(account, str) and account:
-        control.bind_stripe_key(key, account)
-        return 200, {"account": account}
-    raise invalid("Send either account (an acct_ id to bind the key to) or revoke: true.")
+    if revoke is not False:
+        raise invalid("Send either revoke: true alone, or the key's account and permissions.")
+    if not isinstance(account, str) or not account:
+        raise invalid("account must be an acct_ id.", "account")
+    if permissions is not None and (
+        not isinstance(permissions, list) or not all(isinstance(p, str) for p in permissions)
+    ):
+        raise invalid("permissions must be a list of names such as rak_plan_read.", "permissions")
+    control.register_stripe_key(key, account, permissions)
+    return 200, {"account": account, "permissions": permissions}
 
 
 _PRICE_FIELDS = (

@@ -30,6 +30,10 @@ RATE_LIMIT_MESSAGE = (
     "Too many requests hit the API too quickly. "
     "We recommend an exponential backoff of your requests."
 )
+LOCK_TIMEOUT_MESSAGE = (
+    "This object cannot be accessed right now because another API request or Stripe process "
+    "is currently accessing it. If you see this error intermittently, retry the request."
+)
 DEFAULT_RATES: Mapping[Mode, float] = {"test": 25.0, "live": 100.0}
 """Stripe's documented per-mode limits (requests per second)."""
 RUNTIME_CHECKOUT = "/licenzy" + CHECKOUT_PATH
@@ -48,7 +52,9 @@ class FaultSpec:
     ``times`` is the number of matching requests it affects; ``None`` keeps it until cleared.
     ``after_commit`` lets the emulator run (and commit) first, then loses the answer: the
     case an idempotent re-run has to survive. ``skip`` lets that many matching requests
-    through untouched first, to reach the second write to one route.
+    through untouched first, to reach the second write to one route. ``should_retry`` makes a
+    Stripe error carry ``Stripe-Should-Retry``; a Stripe 409 is a lock timeout, which Stripe
+    marks retryable unless told otherwise here.
     """
 
     action: Action
@@ -60,6 +66,7 @@ class FaultSpec:
     times: int | None = 1
     after_commit: bool = False
     skip: int = 0
+    should_retry: bool | None = None
 
     def __post_init__(self) -> None:
         if self.action not in ACTIONS:
@@ -84,6 +91,8 @@ class FaultSpec:
             raise FaultSpecError("skip must be a whole number of requests (>= 0).")
         if self.after_commit and self.action == "latency":
             raise FaultSpecError("after_commit applies to 'error' and 'drop' faults only.")
+        if self.should_retry is not None and self.action != "error":
+            raise FaultSpecError("should_retry applies to 'error' faults only.")
 
     @classmethod
     def error(
@@ -95,12 +104,13 @@ class FaultSpec:
         retry_after: int | None = None,
         times: int | None = 1,
         after_commit: bool = False,
+        should_retry: bool | None = None,
     ) -> FaultSpec:
         """Answer with ``status``; a 429 carries ``Retry-After`` (1 s unless given)."""
         return cls(
             "error", prefix, method, status=status,
             retry_after=_retry_after(status, retry_after), times=times,
-            after_commit=after_commit,
+            after_commit=after_commit, should_retry=should_retry,
         )
 
     @classmethod
@@ -147,6 +157,7 @@ class FaultSpec:
             times=_number(body, "times", int) if "times" in body else _default_times(action),
             after_commit=_flag(body, "after_commit"),
             skip=_number(body, "skip", int) or 0,
+            should_retry=_flag(body, "should_retry") if "should_retry" in body else None,
         )
 
     def matches(self, request: Request) -> bool:
@@ -378,12 +389,18 @@ def _fire(system: str, spec: FaultSpec) -> Response:
     headers = {} if spec.retry_after is None else {"retry-after": str(spec.retry_after)}
     message = f"Injected by the sandbox: HTTP {spec.status}."
     if system == "stripe":
-        if spec.status == 429:
+        should_retry = spec.should_retry
+        if spec.status == 409:
+            error = StripeError(409, LOCK_TIMEOUT_MESSAGE, code="lock_timeout")
+            should_retry = True if should_retry is None else should_retry
+        elif spec.status == 429:
             error = StripeError(429, RATE_LIMIT_MESSAGE, code="rate_limit")
         elif spec.status >= 500:
             error = StripeError(spec.status, message, type_="api_error")
         else:
             error = StripeError(spec.status, message)
+        if should_retry is not None:
+            headers["stripe-should-retry"] = "true" if should_retry else "false"
         return _stripe_error(error, headers)
     code = HTTPStatus(spec.status).phrase.lower().replace(" ", "_").replace("-", "_")
     return Response.json(spec.status, {"error": {"code": code, "message": message}}, headers)

@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from licenzy_sync.config.load import load_config
 from licenzy_sync.config.models import ProductKind
 from licenzy_sync.keys import MODES, Mode
+from licenzy_sync.providers.stripe_client import STRIPE_API_VERSION
 from licenzy_sync.runtime import SANDBOX_STRIPE_KEYS, sandbox_project_id, sandbox_runtime_key
 from licenzy_sync.sandbox import stripe_api
 from licenzy_sync.sandbox.app import Sandbox
@@ -106,8 +107,9 @@ def seed(sandbox: Sandbox, spec: SeedSpec) -> SeedReport:
 def _webhook(sandbox: Sandbox, project_id: str, webhook: SeedWebhook, report: SeedReport) -> None:
     """Done through the emulators' own APIs, the way a person would in the two dashboards."""
     key = f"Bearer {SANDBOX_STRIPE_KEYS[webhook.mode]}"
+    auth = {"authorization": key, "stripe-version": STRIPE_API_VERSION}
     listed = sandbox.handle(
-        Request("GET", "/stripe/v1/webhook_endpoints", "limit=100", {"authorization": key})
+        Request("GET", "/stripe/v1/webhook_endpoints", "limit=100", auth)
     ).payload()
     if any(endpoint["url"] == webhook.url for endpoint in listed["data"]):
         return
@@ -119,10 +121,7 @@ def _webhook(sandbox: Sandbox, project_id: str, webhook: SeedWebhook, report: Se
             "POST",
             "/stripe/v1/webhook_endpoints",
             "",
-            {
-                "authorization": key,
-                "content-type": "application/x-www-form-urlencoded",
-            },
+            {**auth, "content-type": "application/x-www-form-urlencoded"},
             form.encode(),
         )
     ).payload()

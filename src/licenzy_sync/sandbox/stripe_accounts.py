@@ -1,27 +1,29 @@
-"""Which account and mode an API key acts in, and the account-level reads.
+"""Which account, mode and permissions an API key acts with, and the account-level reads.
 
-Stripe decides the mode from the key alone, so the sandbox does too: any well-formed secret
-or restricted key works, in the mode its prefix names, for the default account unless the
-control surface bound it elsewhere or revoked it. Keys are stored only as sha256 digests.
+As on Stripe, only keys that exist authenticate: the sandbox's default keys, and keys a test
+or user registered through the control surface (for an account, and for a restricted key
+with its permissions). Stripe decides the mode from the key alone, so the sandbox does too.
+Keys are stored only as sha256 digests.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from licenzy_sync.keys import Mode, classify, is_server_key
+from licenzy_sync.runtime import SANDBOX_STRIPE_KEYS
 from licenzy_sync.sandbox.store import Tx
 from licenzy_sync.sandbox.stripe_errors import StripeError
 from licenzy_sync.sandbox.stripe_ids import ACCOUNT_SCOPE, DEFAULT_ACCOUNT_ID
 from licenzy_sync.sandbox.stripe_params import Ctx
+from licenzy_sync.stripe_permissions import ALL_PERMISSIONS, grants, required
 
 ACCOUNT_KIND = "account"
 KEY_KIND = "key_account"
-ACCOUNT_PERMISSION = "rak_accounts_kyc_basic_read"
-"""The permission Stripe names when a restricted key reads /v1/account."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,20 @@ class KeyAccount:
     account_id: str
     mode: Mode
     kind: Literal["secret", "restricted"]
+    permissions: frozenset[str] = frozenset()
+    """What a restricted key may do (secret keys may do everything)."""
+
+    def check(self, method: str, template: str) -> None:
+        """Stripe's 403 when a restricted key lacks the permission the call needs."""
+        needed = required(method, template)
+        if self.kind == "secret" or needed is None or grants(self.permissions, needed):
+            return
+        raise StripeError(
+            403,
+            f"The provided key does not have the required permissions for this endpoint on "
+            f"account '{self.account_id}'. Having the '{needed}' permission would allow this "
+            "request to continue.",
+        )
 
 
 def key_digest(key: str) -> str:
@@ -52,13 +68,16 @@ def authenticate(tx: Tx, key: str | None) -> KeyAccount:
             "This API call cannot be made with a publishable API key. Please use a secret API key.",
             code="secret_key_required",
         )
-    if found is None or found.mode is None or found.kind not in ("secret", "restricted"):
+    binding = tx.get(KEY_KIND, ACCOUNT_SCOPE, key_digest(key))
+    if binding is None and key in SANDBOX_STRIPE_KEYS.values():
+        binding = {}
+    if found is None or found.mode is None or binding is None:
         raise StripeError(401, "Invalid API Key provided.")
-    binding = tx.get(KEY_KIND, ACCOUNT_SCOPE, key_digest(key)) or {}
     if binding.get("revoked"):
         raise StripeError(401, "Expired API Key provided.", code="api_key_expired")
     kind: Literal["secret", "restricted"] = "secret" if found.kind == "secret" else "restricted"
-    return KeyAccount(str(binding.get("account") or DEFAULT_ACCOUNT_ID), found.mode, kind)
+    account = str(binding.get("account") or DEFAULT_ACCOUNT_ID)
+    return KeyAccount(account, found.mode, kind, frozenset(binding.get("permissions") or ()))
 
 
 def resolve_key(tx: Tx, key: str) -> KeyAccount | None:
@@ -69,12 +88,42 @@ def resolve_key(tx: Tx, key: str) -> KeyAccount | None:
         return None
 
 
-def bind_key(tx: Tx, key: str, account_id: str) -> None:
-    """Make ``key`` act for ``account_id`` (sandbox control), creating the account."""
+def register_key(
+    tx: Tx,
+    key: str,
+    account_id: str = DEFAULT_ACCOUNT_ID,
+    permissions: Collection[str] | None = None,
+) -> None:
+    """Make ``key`` a valid key acting for ``account_id`` (sandbox control), creating the
+    account. A restricted key gets ``permissions`` (Stripe's ``rak_..._read``/``_write``
+    names); without any it may read and write everything the sandbox emulates."""
     if not is_server_key(key):
-        raise ValueError("only secret and restricted Stripe keys can be bound to an account")
+        raise ValueError("only secret and restricted Stripe keys can be registered")
+    found = classify(key)
+    if permissions is not None and (found is None or found.kind != "restricted"):
+        raise ValueError("only restricted (rk_) keys carry permissions")
+    held = sorted(ALL_PERMISSIONS if permissions is None else set(permissions))
+    unknown = sorted(set(held) - set(ALL_PERMISSIONS))
+    if unknown:
+        raise ValueError(
+            f"unknown permission {unknown[0]}; known: {', '.join(sorted(ALL_PERMISSIONS))}"
+        )
     ensure_account(tx, account_id)
-    tx.put(KEY_KIND, ACCOUNT_SCOPE, key_digest(key), {"account": account_id})
+    record: dict[str, Any] = {"account": account_id}
+    if found is not None and found.kind == "restricted":
+        record["permissions"] = held
+    tx.put(KEY_KIND, ACCOUNT_SCOPE, key_digest(key), record)
+
+
+def is_registered(tx: Tx, key: str) -> bool:
+    """Whether ``key`` was ever registered (it may have been revoked since)."""
+    return tx.get(KEY_KIND, ACCOUNT_SCOPE, key_digest(key)) is not None
+
+
+def bind_key(tx: Tx, key: str, account_id: str) -> None:
+    """Make ``key`` act for ``account_id``, keeping a restricted key's permissions."""
+    binding = tx.get(KEY_KIND, ACCOUNT_SCOPE, key_digest(key)) or {}
+    register_key(tx, key, account_id, binding.get("permissions"))
 
 
 def revoke_key(tx: Tx, key: str) -> None:
@@ -116,13 +165,7 @@ def ensure_account(tx: Tx, account_id: str) -> dict[str, Any]:
 
 
 def retrieve_account(ctx: Ctx) -> dict[str, Any]:
-    if ctx.restricted:
-        raise StripeError(
-            403,
-            f"The provided key does not have the required permissions for this endpoint on "
-            f"account '{ctx.account_id}'. Having the '{ACCOUNT_PERMISSION}' permission would "
-            "allow this request to continue.",
-        )
+    """Restricted keys never get here: no restricted key holds the account permission."""
     return ensure_account(ctx.tx, ctx.account_id)
 
 

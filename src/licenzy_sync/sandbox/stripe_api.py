@@ -32,6 +32,8 @@ from licenzy_sync.sandbox.stripe_accounts import (
     authenticate,
     bind_key,
     ensure_account,
+    is_registered,
+    register_key,
     resolve_key,
     retrieve_account,
     retrieve_balance,
@@ -52,7 +54,9 @@ __all__ = [
     "bind_key",
     "ensure_account",
     "get_price",
+    "is_registered",
     "put_price",
+    "register_key",
     "resolve_key",
     "revoke_key",
     "sign_payload",
@@ -158,6 +162,7 @@ class StripeEmulator:
             raise StripeError(
                 400, "The Stripe sandbox does not emulate Connect: drop the Stripe-Account header."
             )
+        who.check(request.method, request.path)
         ensure_account(tx, who.account_id)
         ctx = Ctx(tx, who.account_id, who.mode, who.kind == "restricted", int(self._clock()))
         return ctx, handler, [unquote(value) for value in values.values()]
@@ -208,8 +213,9 @@ class _Idempotency:
 
     @classmethod
     def of(cls, request: Request, ctx: Ctx) -> _Idempotency | None:
+        """Stripe applies keys to POST only: DELETE is idempotent by nature and ignores them."""
         key = request.header("idempotency-key")
-        if key is None or request.method.upper() not in ("POST", "DELETE"):
+        if key is None or request.method.upper() != "POST":
             return None
         if not key or len(key) > IDEMPOTENCY_KEY_MAX:
             raise StripeError(

@@ -89,8 +89,8 @@ _LIST = {
     "starting_after",
     "type",
 }
-_RECURRING = {"interval", "interval_count", "usage_type"}
-_RECURRING_NOT_EMULATED = {"aggregate_usage"}
+_RECURRING = {"interval", "interval_count", "meter", "trial_period_days", "usage_type"}
+TRIAL_DAYS_MAX = 730
 _PRODUCT_DATA = {"active", "id", "metadata", "name"}
 _PRODUCT_DATA_NOT_EMULATED = {"statement_descriptor", "tax_code", "unit_label"}
 
@@ -128,10 +128,23 @@ def new_price(
     }
 
 
-def recurring_of(interval: str, interval_count: int = 1, usage_type: str = "licensed") -> Obj:
+def recurring_of(
+    interval: str,
+    interval_count: int = 1,
+    usage_type: str = "licensed",
+    *,
+    meter: str | None = None,
+    trial_period_days: int | None = None,
+) -> Obj:
+    """A price's schedule; since API version 2025-03-31 a metered price is backed by a
+    billing meter, so a metered schedule without one gets a made-up meter id."""
+    if usage_type == "metered" and meter is None:
+        meter = new_id("mtr")
     return {
         "interval": interval,
         "interval_count": interval_count,
+        "meter": meter,
+        "trial_period_days": trial_period_days,
         "usage_type": usage_type,
     }
 
@@ -291,7 +304,6 @@ def _recurring(params: Mapping[str, Any]) -> Obj | None:
     check_params(
         {f"recurring[{name}]": value for name, value in recurring.items()},
         {f"recurring[{name}]" for name in _RECURRING},
-        {f"recurring[{name}]" for name in _RECURRING_NOT_EMULATED},
     )
     interval = opt_enum(recurring, "interval", INTERVALS)
     if interval is None:
@@ -305,7 +317,24 @@ def _recurring(params: Mapping[str, Any]) -> Obj | None:
             "(3 years, 36 months, 156 weeks or 1095 days) and the minimum is 1.",
         )
     usage_type = opt_enum(recurring, "usage_type", USAGE_TYPES) or "licensed"
-    return recurring_of(interval, count, usage_type)
+    meter = opt_str(recurring, "meter")
+    if usage_type == "metered" and not meter:
+        raise invalid_param(
+            "recurring[meter]",
+            "Cannot create a price with usage_type metered without a meter. Pass "
+            "recurring[meter] with the id of a billing meter.",
+        )
+    if usage_type == "licensed" and meter is not None:
+        raise invalid_param(
+            "recurring[meter]", "A meter can only be set on a price with usage_type metered."
+        )
+    trial = opt_int(recurring, "trial_period_days")
+    if trial is not None and not 1 <= trial <= TRIAL_DAYS_MAX:
+        raise invalid_param(
+            "recurring[trial_period_days]",
+            f"Invalid recurring[trial_period_days]: must be between 1 and {TRIAL_DAYS_MAX}.",
+        )
+    return recurring_of(interval, count, usage_type, meter=meter, trial_period_days=trial)
 
 
 def _product_for(ctx: Ctx, params: Mapping[str, Any]) -> str:
