@@ -456,7 +456,7 @@ def _retry_decision(error: stripe.StripeError) -> Retryable | None:
     advice = header(error.headers, "stripe-should-retry")
     status = error.http_status
     if isinstance(error, stripe.APIConnectionError):
-        reason = "no answer (connection failed or timed out)"
+        reason = safe_text(error.user_message or "no answer")
     elif status == RATE_LIMITED:
         reason = "HTTP 429 (rate limited)"
     elif status == CONFLICT:
