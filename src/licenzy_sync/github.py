@@ -873,6 +873,7 @@ def project_of(config_path: Path) -> str:
     """The config's ``project``, read leniently: a config that plan refused still names the
     project whose sticky comment must now say that it failed."""
     from licenzy_sync.config.load import load_config
+    from licenzy_sync.config.reading import CONFIG_MAX_BYTES, read_limited
 
     try:
         return load_config(config_path).config.project
@@ -881,9 +882,10 @@ def project_of(config_path: Path) -> str:
     import yaml
 
     try:
-        data = yaml.safe_load(config_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        data = None
+        text = read_limited(config_path, "the configuration", CONFIG_MAX_BYTES).decode()
+        data = yaml.safe_load(text)
+    except (OSError, LicenzySyncError, UnicodeDecodeError, yaml.YAMLError, RecursionError):
+        data = None  # not readable even leniently: the message below says so
     project = data.get("project") if isinstance(data, Mapping) else None
     if isinstance(project, str) and project:
         return project

@@ -348,3 +348,19 @@ def test_author_option_names_a_github_apps_login_without_asking(job: Job) -> Non
     assert job.fake.comments[apps]["body"] == plan_body("new")
     assert job.fake.comments[bots]["body"] == plan_body("by the Actions bot")
     assert job.fake.count("GET", "^/user$") == 0
+
+
+def test_a_config_too_deep_for_yaml_still_ends_cleanly(job: Job) -> None:
+    """The failure comment's fallback read of the project once parsed the file with a plain
+    YAML load: nesting that the loader refuses then ended in a RecursionError."""
+    job.pull_request()
+    deep = "x: " + "[" * 5000 + "]" * 5000 + "\n"
+    config = job.file("licenzy.yaml", f"project: {PROJECT}\n{deep}")
+    findings = job.run("validate", "-c", config)
+    assert findings.code == 3
+
+    result = job.comment(findings.out, "-c", config, "--exit-code", "3")
+
+    assert result.code == 1, result.text
+    assert "cannot tell which comment to update" in result.err
+    assert "internal error" not in result.text
