@@ -6,6 +6,8 @@ be printed by accident, and registered with the redactor as a second line of def
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from collections.abc import Mapping
 
@@ -25,6 +27,11 @@ class Secret:
 
     def reveal(self) -> str:
         return self._value
+
+    def digest(self, key: bytes) -> str:
+        """HMAC-SHA256 of the value under ``key``: a stand-in that compares values without
+        holding them (saved plans, idempotency keys)."""
+        return hmac.new(key, self._value.encode("utf-8"), hashlib.sha256).hexdigest()
 
     def __repr__(self) -> str:
         return f"Secret(${{{self.env_name}}})"

@@ -9,7 +9,6 @@ against a list of guesses; the value itself never reaches the file.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 import secrets
@@ -24,20 +23,16 @@ HEX_SALT = re.compile(rf"^[0-9a-f]{{{2 * SALT_BYTES}}}$")
 HEX_DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 
-def _digest(salt: str, value: str) -> str:
-    return hmac.new(bytes.fromhex(salt), value.encode("utf-8"), hashlib.sha256).hexdigest()
-
-
 def bind(secret: Secret) -> SecretBinding:
     salt = secrets.token_hex(SALT_BYTES)
-    return SecretBinding(salt, _digest(salt, secret.reveal()))
+    return SecretBinding(salt, secret.digest(bytes.fromhex(salt)))
 
 
 def still_bound(binding: SecretBinding, secret: Secret | None) -> bool:
     """Whether the variable holds the value the plan was made with (compared in constant time)."""
     if secret is None:
         return False
-    return hmac.compare_digest(binding.hmac_sha256, _digest(binding.salt, secret.reveal()))
+    return hmac.compare_digest(binding.hmac_sha256, secret.digest(bytes.fromhex(binding.salt)))
 
 
 def written_variables(resources: Iterable[ResourceChange]) -> list[str]:
