@@ -30,7 +30,7 @@ HOSTILE = (
     "![pixel](https://evil.example/p.png) `code` | pipe ~~strike~~ @octocat "
     "</details></summary><!-- x --> \\ &amp; \n\n# heading"
 )
-OUR_TAGS = re.compile(r"</?(code|details|summary)>|<br>|<!-- licenzy-sync:plan project=\S+ -->")
+OUR_TAGS = re.compile(r"</?(b|code|details|summary)>|<br>|<!-- licenzy-sync:plan project=\S+ -->")
 
 
 def hostile_plan() -> Plan:
@@ -85,7 +85,7 @@ def test_hostile_strings_cannot_add_html_links_images_or_mentions() -> None:
     assert text.count("</details>") == 1
     assert text.count("-->") == 1
     for line in text.splitlines():
-        assert not line.startswith("#") or line.startswith(("## ", "### "))
+        assert not line.startswith("#") or line.startswith(("## ", "### ", "#### Products"))
 
 
 def test_hostile_strings_cannot_break_tables() -> None:
@@ -178,7 +178,7 @@ def test_ten_thousand_resources_drop_details_from_the_end_and_say_so() -> None:
     assert 0 < shown < changed
     assert (
         f"Omitted: the details of {changed - shown:,} of {changed:,} changed resources "
-        f"(those of the first {shown:,} by address are shown)."
+        f"(those of the first {shown:,} are shown)."
     ) in text
     assert "Run `licenzy-sync plan --format text` to see the full plan." in text
     assert f"_Details of {changed - shown:,} more changed resources not shown" in text
