@@ -193,7 +193,7 @@ PRICE_MISSING = _rule(
 PRICE_INACTIVE = _rule(
     "LZ102",
     E,
-    "referenced Stripe price is archived (inactive)",
+    "referenced Stripe price is inactive (archived in Stripe)",
     "reactivate the price in Stripe or map the product to an active price",
 )
 PRICE_OTHER_MODE = _rule(
