@@ -42,7 +42,7 @@ VERBS: dict[Action, str] = {
 }
 _COLORS: dict[Action, str] = {"create": "green", "update": "yellow", "archive": "red"}
 WIDTH = 100
-"""Lines are wrapped to fit a CI log or an 100-column terminal where that is possible."""
+"""Lines are wrapped to fit a CI log or a 100-column terminal where that is possible."""
 _FIELD = "      "
 _CONTINUED = "        "
 
