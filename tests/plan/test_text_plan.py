@@ -76,3 +76,14 @@ def test_one_missing_event_is_one_line(world: World) -> None:
     assert result.code == 0, result.text
     assert "      enabled_events: + refund.created\n" in result.out
     assert "charge.refunded" not in result.out
+
+
+def test_apply_with_errors_no_longer_reads_like_a_plan_that_will_run(world: World) -> None:
+    world.seed()
+    world.stripe("test").v1.prices.update("price_1PassTest", params={"active": False})
+    result = world.apply("--auto-approve")
+    assert result.code == 3, result.text
+    assert result.out.startswith("1 error: apply will write nothing.\n")
+    assert "will perform" not in result.out
+    assert "licenzy-sync would perform, once the errors are fixed," in result.out
+    assert "licenzy.test.product[PASS] will be created (blocked by LZ102)" in result.out
