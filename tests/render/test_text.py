@@ -8,7 +8,7 @@ from licenzy_sync.findings import Finding, Position, Severity
 from licenzy_sync.output import Console
 from licenzy_sync.plan.model import FieldChange, Plan, ResourceChange
 from licenzy_sync.render.blocking import errors_line, nothing_written
-from licenzy_sync.render.changes import field_rows
+from licenzy_sync.render.changes import field_rows, summary
 from licenzy_sync.render.findings_text import printable
 from licenzy_sync.render.json_render import render_json
 from licenzy_sync.render.text import WIDTH, render_text, summary_line
@@ -260,3 +260,23 @@ def test_errors_line_and_nothing_written() -> None:
     assert read_only.blocks_apply
     assert nothing_written(read_only).endswith(": nothing written.")
     assert nothing_written(read_only).startswith("LZ140")
+
+
+def test_a_protected_product_says_so_in_its_line_and_the_plan_is_not_changed() -> None:
+    after = {
+        "kind": "time_pass",
+        "name": "Week",
+        "duration_days": 7,
+        "stripe_price_id": "price_1Week",
+        "metadata": {"managed_by": "licenzy-sync", "protect": "true", "team": "growth"},
+        "status": "active",
+    }
+    resource = product("test", "WEEK", "create", reason="not in Licenzy", after=after)
+    assert summary(resource) == (
+        'time_pass "Week", 7 days, price price_1Week, protected, metadata team="growth"'
+    )
+    assert after["metadata"] == {
+        "managed_by": "licenzy-sync",
+        "protect": "true",
+        "team": "growth",
+    }

@@ -107,10 +107,12 @@ def summary(resource: ResourceChange) -> str | None:
         parts.append(f"{value_text(fields.pop('units'))} units")
     if fields.get("stripe_price_id") is not None:
         parts.append(f"price {item_text(fields.pop('stripe_price_id'))}")
-    metadata = fields.pop("metadata", None) or {}
-    if isinstance(metadata, dict) and metadata.pop(PROTECT_KEY, None) == "true":
-        parts.append("protected")
-    shown = _user_metadata(metadata)
+    metadata = fields.get("metadata")
+    if isinstance(metadata, dict):
+        del fields["metadata"]
+        if metadata.get(PROTECT_KEY) == "true":
+            parts.append("protected")
+    shown = _user_metadata(metadata) if isinstance(metadata, dict) else []
     if shown:
         parts.append("metadata " + ", ".join(f"{printable(k)}={value_text(v)}" for k, v in shown))
     fields.pop("status", None)
@@ -204,7 +206,9 @@ def _shown(value: Any) -> str | None:
 
 
 def _user_metadata(metadata: dict[str, Any]) -> list[tuple[str, Any]]:
-    return sorted((k, v) for k, v in metadata.items() if k not in MARKER_KEYS)
+    """The keys a user wrote; ``protect`` is shown as the word "protected" instead."""
+    hidden = MARKER_KEYS | {PROTECT_KEY}
+    return sorted((k, v) for k, v in metadata.items() if k not in hidden)
 
 
 def _dict_rows(name: str, before: Any, after: Any) -> list[FieldRow]:
