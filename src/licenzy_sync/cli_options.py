@@ -42,6 +42,18 @@ def configs_option(f: F) -> F:
     )(f)
 
 
+def output_option(what: str) -> Callable[[F], F]:
+    """-o for the commands that write a licenzy.yaml (init, import); - is stdout."""
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+        default=DEFAULT_CONFIG,
+        show_default=True,
+        help=f"Where to write {what}; - for stdout.",
+    )
+
+
 def console_options(f: F) -> F:
     f = click.option("-v", "--verbose", count=True, help="More detail on stderr.")(f)
     return click.option("--no-color", is_flag=True, help="No colours (NO_COLOR is honoured too).")(
