@@ -1,0 +1,115 @@
+"""What a new user meets in the first hour, run as they run it: the README's "Try it" line,
+moving to a served sandbox as the README suggests, and a plan before seeding."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from licenzy_sync.runtime import SANDBOX_PORTAL_TOKEN, SANDBOX_STRIPE_KEYS
+from tests.cli_runner import Result, run_cli
+from tests.sandbox.test_served import start
+
+ROOT = Path(__file__).resolve().parent.parent
+ENDPOINT_ENV = ("LICENZY_URL", "LICENZY_SYNC_STRIPE_API_BASE", "LICENZY_SYNC_SANDBOX_DIR")
+EXAMPLE_ENV = {
+    "LICENZY_PORTAL_TOKEN": SANDBOX_PORTAL_TOKEN,
+    "STRIPE_TEST_SECRET_KEY": SANDBOX_STRIPE_KEYS["test"],
+    "STRIPE_LIVE_SECRET_KEY": SANDBOX_STRIPE_KEYS["live"],
+}
+"""The variables the example names, holding the sandbox's defaults (the serve banner's)."""
+
+
+@pytest.fixture
+def checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh git repository holding the example, as the working directory; no endpoint or
+    credential from the surrounding environment."""
+    for name in (*ENDPOINT_ENV, *EXAMPLE_ENV, "LICENZY_LIVE_API_KEY", "LICENZY_TEST_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "licenzy.yaml.example").write_bytes((ROOT / "licenzy.yaml.example").read_bytes())
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def try_it_commands() -> list[list[str]]:
+    """The licenzy-sync commands of the README's "Try it" line, without the install."""
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"\*\*Try it\*\*.*?```sh\n(.*?)\n```", readme, re.S)
+    assert block is not None
+    steps = [shlex.split(step) for step in block.group(1).split("&&")]
+    return [step[1:] for step in steps if step[0].endswith("/licenzy-sync")]
+
+
+def no_rule_error(result: Result) -> bool:
+    return result.code == 0 and not re.search(r" error (LZ\d+|schema|yaml) ", result.text)
+
+
+def test_the_readme_try_it_line_runs_without_a_rule_error_and_leaves_git_clean(
+    checkout: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    commands = try_it_commands()
+    assert [command[:2] for command in commands] == [["sandbox", "seed"], ["plan", "--sandbox"]]
+    for command in commands:
+        result = run_cli(capsys, *command)
+        assert no_rule_error(result), (command, result.text)
+    status = subprocess.run(
+        ["git", "status", "--porcelain"], cwd=checkout, capture_output=True, text=True, check=True
+    )
+    assert status.stdout == "?? licenzy.yaml.example\n", "the sandbox's state must ignore itself"
+
+
+def test_seed_then_serve_then_plan_and_apply_over_http_without_a_rule_error(
+    checkout: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Observed: `sandbox seed` made the hand-made live endpoint for the in-process URL, so
+    moving to `sandbox serve` as the README suggests ended in LZ124."""
+    example = "licenzy.yaml.example"
+    assert run_cli(capsys, "sandbox", "seed", "-c", example).code == 0
+    server = start(checkout / ".licenzy-sync" / "sandbox")
+    try:
+        assert any("(seeded) now delivers here" in line for line in server.banner)
+        for line in server.banner:
+            if line.startswith("  export "):
+                name, value = line.removeprefix("  export ").split("=", 1)
+                monkeypatch.setenv(name, value)
+        for name, value in EXAMPLE_ENV.items():
+            monkeypatch.setenv(name, value)
+        planned = run_cli(capsys, "plan", "-c", example)
+        assert no_rule_error(planned), planned.text
+        assert f"{server.base}/licenzy/v1/webhooks/stripe/tenant" in planned.out
+        applied = run_cli(capsys, "apply", "-c", example, "--auto-approve")
+        assert no_rule_error(applied), applied.text
+        again = run_cli(capsys, "plan", "-c", example, "--detailed-exitcode")
+        assert again.code == 0, again.text
+    finally:
+        code, _, err = server.stop()
+    assert code == 0, err
+    for name in ENDPOINT_ENV:
+        monkeypatch.delenv(name, raising=False)
+    back = run_cli(capsys, "plan", "--sandbox", "-c", example)
+    assert no_rule_error(back), back.text
+
+
+def test_a_plan_against_an_unseeded_sandbox_says_to_seed_it(
+    checkout: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Observed: nine findings with hints about the Licenzy portal instead."""
+    for command in ("plan", "drift", "apply"):
+        result = run_cli(capsys, command, "--sandbox", "-c", "licenzy.yaml.example")
+        assert result.code == 1, result.text
+        assert result.err == (
+            "error: the sandbox in .licenzy-sync/sandbox holds no Stripe connection of "
+            "proj_sandbox for test or live mode: it was not seeded for licenzy.yaml.example; "
+            "run `licenzy-sync sandbox seed -c licenzy.yaml.example` first\n"
+        )
+        assert "LZ1" not in result.text
+    text = (checkout / "licenzy.yaml.example").read_text()
+    (checkout / "acme.yaml").write_text(text.replace("project: proj_sandbox", "project: Acme"))
+    result = run_cli(capsys, "plan", "--sandbox", "-c", "acme.yaml")
+    assert result.code == 1
+    assert "holds no project 'Acme': it was not seeded for acme.yaml" in result.err
