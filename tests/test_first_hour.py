@@ -3,9 +3,12 @@ moving to a served sandbox as the README suggests, and a plan before seeding."""
 
 from __future__ import annotations
 
+import io
+import json
 import re
 import shlex
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -113,3 +116,54 @@ def test_a_plan_against_an_unseeded_sandbox_says_to_seed_it(
     result = run_cli(capsys, "plan", "--sandbox", "-c", "acme.yaml")
     assert result.code == 1
     assert "holds no project 'Acme': it was not seeded for acme.yaml" in result.err
+
+
+def give_stdin(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
+
+
+def test_dash_is_stdin_for_c_and_stdout_for_out(
+    checkout: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Observed: `plan --out -` wrote a file named `-`; `-c -` did not read stdin."""
+    example = (checkout / "licenzy.yaml.example").read_text()
+    assert run_cli(capsys, "sandbox", "seed", "-c", "licenzy.yaml.example").code == 0
+    give_stdin(monkeypatch, example)
+    assert run_cli(capsys, "validate", "-c", "-").out == (
+        "<stdin>: valid (3 products; modes: test, live)\n"
+    )
+    give_stdin(monkeypatch, example)
+    planned = run_cli(capsys, "plan", "--sandbox", "-c", "-", "--out", "-")
+    assert planned.code == 0, planned.text
+    saved = json.loads(planned.out)
+    assert saved["config_file"] == "<stdin>" and saved["fingerprints"]
+    assert "Plan: 7 to create" in planned.err
+    assert planned.err.endswith("plan written to stdout\n")
+    assert not (checkout / "-").exists()
+    give_stdin(monkeypatch, example)
+    applied = run_cli(capsys, "apply", "--sandbox", "-c", "-", "--auto-approve")
+    assert applied.code == 0, applied.text
+    assert "Stripe and Licenzy match <stdin>" in applied.out
+    give_stdin(monkeypatch, example)
+    drift = run_cli(capsys, "drift", "--sandbox", "-c", "-")
+    assert drift.code == 0, drift.text
+
+
+def test_a_config_from_stdin_is_named_stdin_in_file_line_messages(
+    checkout: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    give_stdin(monkeypatch, "version: 1\nproject: proj_x\nfoo: 1\n")
+    result = run_cli(capsys, "validate", "-c", "-")
+    assert result.code == 3
+    assert "<stdin>:3:1: error schema foo: unknown field 'foo'" in result.out
+
+
+def test_apply_names_the_file_it_made_reality_match(
+    checkout: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Observed: `apply -c prune.yaml` ended with "Stripe and Licenzy match licenzy.yaml"."""
+    (checkout / "prune.yaml").write_text((checkout / "licenzy.yaml.example").read_text())
+    assert run_cli(capsys, "sandbox", "seed", "-c", "prune.yaml").code == 0
+    applied = run_cli(capsys, "apply", "--sandbox", "-c", "prune.yaml", "--auto-approve")
+    assert applied.code == 0, applied.text
+    assert "; Stripe and Licenzy match prune.yaml. Requests:" in applied.out
