@@ -167,3 +167,43 @@ def test_apply_names_the_file_it_made_reality_match(
     applied = run_cli(capsys, "apply", "--sandbox", "-c", "prune.yaml", "--auto-approve")
     assert applied.code == 0, applied.text
     assert "; Stripe and Licenzy match prune.yaml. Requests:" in applied.out
+
+
+def test_the_wrong_url_hint_names_no_placeholder(
+    checkout: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Observed: LZ124's hint printed a literal `{licenzy url}`."""
+    example = "licenzy.yaml.example"
+    elsewhere = "http://127.0.0.1:9/licenzy"
+    seeded = run_cli(capsys, "sandbox", "seed", "-c", example, "--licenzy-url", elsewhere)
+    assert seeded.code == 0, seeded.text
+    result = run_cli(capsys, "plan", "--sandbox", "-c", example)
+    assert result.code == 3
+    [finding] = [line for line in result.out.splitlines() if " error LZ124 " in line]
+    assert finding.endswith(
+        f"delivers to {elsewhere}/v1/webhooks/stripe/tenant, not "
+        "http://sandbox.invalid/licenzy/v1/webhooks/stripe/tenant"
+    )
+    assert "{licenzy url}" not in result.text
+    assert "hint: point it at the tenant URL this message names" in result.out
+
+
+def test_a_missing_variable_on_a_real_run_does_not_suggest_the_sandbox(
+    checkout: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Observed: the LZ023 hint suggested --sandbox, which only a trial run can use."""
+    result = run_cli(capsys, "plan", "-c", "licenzy.yaml.example")
+    assert result.code == 3
+    assert "error LZ023 licenzy.token: ${LICENZY_PORTAL_TOKEN} is not set" in result.out
+    assert "--sandbox" not in result.text
+
+
+@pytest.mark.parametrize(
+    ("command", "says"), [("plan", "plan"), ("drift", "check for drift"), ("verify", "verify")]
+)
+def test_mode_help_says_what_the_command_does(
+    command: str, says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Observed: drift's --mode help said "Which mode blocks to plan"."""
+    text = " ".join(run_cli(capsys, command, "--help").out.split())
+    assert f"Which mode blocks to {says}. [default: all]" in text

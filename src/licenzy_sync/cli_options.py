@@ -70,14 +70,18 @@ def sandbox_option(f: F) -> F:
     )(f)
 
 
-def mode_option(f: F) -> F:
+def modes_to(verb: str) -> Callable[[F], F]:
+    """--mode, its help saying what the command does with the modes it selects."""
     return click.option(
         "--mode",
         type=click.Choice(["test", "live", "all"]),
         default="all",
         show_default=True,
-        help="Which mode blocks to plan.",
-    )(f)
+        help=f"Which mode blocks to {verb}.",
+    )
+
+
+mode_option = modes_to("plan")
 
 
 def format_option(markdown_for: str) -> Callable[[F], F]:
