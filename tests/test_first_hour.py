@@ -9,10 +9,14 @@ import re
 import shlex
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import click
 import pytest
 
+from licenzy_sync.cli import cli
+from licenzy_sync.rules.catalog import RULES
 from licenzy_sync.runtime import SANDBOX_PORTAL_TOKEN, SANDBOX_STRIPE_KEYS
 from tests.cli_runner import Result, run_cli
 from tests.sandbox.test_served import start
@@ -207,3 +211,30 @@ def test_mode_help_says_what_the_command_does(
     """Observed: drift's --mode help said "Which mode blocks to plan"."""
     text = " ".join(run_cli(capsys, command, "--help").out.split())
     assert f"Which mode blocks to {says}. [default: all]" in text
+
+
+REPOSITORY_ONLY = re.compile(r"docs/|design/|\.example\b|examples/|README")
+
+
+def every_command(group: click.Group, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    context = click.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
+        if isinstance(command, click.Group):
+            yield from every_command(command, (*prefix, name))
+        elif command is not None:
+            yield (*prefix, name)
+
+
+def test_no_help_and_no_hint_names_a_file_only_this_repository_has(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Observed: hints and help named licenzy.yaml.example and docs/ files, which a pip
+    install does not have."""
+    commands = list(every_command(cli))
+    assert ("init",) in commands and ("sandbox", "seed") in commands
+    for command in commands:
+        text = run_cli(capsys, *command, "--help").out
+        assert not REPOSITORY_ONLY.search(text), (command, text)
+    hints = {rule.id: rule.hint for rule in RULES.values() if REPOSITORY_ONLY.search(rule.hint)}
+    assert set(hints) <= {"LZ140"}, hints  # "the README" as a document, not a path

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 @click.command()
 @configs_option
 @modes_to("check for drift")
-@format_option("a GitHub issue body (json: docs/drift-format.md)")
+@format_option("a GitHub issue body")
 @click.option(
     "--fail-on",
     type=click.Choice(["breaking", "any"]),
