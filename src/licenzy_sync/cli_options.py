@@ -37,8 +37,8 @@ def configs_option(f: F) -> F:
         multiple=True,
         default=[DEFAULT_CONFIG],
         show_default=True,
-        help="Path to licenzy.yaml. Repeat it, or give a quoted glob such as "
-        "'licenzy/*.yaml', for several projects (one file each).",
+        help="Path to licenzy.yaml (- reads it from stdin). Repeat it, or give a quoted glob "
+        "such as 'licenzy/*.yaml', for several projects (one file each).",
     )(f)
 
 
