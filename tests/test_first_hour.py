@@ -131,7 +131,12 @@ def test_dash_is_stdin_for_c_and_stdout_for_out(
 ) -> None:
     """Observed: `plan --out -` wrote a file named `-`; `-c -` did not read stdin."""
     example = (checkout / "licenzy.yaml.example").read_text()
-    assert run_cli(capsys, "sandbox", "seed", "-c", "licenzy.yaml.example").code == 0
+    give_stdin(monkeypatch, example)
+    unseeded = run_cli(capsys, "plan", "--sandbox", "-c", "-")
+    assert unseeded.code == 1
+    assert unseeded.err.endswith("seeded for <stdin>; run `licenzy-sync sandbox seed -c -` first\n")
+    give_stdin(monkeypatch, example)
+    assert run_cli(capsys, "sandbox", "seed", "-c", "-").code == 0
     give_stdin(monkeypatch, example)
     assert run_cli(capsys, "validate", "-c", "-").out == (
         "<stdin>: valid (3 products; modes: test, live)\n"

@@ -163,10 +163,10 @@ def status(fmt: str, directory: Path | None) -> None:
     "-c",
     "--config",
     "config",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=click.Path(exists=True, dir_okay=False, path_type=Path, allow_dash=True),
     default=Path("licenzy.yaml"),
     show_default=True,
-    help="The licenzy.yaml whose project, modes and prices to create.",
+    help="The licenzy.yaml whose project, modes and prices to create (- reads stdin).",
 )
 @click.option(
     "--licenzy-url", envvar=LICENZY.env, default=LICENZY_BASE, show_default=True,

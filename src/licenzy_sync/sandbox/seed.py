@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 from licenzy_sync.config.load import LoadedConfig, load_config
 from licenzy_sync.config.models import ProductKind
+from licenzy_sync.config.reading import STDIN_DISPLAY
 from licenzy_sync.errors import LicenzySyncError
 from licenzy_sync.keys import MODES, Mode
 from licenzy_sync.providers.stripe_client import STRIPE_API_VERSION
@@ -222,9 +223,10 @@ def require_seeded(loaded: LoadedConfig, modes: Sequence[Mode]) -> None:
         if project_id is None
         else f"no Stripe connection of {project_id} for {' or '.join(modes)} mode"
     )
+    given = "-" if str(loaded.path) == STDIN_DISPLAY else str(loaded.path)
     raise LicenzySyncError(
         f"the sandbox in {box.store.path} holds {missing}: it was not seeded for "
-        f"{loaded.path}; run `licenzy-sync sandbox seed -c {loaded.path}` first"
+        f"{loaded.path}; run `licenzy-sync sandbox seed -c {given}` first"
     )
 
 
