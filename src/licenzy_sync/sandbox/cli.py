@@ -32,6 +32,12 @@ from licenzy_sync.sandbox.seed import follow_licenzy, seed, spec_from_config
 from licenzy_sync.sandbox.server import LOOPBACK, SandboxServer
 
 DEFAULT_PORT = 7421
+STARTER_VARIABLES = {
+    "LICENZY_PORTAL_TOKEN": SANDBOX_PORTAL_TOKEN,
+    "STRIPE_TEST_SECRET_KEY": SANDBOX_STRIPE_KEYS["test"],
+    "STRIPE_LIVE_SECRET_KEY": SANDBOX_STRIPE_KEYS["live"],
+}
+"""What a plan against the served sandbox needs set (`--sandbox` defaults them itself)."""
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -98,9 +104,14 @@ def serve(port: int, directory: Path | None) -> None:
         click.echo(f"  the hand-made {mode} endpoint {endpoint_id} (seeded) now delivers here")
     click.echo(f"  Stripe:  {base}/stripe")
     click.echo(f"  Licenzy: {base}/licenzy")
-    click.echo("Point licenzy-sync at it:")
+    click.echo(
+        "Point licenzy-sync at it, with the sandbox's keys in the variables of the starter "
+        "`licenzy-sync init` writes:"
+    )
     click.echo(f"  export LICENZY_URL={base}/licenzy")
     click.echo(f"  export LICENZY_SYNC_STRIPE_API_BASE={base}/stripe")
+    for name, value in STARTER_VARIABLES.items():
+        click.echo(f"  export {name}={value}")
     click.echo(
         f"Defaults: portal token {SANDBOX_PORTAL_TOKEN}, project {SANDBOX_PROJECT_ID} "
         f"(runtime keys once seeded: {SANDBOX_RUNTIME_KEYS['test']}, "
