@@ -38,7 +38,10 @@ def test_init_writes_a_starter_that_validates_and_the_schema_its_modeline_names(
 def test_the_repository_example_is_what_init_writes(
     empty_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run_cli(capsys, "init", "-o", "-").out == (ROOT / "licenzy.yaml.example").read_text()
+    printed = run_cli(capsys, "init", "-o", "-")
+    assert printed.out == (ROOT / "licenzy.yaml.example").read_text()
+    assert "`licenzy-sync schema > licenzy.schema.json` writes it" in printed.err
+    assert not (empty_dir / SCHEMA_FILE).exists()
 
 
 def test_init_never_overwrites(empty_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -34,7 +34,7 @@ from licenzy_sync.redact import redact
 from licenzy_sync.render.findings_text import format_findings, printable
 from licenzy_sync.rules.static import static_findings
 from licenzy_sync.runtime import prepare
-from licenzy_sync.scaffold import MODELINE, replace_file, write_schema
+from licenzy_sync.scaffold import MODELINE, replace_file, schema_note, write_schema
 from licenzy_sync.state import LicenzyModeSnapshot, LicenzyProduct, StripePrice, StripeSnapshot
 
 TOKEN_REF = "${LICENZY_PORTAL_TOKEN}"
@@ -496,6 +496,7 @@ def write_config(text: str, target: Path | None, console: Console) -> None:
             ) from None
     if target is None:
         console.out(text.rstrip("\n"))
+        schema_note(console)
         return
     replace_file(target, text)
     write_schema(target, console)

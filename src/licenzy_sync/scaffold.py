@@ -21,6 +21,14 @@ MODELINE = f"# yaml-language-server: $schema=./{SCHEMA_FILE}"
 repository, offline, and matches the licenzy-sync version that wrote the file."""
 
 
+def schema_note(console: Console) -> None:
+    """For a file written to stdout: nothing writes the schema its modeline names, so say how."""
+    console.err(
+        f"note: its first line names ./{SCHEMA_FILE} for editors; `licenzy-sync schema > "
+        f"{SCHEMA_FILE}` writes it beside the file"
+    )
+
+
 def starter_text() -> str:
     """The commented starter licenzy.yaml (the repository's licenzy.yaml.example is a copy)."""
     return resources.files("licenzy_sync").joinpath("starter.yaml").read_text(encoding="utf-8")

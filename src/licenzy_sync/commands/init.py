@@ -23,12 +23,13 @@ def init(output: Path, no_color: bool, verbose: int) -> None:
 
     An existing file is never overwritten. Exit 0 written, 1 error (an existing file included).
     """
-    from licenzy_sync.scaffold import create_new, starter_text, write_schema
+    from licenzy_sync.scaffold import create_new, schema_note, starter_text, write_schema
 
     console = Console(no_color, verbose)
     text = starter_text()
     if str(output) == "-":
         console.out(text.rstrip("\n"))
+        schema_note(console)
         return
     create_new(output, text)
     schema = write_schema(output, console)
