@@ -166,7 +166,7 @@ def test_apply_names_the_file_it_made_reality_match(
     """Observed: `apply -c prune.yaml` ended with "Stripe and Licenzy match licenzy.yaml"."""
     (checkout / "prune.yaml").write_text((checkout / "licenzy.yaml.example").read_text())
     assert run_cli(capsys, "sandbox", "seed", "-c", "prune.yaml").code == 0
-    applied = run_cli(capsys, "apply", "--sandbox", "-c", "prune.yaml", "--auto-approve")
+    applied = run_cli(capsys, "apply", "--sandbox", "--prune", "-c", "prune.yaml", "--auto-approve")
     assert applied.code == 0, applied.text
     assert "; Stripe and Licenzy match prune.yaml. Requests:" in applied.out
 
