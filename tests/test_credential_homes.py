@@ -220,7 +220,8 @@ def job(
     monkeypatch.setenv("LICENZY_SYNC_MAX_ATTEMPTS", "1")
     monkeypatch.delenv("GITHUB_EVENT_PATH", raising=False)
     monkeypatch.setattr(
-        "licenzy_sync.github.RetryPolicy", lambda: RetryPolicy(sleep=lambda _: None)
+        "licenzy_sync.providers.github_client.RetryPolicy",
+        lambda: RetryPolicy(sleep=lambda _: None),
     )
     return Job(tmp_path, monkeypatch, capsys, proxy, outside)
 

@@ -105,8 +105,6 @@ def comment(
     """
     from licenzy_sync.github import (
         Environment,
-        GitHub,
-        GitHubError,
         failure_comment,
         parse_marker,
         project_of,
@@ -114,6 +112,7 @@ def comment(
         show_unposted,
         upsert_comment,
     )
+    from licenzy_sync.providers.github_client import GitHub, GitHubError
 
     console = Console(no_color, verbose)
     environment = Environment.read(os.environ)
@@ -192,7 +191,8 @@ def drift_issue(
     0 (no drift): comments on that issue and closes it. Anything else means drift itself
     failed: the issue is left alone and this exits 1.
     """
-    from licenzy_sync.github import Environment, GitHub, GitHubError, drift_found, sync_drift_issue
+    from licenzy_sync.github import Environment, drift_found, sync_drift_issue
+    from licenzy_sync.providers.github_client import GitHub, GitHubError
 
     console = Console(no_color, verbose)
     drift_found(exit_code)  # a failed check ends here, before anything else can fail
@@ -258,8 +258,9 @@ def pack_plan(
     and a SHA-256 of each config file) and prints the artifact name to upload DIR under,
     which `github fetch-plan` with the same -c finds after the merge.
     """
-    from licenzy_sync.github import Environment, GitHubError, read_event
+    from licenzy_sync.github import Environment, read_event
     from licenzy_sync.projects import expand_configs
+    from licenzy_sync.providers.github_client import GitHubError
     from licenzy_sync.reviewed_plan import artifact_key, artifact_name, check_sha, write_manifest
 
     console = Console(no_color, verbose)
@@ -297,8 +298,9 @@ def fetch_plan(
     changed after the plan was made). Either way the reason goes to the job summary.
     """
     from licenzy_sync.errors import LicenzySyncError
-    from licenzy_sync.github import Environment, GitHub, GitHubError
+    from licenzy_sync.github import Environment
     from licenzy_sync.projects import expand_configs
+    from licenzy_sync.providers.github_client import GitHub, GitHubError
     from licenzy_sync.reviewed_plan import PLAN_NAME, check_sha, fetch
 
     console = Console(no_color, verbose)
