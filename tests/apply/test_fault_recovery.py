@@ -22,7 +22,7 @@ from licenzy_sync.sandbox.app import Sandbox
 from licenzy_sync.sandbox.faults import Faults, FaultSpec
 from licenzy_sync.sandbox.http import Request, Response
 from licenzy_sync.sandbox.licenzy_base import get_connection
-from tests.plan.world import CONFIG, PROJECT, World
+from tests.world import CONFIG, PROJECT, World
 
 PORTAL = f"/licenzy/portal/projects/{PROJECT}"
 TIMEOUT = 2.0
