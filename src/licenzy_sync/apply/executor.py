@@ -179,7 +179,7 @@ class Executor:
         payload: Any = None,
         observed: str | None = None,
     ) -> str:
-        return plan_write_key(self.plan, resource.address, step, payload, observed)
+        return plan_write_key(self.plan, resource.at, step, payload, observed)
 
     # Stripe: the tenant endpoint.
 
@@ -238,7 +238,7 @@ class Executor:
         current = writer.retrieve_endpoint(endpoint_id)
         connection = self._licenzy.connection(self.plan.project, resource.mode)
         planned = self.plan.fingerprints.get(resource.address)
-        secret_address = addresses.webhook_secret(resource.mode)
+        secret_address = str(addresses.webhook_secret(resource.mode))
         if (
             current is None
             or current.fingerprint != planned

@@ -8,6 +8,7 @@ from licenzy_sync.config.load import LoadedConfig
 from licenzy_sync.config.models import ModeSettings
 from licenzy_sync.findings import Finding
 from licenzy_sync.keys import Mode
+from licenzy_sync.plan.addresses import Address
 from licenzy_sync.plan.model import ResourceChange, SecretBinding
 from licenzy_sync.rules.catalog import Rule
 from licenzy_sync.state import RemoteState
@@ -25,12 +26,17 @@ class PlanContext:
     fingerprints: dict[str, str] = field(default_factory=dict)
     secret_bindings: dict[str, SecretBinding] = field(default_factory=dict)
 
-    def report(self, rule: Rule, message: str, address: str, *config_path: str | int) -> None:
+    def report(
+        self, rule: Rule, message: str, address: Address, *config_path: str | int
+    ) -> None:
         """A finding tied to the place in licenzy.yaml a user would edit to fix it."""
         field_name = ".".join(str(part) for part in config_path)
-        self.findings.append(
-            rule.finding(message, field_name, self.loaded.position(*config_path), address=address)
-        )
+        position = self.loaded.position(*config_path)
+        self.findings.append(rule.finding(message, field_name, position, address=str(address)))
+
+    def observed(self, address: Address, fingerprint: str) -> None:
+        """What the plan read of ``address``, so `apply PLANFILE` can tell it moved since."""
+        self.fingerprints[str(address)] = fingerprint
 
     def settings(self, mode: Mode) -> ModeSettings:
         found = self.loaded.config.modes.get(mode)

@@ -46,7 +46,7 @@ def write_access_findings(
                 f"would {writes[0].action}; it needs {needed}",
                 f"modes.{mode}.stripe.secret_key",
                 loaded.position("modes", mode, "stripe", "secret_key"),
-                address=addresses.webhook_endpoint(mode),
+                address=str(addresses.webhook_endpoint(mode)),
             )
         )
     return findings

@@ -74,13 +74,11 @@ def _plan_product(
     have: LicenzyProduct | None,
 ) -> None:
     address = addresses.product(mode, code)
-    ctx.fingerprints[address] = have.fingerprint if have else ABSENT
+    ctx.observed(address, have.fingerprint if have else ABSENT)
     after = desired_product(product, price_id, have)
     if have is None:
         ctx.resources.append(
-            ResourceChange(
-                address, "licenzy", mode, "product", code, "create", "not in Licenzy", after=after
-            )
+            ResourceChange(at=address, action="create", reason="not in Licenzy", after=after)
         )
         return
     before = observed_product(have)
@@ -105,16 +103,12 @@ def _plan_product(
     reason = "archived in Licenzy" if have.status == "archived" else ""
     ctx.resources.append(
         ResourceChange(
-            address,
-            "licenzy",
-            mode,
-            "product",
-            code,
-            action,
-            reason if changes else "",
-            changes,
-            before,
-            after,
+            at=address,
+            action=action,
+            reason=reason if changes else "",
+            changes=changes,
+            before=before,
+            after=after,
         )
     )
 
@@ -149,20 +143,16 @@ def _plan_leftover(ctx: PlanContext, mode: Mode, have: LicenzyProduct) -> None:
             r.PROTECTED_PRODUCT, f"{have.code} ({mode}) is protected and kept", address, *where
         )
     elif ctx.prune:
-        ctx.fingerprints[address] = have.fingerprint
+        ctx.observed(address, have.fingerprint)
         before = observed_product(have)
         ctx.resources.append(
             ResourceChange(
-                address,
-                "licenzy",
-                mode,
-                "product",
-                have.code,
-                "archive",
-                "no longer in licenzy.yaml (--prune)",
-                (FieldChange("status", "active", "archived"),),
-                before,
-                {**before, "status": "archived"},
+                at=address,
+                action="archive",
+                reason="no longer in licenzy.yaml (--prune)",
+                changes=(FieldChange("status", "active", "archived"),),
+                before=before,
+                after={**before, "status": "archived"},
             )
         )
     else:
@@ -175,7 +165,7 @@ def _check_price(ctx: PlanContext, mode: Mode, code: str, product: Product, pric
     address = addresses.product(mode, code)
     where = ("products", code, "price", mode)
     price = ctx.state.stripe[mode].prices.get(price_id)
-    ctx.fingerprints[addresses.price(mode, price_id)] = price.fingerprint if price else ABSENT
+    ctx.observed(addresses.price(mode, price_id), price.fingerprint if price else ABSENT)
     if price is None:
         if price_id in ctx.state.other_mode_prices.get(mode, set()):
             other = "live" if mode == "test" else "test"

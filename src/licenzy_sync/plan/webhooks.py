@@ -80,7 +80,7 @@ def _managed(
     licenzy = ctx.state.licenzy.get(mode)
     connection = None if licenzy is None else licenzy.connection
     if connection is not None:
-        ctx.fingerprints[addresses.webhook_secret(mode)] = connection.fingerprint
+        ctx.observed(addresses.webhook_secret(mode), connection.fingerprint)
     foreign = [e for e in at_url if not is_managed(e.metadata)]
     if foreign:
         ctx.report(
@@ -94,24 +94,17 @@ def _managed(
         )
         return
     if not ours:
-        ctx.fingerprints[address] = ABSENT
+        ctx.observed(address, ABSENT)
         ctx.resources.append(
             ResourceChange(
-                address,
-                "stripe",
-                mode,
-                "webhook_endpoint",
-                "tenant",
-                "create",
-                "no endpoint delivers to Licenzy",
-                after=after,
+                at=address, action="create", reason="no endpoint delivers to Licenzy", after=after
             )
         )
         if connection is not None:
             _store_secret(ctx, mode, "create", "the new endpoint's signing secret")
         return
     endpoint = ours[0]
-    ctx.fingerprints[address] = endpoint.fingerprint
+    ctx.observed(address, endpoint.fingerprint)
     before = observed_endpoint(endpoint)
     changes = tuple(
         FieldChange(name, before[name], after[name])
@@ -128,16 +121,11 @@ def _managed(
         return
     ctx.resources.append(
         ResourceChange(
-            address,
-            "stripe",
-            mode,
-            "webhook_endpoint",
-            "tenant",
-            "update" if changes else "no-op",
-            "",
-            changes,
-            before,
-            after,
+            at=address,
+            action="update" if changes else "no-op",
+            changes=changes,
+            before=before,
+            after=after,
         )
     )
 
@@ -166,16 +154,12 @@ def _replace(
         why = "Licenzy holds a signing secret that is not this endpoint's"
     ctx.resources.append(
         ResourceChange(
-            addresses.webhook_endpoint(mode),
-            "stripe",
-            mode,
-            "webhook_endpoint",
-            "tenant",
-            "replace",
-            f"{why}, and Stripe reveals a secret only at creation",
-            changes,
-            before,
-            after,
+            at=addresses.webhook_endpoint(mode),
+            action="replace",
+            reason=f"{why}, and Stripe reveals a secret only at creation",
+            changes=changes,
+            before=before,
+            after=after,
         )
     )
     if connection is not None:
@@ -234,7 +218,7 @@ def _verified(
 def _verify_secret(ctx: PlanContext, mode: Mode, settings: WebhookSettings) -> None:
     connection = ctx.state.licenzy[mode].connection
     address = addresses.webhook_secret(mode)
-    ctx.fingerprints[address] = connection.fingerprint
+    ctx.observed(address, connection.fingerprint)
     configured = lookup(settings.secret) if settings.secret else None
     if configured is None:
         if not connection.webhook_secret_set:
@@ -259,17 +243,13 @@ def _store_secret(ctx: PlanContext, mode: Mode, action: Action, source: str) -> 
     stored = ctx.state.licenzy[mode].connection.webhook_secret_set
     ctx.resources.append(
         ResourceChange(
-            addresses.webhook_secret(mode),
-            "licenzy",
-            mode,
-            "webhook_secret",
-            "tenant",
-            action,
-            "Licenzy does not hold the endpoint's signing secret"
+            at=addresses.webhook_secret(mode),
+            action=action,
+            reason="Licenzy does not hold the endpoint's signing secret"
             if not stored
             else "Licenzy holds a different signing secret",
-            (FieldChange("source", None, source),),
-            {"stored": stored},
-            {"stored": True, "source": source},
+            changes=(FieldChange("source", None, source),),
+            before={"stored": stored},
+            after={"stored": True, "source": source},
         )
     )
