@@ -15,7 +15,6 @@ from collections.abc import Callable, Collection
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from licenzy_sync.apply.idempotency import plan_write_key, secret_digest, successor
 from licenzy_sync.apply.interrupts import StopRequest
@@ -27,7 +26,8 @@ from licenzy_sync.output import Console
 from licenzy_sync.plan import addresses
 from licenzy_sync.plan.model import ABSENT, Plan, ResourceChange
 from licenzy_sync.plan.ownership import SECRET_LAST4_KEY
-from licenzy_sync.providers.licenzy_client import LicenzyApiError, LicenzyClient
+from licenzy_sync.plan.products import observed_product
+from licenzy_sync.providers.licenzy_client import LicenzyClient, ProductExists, ProductNotFound
 from licenzy_sync.providers.retry import Channels
 from licenzy_sync.providers.stripe_reader import StripeApiError
 from licenzy_sync.providers.stripe_writer import StripeWriter
@@ -154,9 +154,7 @@ class Executor:
             if error.code != "resource_missing":
                 raise
             raise Raced(f"{resource.address}: removed by someone else during apply") from None
-        except LicenzyApiError as error:
-            if error.code != "product_not_found":
-                raise
+        except ProductNotFound:
             raise Raced(f"{resource.address}: removed by someone else during apply") from None
         with self._lock:
             self._done += 1
@@ -297,26 +295,21 @@ class Executor:
                 f"{resource.address}: no signing secret to store ({source} is not available "
                 "in this run); run apply again to recreate the endpoint"
             )
-        self._licenzy.request(
-            "PUT",
-            f"{self._project()}/stripe-connection/{resource.mode}/webhook-secret",
-            json={"webhook_secret": secret.reveal()},
+        self._licenzy.store_webhook_secret(
+            self.plan.project,
+            resource.mode,
+            secret,
             idempotency_key=self._key(resource, "store", {"webhook_secret": secret_digest(secret)}),
         )
         if created is not None:
             self._stamp(resource.mode, *created)
 
-    def _project(self) -> str:
-        return f"/projects/{quote(self.plan.project, safe='')}"
-
-    def _product_path(self, resource: ResourceChange) -> str:
-        return f"{self._project()}/products/{resource.mode}/{quote(resource.name, safe='')}"
-
     def _product(self, resource: ResourceChange) -> None:
         if resource.action == "archive":
-            self._licenzy.request(
-                "POST",
-                self._product_path(resource) + "/archive",
+            self._licenzy.archive_product(
+                self.plan.project,
+                resource.mode,
+                resource.name,
                 idempotency_key=self._key(resource, "archive"),
             )
         elif resource.action == "create":
@@ -328,22 +321,20 @@ class Executor:
         after = resource.after or {}
         body = {"code": resource.name, "mode": resource.mode, **_present(after, "status")}
         try:
-            self._licenzy.request(
-                "POST",
-                f"{self._project()}/products",
-                json=body,
+            self._licenzy.create_product(
+                self.plan.project,
+                resource.mode,
+                body,
                 idempotency_key=self._key(resource, "create", body),
             )
-        except LicenzyApiError as error:
-            if error.code != "product_exists":
-                raise
-            current = self._licenzy.request("GET", self._product_path(resource))
-            if current.get("kind") != after["kind"]:
+        except ProductExists:
+            current = self._licenzy.get_product(self.plan.project, resource.mode, resource.name)
+            if current.kind != after["kind"]:
                 raise LicenzySyncError(
-                    f"{resource.address}: someone else created it as a {current.get('kind')} "
+                    f"{resource.address}: someone else created it as a {current.kind} "
                     "meanwhile; kind is immutable, plan again"
                 ) from None
-            self._converge_product(resource, current)
+            self._converge_product(resource, observed_product(current))
 
     def _converge_product(self, resource: ResourceChange, current: dict[str, Any]) -> None:
         """Make an existing product equal to the plan's `after`, whatever wrote it last."""
@@ -353,19 +344,13 @@ class Executor:
             for name in MUTABLE_PRODUCT_FIELDS
             if current.get(name) != after[name] and not (name == "name" and after[name] is None)
         }
+        project, mode, code = self.plan.project, resource.mode, resource.name
         if patch:
-            self._licenzy.request(
-                "PATCH",
-                self._product_path(resource),
-                json=patch,
-                idempotency_key=self._key(resource, "patch", patch),
-            )
+            key = self._key(resource, "patch", patch)
+            self._licenzy.patch_product(project, mode, code, patch, idempotency_key=key)
         if current.get("status") == "archived" and after.get("status") == "active":
-            self._licenzy.request(
-                "POST",
-                self._product_path(resource) + "/unarchive",
-                idempotency_key=self._key(resource, "unarchive"),
-            )
+            key = self._key(resource, "unarchive")
+            self._licenzy.unarchive_product(project, mode, code, idempotency_key=key)
 
 
 def _present(values: dict[str, Any], *skip: str) -> dict[str, Any]:
