@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from licenzy_sync.config.load import LoadedConfig
 from licenzy_sync.config.models import ModeSettings
+from licenzy_sync.config.secrets import Secret
 from licenzy_sync.findings import Finding
 from licenzy_sync.keys import Mode
 from licenzy_sync.plan.addresses import Address
@@ -21,6 +23,8 @@ class PlanContext:
     state: RemoteState
     targets: Targets
     prune: bool
+    secrets: Mapping[str, Secret] = field(default_factory=dict)
+    """The configured secrets the run resolved, by environment variable name."""
     resources: list[ResourceChange] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     fingerprints: dict[str, str] = field(default_factory=dict)
@@ -33,6 +37,10 @@ class PlanContext:
         field_name = ".".join(str(part) for part in config_path)
         position = self.loaded.position(*config_path)
         self.findings.append(rule.finding(message, field_name, position, address=str(address)))
+
+    def change_at(self, at: Address) -> ResourceChange | None:
+        """The change planned so far for ``at``: units plan in dependency order."""
+        return next((r for r in self.resources if r.at == at), None)
 
     def observed(self, address: Address, fingerprint: str) -> None:
         """What the plan read of ``address``, so `apply PLANFILE` can tell it moved since."""

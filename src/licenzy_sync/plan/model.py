@@ -17,6 +17,7 @@ __all__ = [
     "PROJECTS_KEY",
     "Action",
     "FieldChange",
+    "KnownAfterApply",
     "Plan",
     "ResourceChange",
     "SecretBinding",
@@ -74,6 +75,26 @@ class ResourceChange:
         return self.at.name
 
 
+class KnownAfterApply(str):
+    """A value in a change's ``after`` that an earlier write of the same apply produces: the
+    output ``output`` of the object at ``of``. Its text is what plans show and what plan
+    files store (so their form is unchanged); the unit that planned it recognises that text
+    in a plan read back (`Kind.inputs`)."""
+
+    of: Address
+    output: str
+
+    def __new__(cls, text: str, *, of: Address, output: str) -> KnownAfterApply:
+        made = super().__new__(cls, text)
+        made.of = of
+        made.output = output
+        return made
+
+    def __getnewargs_ex__(self) -> tuple[tuple[str], dict[str, object]]:
+        """Copies keep the reference."""
+        return (str(self),), {"of": self.of, "output": self.output}
+
+
 @dataclass(frozen=True)
 class SecretBinding:
     """A salted digest of a secret the plan will write (see ``plan.bindings``)."""
@@ -112,6 +133,9 @@ class Plan:
         return self.has_errors or any(
             f.rule_id == WRITE_PERMISSION_MISSING.id for f in self.findings
         )
+
+    def change_at(self, at: Address) -> ResourceChange | None:
+        return next((r for r in self.resources if r.at == at), None)
 
     def counts(self) -> dict[Action, int]:
         counted: dict[Action, int] = dict.fromkeys(ACTIONS, 0)
