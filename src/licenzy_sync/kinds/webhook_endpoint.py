@@ -10,6 +10,7 @@ checked.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from licenzy_sync.apply.idempotency import secret_digest, successor
@@ -60,11 +61,11 @@ class EndpointKind:
         settings = ctx.settings(mode).webhook
         url = tenant_url(ctx, mode)
         endpoints = ctx.state.stripe[mode].endpoints
-        at_url = [e for e in endpoints if e.url == url]
+        seen = _Seen(url, settings, endpoints, [e for e in endpoints if e.url == url])
         if settings.manage:
-            _managed(ctx, mode, url=url, settings=settings, endpoints=endpoints, at_url=at_url)
+            _managed(ctx, mode, seen)
         else:
-            _verified(ctx, mode, url=url, settings=settings, endpoints=endpoints, at_url=at_url)
+            _verified(ctx, mode, seen)
 
     def phase(self, change: ResourceChange) -> int:
         return 0
@@ -132,17 +133,21 @@ def secret_matches(endpoint: StripeEndpoint, stored: bool, stored_last4: str | N
 # Planning.
 
 
-def _managed(
-    ctx: PlanContext,
-    mode: Mode,
-    *,
-    url: str,
-    settings: WebhookSettings,
-    endpoints: list[StripeEndpoint],
-    at_url: list[StripeEndpoint],
-) -> None:
+@dataclass(frozen=True)
+class _Seen:
+    """The mode's tenant URL, its webhook settings, and the endpoints Stripe holds."""
+
+    url: str
+    settings: WebhookSettings
+    endpoints: list[StripeEndpoint]
+    at_url: list[StripeEndpoint]
+    """The endpoints that deliver to ``url``."""
+
+
+def _managed(ctx: PlanContext, mode: Mode, seen: _Seen) -> None:
     address = addresses.webhook_endpoint(mode)
-    foreign = [e for e in at_url if not is_managed(e.metadata)]
+    url = seen.url
+    foreign = [e for e in seen.at_url if not is_managed(e.metadata)]
     if foreign:
         ctx.report(
             r.ENDPOINT_UNOWNED,
@@ -151,8 +156,8 @@ def _managed(
             *("modes", mode, "webhook", "manage"),
         )
         return
-    ours = [e for e in endpoints if is_managed(e.metadata)]
-    after = desired_endpoint(url, settings)
+    ours = [e for e in seen.endpoints if is_managed(e.metadata)]
+    after = desired_endpoint(url, seen.settings)
     if not ours:
         ctx.observed(address, ABSENT)
         reason = "no endpoint delivers to Licenzy"
@@ -205,24 +210,17 @@ def _replace_reason(
     return f"{why}, and Stripe reveals a secret only at creation", before
 
 
-def _verified(
-    ctx: PlanContext,
-    mode: Mode,
-    *,
-    url: str,
-    settings: WebhookSettings,
-    endpoints: list[StripeEndpoint],
-    at_url: list[StripeEndpoint],
-) -> None:
+def _verified(ctx: PlanContext, mode: Mode, seen: _Seen) -> None:
     """`manage: false`: report what is wrong with the hand-made endpoint."""
     address = addresses.webhook_endpoint(mode)
     where = ("modes", mode, "webhook")
+    url, at_url = seen.url, seen.at_url
     if len(at_url) > 1:
         ctx.report(
             r.ENDPOINT_DUPLICATE, f"{len(at_url)} endpoints deliver to {url}", address, *where
         )
     if not at_url:
-        stray = [e for e in endpoints if e.url.endswith(TENANT_WEBHOOK_PATH)]
+        stray = [e for e in seen.endpoints if e.url.endswith(TENANT_WEBHOOK_PATH)]
         if stray:
             ctx.report(
                 r.ENDPOINT_WRONG_URL,
@@ -237,7 +235,7 @@ def _verified(
     if endpoint.status != "enabled":
         ctx.report(r.ENDPOINT_DISABLED, f"{endpoint.id} is {endpoint.status}", address, *where)
     if "*" not in endpoint.enabled_events:
-        missing = [e for e in settings.event_list() if e not in endpoint.enabled_events]
+        missing = [e for e in seen.settings.event_list() if e not in endpoint.enabled_events]
         if missing:
             ctx.report(
                 r.ENDPOINT_EVENTS,
@@ -325,14 +323,13 @@ def _replace_observation(change: ResourceChange, writes: Writes) -> str:
     """
     endpoint_id = (change.before or {})["id"]
     current = writes.stripe(change.mode).retrieve_endpoint(endpoint_id)
-    connection = writes.licenzy.connection(writes.plan.project, change.mode)
     fingerprints = writes.plan.fingerprints
-    secret_address = str(addresses.webhook_secret(change.mode))
-    if (
-        current is None
-        or current.fingerprint != fingerprints.get(change.address)
-        or connection.fingerprint != fingerprints.get(secret_address)
-    ):
+    moved = current is None or current.fingerprint != fingerprints.get(change.address)
+    read_secret = fingerprints.get(str(addresses.webhook_secret(change.mode)))
+    if read_secret is not None:  # None with `portal: none`: Licenzy is not ours to read
+        connection = writes.licenzy.connection(writes.plan.project, change.mode)
+        moved = moved or connection.fingerprint != read_secret
+    if current is None or moved:
         raise Raced(f"{change.address}: changed by someone else during apply")
     return current.fingerprint if SECRET_LAST4_KEY in current.metadata else ABSENT
 
