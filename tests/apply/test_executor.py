@@ -19,9 +19,11 @@ from licenzy_sync.apply.executor import Executor, Raced
 from licenzy_sync.apply.interrupts import StopRequest
 from licenzy_sync.apply.landing import ApplyStopped
 from licenzy_sync.config.secrets import Secret
+from licenzy_sync.errors import LicenzySyncError
 from licenzy_sync.keys import Mode
 from licenzy_sync.output import Console
-from licenzy_sync.plan.model import Plan
+from licenzy_sync.plan.addresses import Address
+from licenzy_sync.plan.model import Plan, ResourceChange
 from licenzy_sync.plan.ownership import SECRET_LAST4_KEY, markers
 from licenzy_sync.providers import ProviderError
 from licenzy_sync.providers.licenzy_client import ProductExists, ProductNotFound
@@ -317,3 +319,13 @@ def test_duplicate_endpoints_are_replaced_end_to_end_without_the_portal(
     applied = world.apply("--auto-approve")
     assert applied.code == 0, applied.text
     assert len(world.managed_endpoints("test")) == 1
+
+
+def test_a_plan_of_a_kind_nobody_manages_is_refused_before_any_write(tmp_path: Path) -> None:
+    world = World(tmp_path, state(endpoints=[endpoint()]))
+    world.plan.resources = [
+        ResourceChange(at=Address("stripe", "test", "price", "price_1"), action="create")
+    ]
+    with pytest.raises(LicenzySyncError, match=r"does not write objects of type 'price'"):
+        world.executor().execute()
+    assert world.log == []

@@ -3,6 +3,7 @@ in-memory states, and the hand-off of a secret known only after apply."""
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -134,6 +135,13 @@ def test_the_secret_of_a_new_endpoint_is_known_after_apply(
     assert (str(source), source.of, source.output) == (label, ENDPOINT, "signing_secret")
     assert secret.changes == (FieldChange("source", None, label),)
     assert SecretKind().inputs(secret) == (signing_secret("test"),)
+
+
+def test_a_copied_plan_keeps_the_reference() -> None:
+    source = KnownAfterApply(NEW_ENDPOINT, of=ENDPOINT, output="signing_secret")
+    copied = copy.deepcopy({"source": source})["source"]
+    assert isinstance(copied, KnownAfterApply)
+    assert (copied, copied.of, copied.output) == (NEW_ENDPOINT, ENDPOINT, "signing_secret")
 
 
 def test_a_plan_file_keeps_the_reference_in_its_text(tmp_path: Path) -> None:
