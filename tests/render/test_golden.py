@@ -226,18 +226,24 @@ def endpoint(
     changes = tuple(
         FieldChange(k, before[k], after[k]) for k in after if before and before[k] != after[k]
     )
-    address = "stripe.test.webhook_endpoint[tenant]"
     return ResourceChange(
-        address, "stripe", "test", "webhook_endpoint", "tenant", action, reason, changes,
-        before, after,
+        at=Address("stripe", "test", "webhook_endpoint", "tenant"),
+        action=action,
+        reason=reason,
+        changes=changes,
+        before=before,
+        after=after,
     )
 
 
 def stored_secret(action: Action, reason: str, source: str) -> ResourceChange:
     return ResourceChange(
-        "licenzy.test.webhook_secret[tenant]", "licenzy", "test", "webhook_secret", "tenant",
-        action, reason, (FieldChange("source", None, source),),
-        {"stored": action == "update"}, {"stored": True, "source": source},
+        at=Address("licenzy", "test", "webhook_secret", "tenant"),
+        action=action,
+        reason=reason,
+        changes=(FieldChange("source", None, source),),
+        before={"stored": action == "update"},
+        after={"stored": True, "source": source},
     )
 
 
