@@ -209,7 +209,7 @@ class World(Served):
             metadata=markers(False),
         )
         from licenzy_sync.config.models import REQUIRED_EVENTS
-        from licenzy_sync.plan.webhooks import ENDPOINT_DESCRIPTION
+        from licenzy_sync.kinds.webhook_endpoint import ENDPOINT_DESCRIPTION
 
         endpoint = self.stripe("test").v1.webhook_endpoints.create(
             params={

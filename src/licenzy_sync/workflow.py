@@ -76,7 +76,9 @@ def plan_loaded(
     )
     for system, count in sorted(state.requests.items()):
         console.debug(f"requests: {system}: {count}")
-    plan = build_plan(loaded, state, run.targets, modes=modes, prune=prune, static=static)
+    plan = build_plan(
+        loaded, state, run.targets, modes=modes, prune=prune, static=static, secrets=run.secrets
+    )
     probe = partial(_may_write_endpoints, run, channels or Channels())
     missing = write_access_findings(loaded, plan, state, probe)
     plan.findings = sorted([*plan.findings, *missing], key=sort_key)

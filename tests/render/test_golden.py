@@ -15,6 +15,7 @@ import pytest
 
 from licenzy_sync.findings import Finding, Position, Severity
 from licenzy_sync.keys import Mode
+from licenzy_sync.plan.addresses import Address
 from licenzy_sync.plan.model import Action, FieldChange, Plan, ResourceChange
 from licenzy_sync.plan.serialize import canonical, plan_from_json
 from licenzy_sync.render.json_render import render_json
@@ -37,11 +38,7 @@ def product(
     after: dict[str, Any] | None = None,
 ) -> ResourceChange:
     return ResourceChange(
-        address=f"licenzy.{mode}.product[{code}]",
-        system="licenzy",
-        mode=mode,
-        type="product",
-        name=code,
+        at=Address("licenzy", mode, "product", code),
         action=action,
         reason=reason,
         changes=changes,
@@ -139,11 +136,7 @@ def replace_with_reason() -> Plan:
         config_file="config/licenzy.yaml",
         resources=[
             ResourceChange(
-                address="stripe.test.webhook_endpoint[tenant]",
-                system="stripe",
-                mode="test",
-                type="webhook_endpoint",
-                name="tenant",
+                at=Address("stripe", "test", "webhook_endpoint", "tenant"),
                 action="replace",
                 reason="the url changed; Stripe keeps one signing secret per endpoint",
                 changes=(
@@ -178,11 +171,7 @@ def secret_free() -> Plan:
         config_file="licenzy.yaml",
         resources=[
             ResourceChange(
-                address="stripe.test.webhook_endpoint[tenant]",
-                system="stripe",
-                mode="test",
-                type="webhook_endpoint",
-                name="tenant",
+                at=Address("stripe", "test", "webhook_endpoint", "tenant"),
                 action="create",
                 reason="webhook.manage is true and no endpoint has the tenant url",
                 after={
@@ -192,11 +181,7 @@ def secret_free() -> Plan:
                 },
             ),
             ResourceChange(
-                address="licenzy.test.webhook_secret[tenant]",
-                system="licenzy",
-                mode="test",
-                type="webhook_secret",
-                name="tenant",
+                at=Address("licenzy", "test", "webhook_secret", "tenant"),
                 action="update",
                 reason="store the signing secret of the endpoint created above",
                 changes=(
@@ -241,18 +226,24 @@ def endpoint(
     changes = tuple(
         FieldChange(k, before[k], after[k]) for k in after if before and before[k] != after[k]
     )
-    address = "stripe.test.webhook_endpoint[tenant]"
     return ResourceChange(
-        address, "stripe", "test", "webhook_endpoint", "tenant", action, reason, changes,
-        before, after,
+        at=Address("stripe", "test", "webhook_endpoint", "tenant"),
+        action=action,
+        reason=reason,
+        changes=changes,
+        before=before,
+        after=after,
     )
 
 
 def stored_secret(action: Action, reason: str, source: str) -> ResourceChange:
     return ResourceChange(
-        "licenzy.test.webhook_secret[tenant]", "licenzy", "test", "webhook_secret", "tenant",
-        action, reason, (FieldChange("source", None, source),),
-        {"stored": action == "update"}, {"stored": True, "source": source},
+        at=Address("licenzy", "test", "webhook_secret", "tenant"),
+        action=action,
+        reason=reason,
+        changes=(FieldChange("source", None, source),),
+        before={"stored": action == "update"},
+        after={"stored": True, "source": source},
     )
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from licenzy_sync.findings import Finding, Position, Severity
+from licenzy_sync.plan.addresses import Address
 from licenzy_sync.plan.model import FieldChange, Plan, ResourceChange
 from licenzy_sync.render.markdown import (
     GITHUB_COMMENT_LIMIT,
@@ -47,11 +48,7 @@ def hostile_plan() -> Plan:
         config_file=HOSTILE,
         resources=[
             ResourceChange(
-                address=f"licenzy.test.product[{name}]",
-                system="licenzy",
-                mode="test",
-                type="product",
-                name=name,
+                at=Address("licenzy", "test", "product", name),
                 action="update",
                 reason=HOSTILE,
                 changes=(FieldChange(HOSTILE, HOSTILE, {HOSTILE: [HOSTILE]}),),
@@ -161,11 +158,7 @@ def test_measure_counts_utf16_code_units() -> None:
 def _big_plan(count: int, name_length: int, value_length: int) -> Plan:
     resources = [
         ResourceChange(
-            address=f"licenzy.test.product[{'P' * name_length}{index:05d}]",
-            system="licenzy",
-            mode="test",
-            type="product",
-            name=f"{'P' * name_length}{index:05d}",
+            at=Address("licenzy", "test", "product", f"{'P' * name_length}{index:05d}"),
             action=("create", "update", "replace", "archive", "no-op")[index % 5],
             reason="r" * value_length,
             changes=(FieldChange("name", "a" * value_length, "b" * value_length),),
