@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from licenzy_sync.keys import Mode
 from tests.cli_runner import Result, run_cli
-from tests.plan.world import CONFIG, World
+from tests.world import CONFIG, World
 
 KINDS = {
     "subscription": "",
