@@ -322,7 +322,7 @@ def _price_note(price: StripePrice | None, mode: Mode, kind: ProductKind) -> str
     else:
         notes = ["one-time"]
     if not price.active:
-        notes.append("archived in Stripe (plan: LZ102)")
+        notes.append("inactive in Stripe (plan: LZ102)")
     needs = "recurring" if kind == "subscription" else "one_time"
     if price.type != needs:
         notes.append(f"a {kind} needs a {needs.replace('_', '-')} price (plan: LZ104)")

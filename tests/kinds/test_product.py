@@ -28,11 +28,11 @@ def _plan(tmp_path: Path, remote: list[Any], *, prune: bool = False, products: s
     [
         ([], "create", "not in Licenzy", []),
         ([product()], "no-op", "", []),
-        ([product(name="Old")], "update", "", ["name"]),
-        ([product(units=5)], "update", "", ["units"]),
-        ([product(stripe_price_id="price_old")], "update", "", ["stripe_price_id"]),
+        ([product(name="Old")], "update", "differs from licenzy.yaml: name", ["name"]),
+        ([product(units=5)], "update", "differs from licenzy.yaml: units", ["units"]),
+        ([product(stripe_price_id="price_old")], "update", "differs from licenzy.yaml: stripe_price_id", ["stripe_price_id"]),
         ([product(status="archived")], "update", "archived in Licenzy", ["status"]),
-        ([product(metadata={"team": "x", **MARKED})], "update", "", ["metadata"]),
+        ([product(metadata={"team": "x", **MARKED})], "update", "differs from licenzy.yaml: metadata", ["metadata"]),
         # Made in the portal, equal but for the marker: adopted as it is.
         ([product(metadata={})], "no-op", "", []),
     ],
