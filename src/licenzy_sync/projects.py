@@ -28,7 +28,7 @@ from licenzy_sync.output import Console
 if TYPE_CHECKING:
     from licenzy_sync.plan.model import Plan
     from licenzy_sync.providers.retry import Channels
-    from licenzy_sync.runtime import Run
+    from licenzy_sync.runtime import Emulators, Run
 
 MAX_PARALLEL_PROJECTS = 4
 """Projects read at once. Each project's reads are already concurrent inside and every project
@@ -131,7 +131,7 @@ def plan_projects(
     configs: Sequence[Path],
     requested_mode: str,
     *,
-    sandbox: bool,
+    sandbox: Emulators | None,
     prune: bool,
     console: Console,
     channels: Channels,

@@ -13,7 +13,7 @@ from licenzy_sync.keys import Mode
 from licenzy_sync.output import Console
 from licenzy_sync.plan.model import Plan
 from licenzy_sync.rules.static import static_findings
-from licenzy_sync.runtime import Run, prepare, select_modes
+from licenzy_sync.runtime import Emulators, Run, prepare, select_modes
 
 if TYPE_CHECKING:
     from licenzy_sync.providers.retry import Channels
@@ -50,7 +50,7 @@ def plan_loaded(
     static: list[Finding],
     requested_mode: str,
     *,
-    sandbox: bool,
+    sandbox: Emulators | None,
     prune: bool,
     console: Console,
     channels: Channels | None = None,
@@ -89,7 +89,7 @@ def make_plan(
     config_path: Path,
     requested_mode: str,
     *,
-    sandbox: bool,
+    sandbox: Emulators | None,
     prune: bool,
     console: Console,
     channels: Channels | None = None,
@@ -117,7 +117,7 @@ def check_saved_plan(
     source: str,
     config_path: Path | None,
     *,
-    sandbox: bool,
+    sandbox: Emulators | None,
     console: Console,
     channels: Channels | None = None,
 ) -> tuple[Plan, Run]:

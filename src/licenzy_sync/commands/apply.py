@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from licenzy_sync.plan.model import Plan
     from licenzy_sync.projects import Outcome
     from licenzy_sync.providers.retry import Channels
-    from licenzy_sync.runtime import Run
+    from licenzy_sync.runtime import Emulators, Run
 
 ROUNDS = 5
 """Plan-execute rounds when reality moves during an apply (another writer racing us); a saved
@@ -50,7 +50,7 @@ def apply(
     mode: str,
     auto_approve: bool,
     prune: bool,
-    sandbox: bool,
+    sandbox: Emulators | None,
     no_color: bool,
     verbose: int,
 ) -> None:
@@ -100,7 +100,7 @@ class _Options:
     def __init__(
         self,
         prune: bool,
-        sandbox: bool,
+        sandbox: Emulators | None,
         auto_approve: bool,
         channels: Channels,
         console: Console,

@@ -19,6 +19,7 @@ from licenzy_sync.output import Console
 
 if TYPE_CHECKING:
     from licenzy_sync.drift import FailOn
+    from licenzy_sync.runtime import Emulators
 
 
 @click.command()
@@ -39,7 +40,7 @@ def drift(
     mode: str,
     fmt: str,
     fail_on: str,
-    sandbox: bool,
+    sandbox: Emulators | None,
     no_color: bool,
     verbose: int,
 ) -> None:
@@ -75,7 +76,7 @@ def drift(
 
 
 def _drift_projects(
-    configs: list[Path], mode: str, fmt: str, fail_on: FailOn, sandbox: bool, console: Console
+    configs: list[Path], mode: str, fmt: str, fail_on: FailOn, sandbox: Emulators | None, console: Console
 ) -> None:
     from licenzy_sync.drift import detect
     from licenzy_sync.projects import combine, exit_code, plan_projects, results, then

@@ -19,6 +19,7 @@ from licenzy_sync.output import Console
 
 if TYPE_CHECKING:
     from licenzy_sync.plan.model import Plan
+    from licenzy_sync.runtime import Emulators
 
 
 @click.command()
@@ -48,7 +49,7 @@ def plan(
     out: Path | None,
     detailed_exitcode: bool,
     prune: bool,
-    sandbox: bool,
+    sandbox: Emulators | None,
     no_color: bool,
     verbose: int,
 ) -> None:
@@ -98,7 +99,7 @@ def _plan_projects(
     out: Path | None,
     detailed_exitcode: bool,
     prune: bool,
-    sandbox: bool,
+    sandbox: Emulators | None,
     console: Console,
 ) -> None:
     from licenzy_sync.planfile import write_plans

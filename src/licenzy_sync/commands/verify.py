@@ -23,6 +23,7 @@ from licenzy_sync.keys import Mode
 from licenzy_sync.output import Console
 
 if TYPE_CHECKING:
+    from licenzy_sync.runtime import Emulators
     from licenzy_sync.verify.checklist import ChecklistItem
     from licenzy_sync.verify.model import VerifyReport
 
@@ -69,7 +70,7 @@ def verify(
     allow_live: bool,
     checklist: bool,
     webhook_timeout: float,
-    sandbox: bool,
+    sandbox: Emulators | None,
     no_color: bool,
     verbose: int,
 ) -> None:
@@ -112,7 +113,7 @@ class _Options:
     allow_live: bool
     checklist: bool
     webhook_timeout: float
-    sandbox: bool
+    sandbox: Emulators | None
 
 
 def _verify_file(

@@ -13,8 +13,14 @@ from urllib.parse import urlsplit
 import httpx
 import stripe
 
+from licenzy_sync.keys import Mode
 from licenzy_sync.providers.stripe_http import BufferedStripeClient
 from licenzy_sync.sandbox.app import Sandbox
+from licenzy_sync.sandbox.defaults import (
+    SANDBOX_PORTAL_TOKEN,
+    SANDBOX_STRIPE_KEYS,
+    sandbox_runtime_key,
+)
 from licenzy_sync.sandbox.http import DropConnection, Request, Response
 from licenzy_sync.targets import Transports
 
@@ -97,3 +103,19 @@ def sandbox_transports(sandbox: Sandbox | None = None) -> tuple[Transports, str,
         LICENZY_BASE,
         STRIPE_BASE,
     )
+
+
+class InProcessSandbox:
+    """The persistent sandbox as a run's Stripe and Licenzy (`runtime.Emulators`): opened
+    anew for every run that reaches it, its known credentials standing in for unset ones."""
+
+    portal_token = SANDBOX_PORTAL_TOKEN
+
+    def reach(self) -> tuple[Transports, str, str]:
+        return sandbox_transports()
+
+    def stripe_key(self, mode: Mode) -> str:
+        return SANDBOX_STRIPE_KEYS[mode]
+
+    def runtime_key(self, mode: Mode, project: str) -> str:
+        return sandbox_runtime_key(mode, project)
