@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +12,8 @@ from licenzy_sync.errors import EXIT_ERROR, EXIT_INVALID, EXIT_OK, LicenzySyncEr
 from licenzy_sync.output import Console
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from licenzy_sync.apply.converge import Session
     from licenzy_sync.apply.interrupts import StopRequest
     from licenzy_sync.commands.apply_views import View
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from licenzy_sync.providers.retry import Channels
     from licenzy_sync.runtime import Emulators, Run
 
-Planned = Sequence["Outcome[tuple[Plan, Run]]"]
+    Planned = Sequence[Outcome[tuple[Plan, Run]]]
 
 
 @click.command()
