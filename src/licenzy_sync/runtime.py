@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from operator import attrgetter, methodcaller
 from typing import Protocol
 
 from licenzy_sync.config.load import LoadedConfig
@@ -78,10 +77,11 @@ def prepare(
     config = loaded.config
     problems: list[Finding] = []
 
-    def secret(ref: str, default: Callable[[Emulators], str], *path: str) -> Secret | None:
+    def secret(ref: str, default: str | None, *path: str) -> Secret | None:
+        """The variable's value; unset, ``default`` (the sandbox's) or a finding."""
         found = lookup(ref, env)
-        if found is None and sandbox is not None:
-            return Secret(default(sandbox), env_name(ref))
+        if found is None and default is not None:
+            return Secret(default, env_name(ref))
         if found is None:
             problems.append(
                 r.ENV_MISSING.finding(
@@ -91,7 +91,7 @@ def prepare(
         return found
 
     token_ref = config.licenzy.token if config.licenzy.portal == "api" else None
-    portal = attrgetter("portal_token")
+    portal = None if sandbox is None else sandbox.portal_token
     token = None if token_ref is None else secret(token_ref, portal, *TOKEN_PATH)
     keys: dict[Mode, Secret | None] = {}
     lz_keys: dict[Mode, Secret | None] = {}
@@ -99,15 +99,11 @@ def prepare(
         settings = config.modes.get(mode)
         assert settings is not None
         path = ("modes", mode, "stripe", "secret_key")
-        keys[mode] = secret(settings.stripe.secret_key, methodcaller("stripe_key", mode), *path)
+        stripe_key = None if sandbox is None else sandbox.stripe_key(mode)
+        keys[mode] = secret(settings.stripe.secret_key, stripe_key, *path)
         if runtime_keys:
-            lz_keys[mode] = _runtime_key(loaded, mode, secret, problems)
-    if sandbox is not None:
-        transports, licenzy_url, stripe_base = sandbox.reach()
-        stripe_bases = dict.fromkeys(modes, stripe_base)
-    else:
-        transports = Transports()
-        licenzy_url, stripe_bases = endpoints(loaded, modes, env, problems)
+            lz_keys[mode] = _runtime_key(loaded, mode, secret, problems, sandbox)
+    transports, licenzy_url, stripe_bases = _reach(loaded, modes, env, sandbox, problems)
     if problems:
         raise ConfigInvalid(problems)
     stripe_targets = {
@@ -120,11 +116,28 @@ def prepare(
     return Run(targets, transports, modes)
 
 
+def _reach(
+    loaded: LoadedConfig,
+    modes: list[Mode],
+    environ: Mapping[str, str],
+    sandbox: Emulators | None,
+    refusals: list[Finding],
+) -> tuple[Transports, str, dict[Mode, str]]:
+    """How the run reaches Stripe and Licenzy: the sandbox the command chose, or the network
+    at the endpoints the file and the environment name (see `endpoints`)."""
+    if sandbox is not None:
+        transports, licenzy_url, stripe_base = sandbox.reach()
+        return transports, licenzy_url, dict.fromkeys(modes, stripe_base)
+    licenzy_url, stripe_bases = endpoints(loaded, modes, environ, refusals)
+    return Transports(), licenzy_url, stripe_bases
+
+
 def _runtime_key(
     loaded: LoadedConfig,
     mode: Mode,
     secret: Callable[..., Secret | None],
     missing: list[Finding],
+    sandbox: Emulators | None,
 ) -> Secret | None:
     """The mode's runtime key; a block without ``licenzy.api_key`` is reported like an unset
     variable, at the block, since nothing can be verified without it."""
@@ -140,7 +153,7 @@ def _runtime_key(
         )
         return None
     path = ("modes", mode, "licenzy", "api_key")
-    default = methodcaller("runtime_key", mode, loaded.config.project)
+    default = None if sandbox is None else sandbox.runtime_key(mode, loaded.config.project)
     return secret(settings.licenzy.api_key, default, *path)
 
 
