@@ -7,8 +7,8 @@ any request is made.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from licenzy_sync.config.load import LoadedConfig
@@ -34,6 +34,10 @@ class Emulators(Protocol):
         """The transports, the Licenzy URL and the Stripe API base of every mode."""
         ...
 
+    def require_ready(self, loaded: LoadedConfig, modes: Sequence[Mode]) -> None:
+        """Refuses (LicenzySyncError) a plan of ``loaded`` they were never set up for."""
+        ...
+
     def stripe_key(self, mode: Mode) -> str: ...
 
     def runtime_key(self, mode: Mode, project: str) -> str:
@@ -46,6 +50,9 @@ class Run:
     targets: Targets
     transports: Transports
     modes: list[Mode]
+    secrets: Mapping[str, Secret] = field(default_factory=dict)
+    """The configured secrets the run writes (`webhook.secret`), resolved once, by variable
+    name; an unset one is absent (the plan reports what that means)."""
 
 
 def select_modes(loaded: LoadedConfig, requested: str) -> list[Mode]:
@@ -113,7 +120,16 @@ def prepare(
     }
     resolved = {mode: key for mode, key in lz_keys.items() if key is not None}
     targets = Targets(config.project, licenzy_url, token, stripe_targets, resolved)
-    return Run(targets, transports, modes)
+    return Run(targets, transports, modes, _webhook_secrets(loaded, modes, env))
+
+
+def _webhook_secrets(
+    loaded: LoadedConfig, modes: list[Mode], environ: Mapping[str, str]
+) -> dict[str, Secret]:
+    """The set `webhook.secret` values of the modes, by variable name: apply writes them."""
+    refs = [settings.webhook.secret for settings in map(loaded.config.modes.get, modes) if settings]
+    found = [lookup(ref, environ) for ref in refs if ref]
+    return {secret.env_name: secret for secret in found if secret is not None}
 
 
 def _reach(

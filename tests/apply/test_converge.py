@@ -14,7 +14,7 @@ from licenzy_sync.plan.model import Plan
 from licenzy_sync.providers.retry import Channels
 from licenzy_sync.runtime import Run
 from licenzy_sync.sandbox.licenzy_base import mode_scope
-from tests.plan.world import CONFIG, PROJECT, World
+from tests.world import CONFIG, PROJECT, World
 
 CREDITS = "licenzy.test.product[CREDITS]"
 

@@ -79,7 +79,7 @@ class _One:
         steps = manual_section(plan)
         matched = "Stripe matches" if steps else "Stripe and Licenzy match"
         self._console.out(
-            f"Apply complete: {written} change(s) written; {matched} licenzy.yaml. "
+            f"Apply complete: {written} change(s) written; {matched} {plan.config_file}. "
             f"Requests: {_requests(self._channels)}."
         )
         for line in steps:

@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     "--out",
     type=click.Path(path_type=Path, dir_okay=False),
     help="Also save the plan (JSON, with fingerprints) for `apply PLANFILE`; with several "
-    "configs, every project's plan in one file.",
+    "configs, every project's plan in one file. - writes it to stdout (and the plan shown, "
+    "to stderr).",
 )
 @click.option(
     "--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes (0 when none)."
@@ -62,11 +63,11 @@ def plan(
     --detailed-exitcode, 3 rule violations, 1 error.
     """
     from licenzy_sync.plan.manual import manual_section
-    from licenzy_sync.planfile import write_plans
+    from licenzy_sync.planfile import saved_message, to_stdout, write_plans
     from licenzy_sync.projects import alone, combine, exit_code, plans
     from licenzy_sync.render.select import failure_notes, render_plans
 
-    console = Console(no_color, verbose)
+    console = Console(no_color, verbose, stdout_taken=to_stdout(out))
     outcomes = plans(config_paths, mode, sandbox=sandbox, prune=prune, console=console)
     console.out(render_plans(outcomes, fmt, console).rstrip("\n"))
     single = alone(outcomes)
@@ -79,7 +80,7 @@ def plan(
         console.err(f"plan not saved to {out}: {len(failed)} project(s) could not be planned")
     elif out is not None:
         write_plans(outcomes, out)
-        console.err(f"plan saved to {out}")
+        console.err(saved_message(out))
     code = combine(exit_code(o, lambda p: _exit_code(p, detailed_exitcode)) for o in outcomes)
     if code:
         raise click.exceptions.Exit(code)

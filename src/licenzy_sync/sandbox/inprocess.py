@@ -6,13 +6,14 @@ socket is skipped.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import stripe
 
+from licenzy_sync.config.load import LoadedConfig
 from licenzy_sync.keys import Mode
 from licenzy_sync.providers.stripe_http import BufferedStripeClient
 from licenzy_sync.sandbox.app import Sandbox
@@ -113,6 +114,11 @@ class InProcessSandbox:
 
     def reach(self) -> tuple[Transports, str, str]:
         return sandbox_transports()
+
+    def require_ready(self, loaded: LoadedConfig, modes: Sequence[Mode]) -> None:
+        from licenzy_sync.sandbox.seed import require_seeded
+
+        require_seeded(loaded, modes)
 
     def stripe_key(self, mode: Mode) -> str:
         return SANDBOX_STRIPE_KEYS[mode]
