@@ -25,14 +25,17 @@ PLAN_MAX_BYTES = 256 * MIB
 """Plans of tens of thousands of products stay far below this; /dev/zero does not."""
 
 
-def write_plan(plan: Plan, path: Path) -> None:
-    from licenzy_sync.render.json_render import render_json
-
-    _write(render_json(plan), path)
-
-
 def write_plans(outcomes: Sequence[Outcome[Plan]], path: Path) -> None:
-    """Several projects' plans in one file (docs/plan-format.md, "Several projects")."""
+    """One project's plan in its own form (docs/plan-format.md), several projects' plans in
+    one file (docs/plan-format.md, "Several projects")."""
+    from licenzy_sync.projects import alone
+
+    plan = alone(outcomes)
+    if plan is not None:
+        from licenzy_sync.render.json_render import render_json
+
+        _write(render_json(plan), path)
+        return
     from licenzy_sync.render.projects import plans_json
 
     _write(plans_json(outcomes), path)

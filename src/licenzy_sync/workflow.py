@@ -13,7 +13,7 @@ from licenzy_sync.keys import Mode
 from licenzy_sync.output import Console
 from licenzy_sync.plan.model import Plan
 from licenzy_sync.rules.static import static_findings
-from licenzy_sync.runtime import Run, prepare, select_modes
+from licenzy_sync.runtime import Emulators, Run, prepare, select_modes
 
 if TYPE_CHECKING:
     from licenzy_sync.providers.retry import Channels
@@ -50,7 +50,7 @@ def plan_loaded(
     static: list[Finding],
     requested_mode: str,
     *,
-    sandbox: bool,
+    sandbox: Emulators | None,
     prune: bool,
     console: Console,
     channels: Channels | None = None,
@@ -63,10 +63,8 @@ def plan_loaded(
 
     modes = select_modes(loaded, requested_mode)
     run = prepare(loaded, modes, sandbox=sandbox)
-    if sandbox:
-        from licenzy_sync.sandbox.seed import require_seeded
-
-        require_seeded(loaded, modes)
+    if sandbox is not None:
+        sandbox.require_ready(loaded, modes)
     state = read_remote(
         run.targets,
         referenced_prices(loaded, modes),
@@ -95,7 +93,7 @@ def make_plan(
     config_path: Path,
     requested_mode: str,
     *,
-    sandbox: bool,
+    sandbox: Emulators | None,
     prune: bool,
     console: Console,
     channels: Channels | None = None,
@@ -123,7 +121,7 @@ def check_saved_plan(
     source: str,
     config_path: Path | None,
     *,
-    sandbox: bool,
+    sandbox: Emulators | None,
     console: Console,
     channels: Channels | None = None,
 ) -> tuple[Plan, Run]:
