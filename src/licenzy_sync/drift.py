@@ -20,8 +20,9 @@ from typing import Any, Literal
 
 from licenzy_sync.findings import Finding, Position
 from licenzy_sync.keys import Mode
+from licenzy_sync.plan.canonical import canonical
 from licenzy_sync.plan.model import Action, FieldChange, Plan, ResourceChange
-from licenzy_sync.plan.serialize import canonical, ensure_secret_free
+from licenzy_sync.plan.secret_screen import ensure_secret_free
 from licenzy_sync.rules import catalog as r
 
 FORMAT_VERSION = 1

@@ -14,15 +14,10 @@ from hypothesis import strategies as st
 from licenzy_sync.errors import LicenzySyncError
 from licenzy_sync.findings import Finding, Position, Severity
 from licenzy_sync.keys import MODES
+from licenzy_sync.plan.canonical import canonical
+from licenzy_sync.plan.codec import address_of, parse_address, plan_to_dict
+from licenzy_sync.plan.codec_read import plan_from_dict, plan_from_json
 from licenzy_sync.plan.model import ACTIONS, FieldChange, Plan, ResourceChange, System
-from licenzy_sync.plan.serialize import (
-    address_of,
-    canonical,
-    parse_address,
-    plan_from_dict,
-    plan_from_json,
-    plan_to_dict,
-)
 from licenzy_sync.redact import register
 from licenzy_sync.render.json_render import render_json
 from licenzy_sync.render.markdown import render_markdown

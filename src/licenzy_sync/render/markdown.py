@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from licenzy_sync.plan.canonical import canonical
 from licenzy_sync.plan.model import Plan
-from licenzy_sync.plan.serialize import canonical, ensure_secret_free
+from licenzy_sync.plan.secret_screen import ensure_secret_free
 from licenzy_sync.render.findings_text import printable, summary
 from licenzy_sync.render.text import SYMBOLS, VERBS, field_rows
 

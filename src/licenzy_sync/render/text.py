@@ -13,8 +13,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from licenzy_sync.plan.canonical import canonical
 from licenzy_sync.plan.model import Action, Plan, ResourceChange
-from licenzy_sync.plan.serialize import canonical, ensure_secret_free
+from licenzy_sync.plan.secret_screen import ensure_secret_free
 from licenzy_sync.render.findings_text import Styler, format_findings, printable, summary
 
 # Only changing actions are ever shown as blocks; no-op resources are counted.
