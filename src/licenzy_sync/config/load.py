@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import difflib
+import gc
 import types
 import typing
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -45,6 +48,43 @@ def load_config(path: Path) -> LoadedConfig:
         raise ConfigInvalid([_without_secrets(f) for f in exc.findings]) from None
 
 
+_last_loaded: dict[str, tuple[bytes, LoadedConfig]] = {}
+"""The most recent load, by path: a command may read its file more than once (a plan, then
+its manual steps), and a catalog of thousands of products takes a second to load. The file is read
+again each time; only unchanged bytes at the same path reuse the result, which is immutable
+(frozen models) and depends on nothing else."""
+
+
+def _remembered(display: str, raw: bytes) -> LoadedConfig | None:
+    last = _last_loaded.get(display)
+    return last[1] if last is not None and last[0] == raw else None
+
+
+def _remember(display: str, raw: bytes, loaded: LoadedConfig) -> LoadedConfig:
+    _last_loaded.clear()
+    _last_loaded[display] = (raw, loaded)
+    return loaded
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Cyclic garbage collection off while a file is turned into objects.
+
+    Loading builds hundreds of thousands of small objects that all stay alive, and every
+    automatic collection walked all of them again: load time grew faster than the catalog.
+    Loading makes no reference cycles worth collecting and the file is at most
+    CONFIG_MAX_BYTES, so nothing piles up. A collector that was off stays off; one that a
+    concurrent load turned back on early only costs that load time.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _without_secrets(finding: Finding) -> Finding:
     return replace(
         finding,
@@ -62,7 +102,14 @@ def _load(path: Path) -> LoadedConfig:
         raise LicenzySyncError(
             f"{display}: no such file (pass -c/--config, or start from licenzy.yaml.example)"
         ) from None
-    text = decode_config(raw, display)
+    remembered = _remembered(display, raw)
+    if remembered is not None:
+        return remembered
+    with _collector_paused():
+        return _remember(display, raw, _parse(path, display, decode_config(raw, display)))
+
+
+def _parse(path: Path, display: str, text: str) -> LoadedConfig:
     in_text = _secrets_in_text(text, display)
     try:
         data, source = load_yaml(text, display)
@@ -94,19 +141,19 @@ def _load(path: Path) -> LoadedConfig:
     return LoadedConfig(path, config, source)
 
 
-def _literal_secrets(data: Any, path: DataPath, source: SourceMap) -> list[Finding]:
+def _literal_secrets(
+    data: dict[str, Any] | list[Any], path: DataPath, source: SourceMap
+) -> list[Finding]:
     """Secret-shaped strings anywhere in the file, not only in secret fields."""
-    if isinstance(data, dict):
-        return [
-            f for key, value in data.items() for f in _literal_secrets(value, (*path, key), source)
-        ]
-    if isinstance(data, list):
-        return [
-            f for i, value in enumerate(data) for f in _literal_secrets(value, (*path, i), source)
-        ]
-    if isinstance(data, str) and looks_like_secret(data):
-        return [_literal_secret_finding(path, source)]
-    return []
+    found: list[Finding] = []
+    items = data.items() if isinstance(data, dict) else enumerate(data)
+    for key, value in items:
+        if isinstance(value, str):
+            if looks_like_secret(value):
+                found.append(_literal_secret_finding((*path, key), source))
+        elif isinstance(value, dict | list):
+            found += _literal_secrets(value, (*path, key), source)
+    return found
 
 
 def _secrets_in_text(text: str, display: str) -> list[Finding]:
