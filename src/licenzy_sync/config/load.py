@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import difflib
-import gc
 import types
 import typing
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -15,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from licenzy_sync.collector import collector_paused
 from licenzy_sync.config.models import LITERAL_SECRET, Config
 from licenzy_sync.config.reading import CONFIG_MAX_BYTES, decode_config, read_limited
 from licenzy_sync.config.yamlsource import Path as DataPath
@@ -66,25 +64,6 @@ def _remember(display: str, raw: bytes, loaded: LoadedConfig) -> LoadedConfig:
     return loaded
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Cyclic garbage collection off while a file is turned into objects.
-
-    Loading builds hundreds of thousands of small objects that all stay alive, and every
-    automatic collection walked all of them again: load time grew faster than the catalog.
-    Loading makes no reference cycles worth collecting and the file is at most
-    CONFIG_MAX_BYTES, so nothing piles up. A collector that was off stays off; one that a
-    concurrent load turned back on early only costs that load time.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def _without_secrets(finding: Finding) -> Finding:
     return replace(
         finding,
@@ -105,7 +84,7 @@ def _load(path: Path) -> LoadedConfig:
     remembered = _remembered(display, raw)
     if remembered is not None:
         return remembered
-    with _collector_paused():
+    with collector_paused():
         return _remember(display, raw, _parse(path, display, decode_config(raw, display)))
 
 

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from json.encoder import encode_basestring
 from typing import Any, Final
 
+from licenzy_sync.collector import collector_paused
 from licenzy_sync.findings import Finding
 from licenzy_sync.keys import MODES
 from licenzy_sync.plan.canonical import NotJson, canonical, finding_order
@@ -115,8 +117,8 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
     }
 
 
-def plan_to_json(plan: Plan) -> str:
-    """The plan's JSON text, indented, without a final newline.
+def plan_to_json(plan: Plan, end: str = "") -> str:
+    """The plan's JSON text, indented, followed by ``end``.
 
     Raises LicenzySyncError if a secret-shaped value reached the plan, and NotJson (naming
     where) if a value has no JSON form: both are planner bugs, stopped before any output.
@@ -124,10 +126,12 @@ def plan_to_json(plan: Plan) -> str:
     ensure_secret_free(plan, "write the plan")
     out: list[str] = []
     try:
-        _write(out, _documented_form(plan), 0, False)
+        with collector_paused():
+            _write(out, _documented_form(plan), 0, False)
     except _NoJsonForm:
         canonical(plan)  # names the first value without a JSON form, in the plan's own order
         raise NotJson("plan", "a value has no JSON form") from None
+    out.append(end)
     return "".join(out)
 
 
@@ -139,6 +143,17 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
     """
     data: dict[str, Any] = json.loads(plan_to_json(plan))
     return data
+
+
+class _Each:
+    """A long array whose items are put in documented form one at a time as they are written,
+    so a plan of thousands of resources is never held twice over."""
+
+    __slots__ = ("form", "items")
+
+    def __init__(self, items: list[Any], form: Callable[[Any], Any]) -> None:
+        self.items = items
+        self.form = form
 
 
 class _Sorted:
@@ -159,9 +174,7 @@ def _documented_form(plan: Plan) -> dict[str, Any]:
         "modes": [m for m in MODES if m in plan.modes],
         "config_file": plan.config_file,
         "summary": summary_of(plan),
-        "resources": [
-            _resource_form(r) for r in sorted(plan.resources, key=lambda r: r.address)
-        ],
+        "resources": _Each(sorted(plan.resources, key=lambda r: r.address), _resource_form),
         "findings": [finding_to_dict(f) for f in sorted(plan.findings, key=finding_order)],
         "fingerprints": dict(sorted(plan.fingerprints.items())),
     }
@@ -221,6 +234,8 @@ def _write(out: list[str], value: Any, depth: int, sort: bool) -> None:
         _write_array(out, value, depth, sort)
     elif kind is _Sorted:
         _write(out, value.value, depth, True)
+    elif kind is _Each:
+        _write_array(out, value.items, depth, sort, value.form)
     else:
         _write_other(out, value, depth, sort)
 
@@ -242,16 +257,26 @@ def _write_other(out: list[str], value: Any, depth: int, sort: bool) -> None:
 
 
 def _write_array(
-    out: list[str], value: list[Any] | tuple[Any, ...], depth: int, sort: bool
+    out: list[str],
+    value: list[Any] | tuple[Any, ...],
+    depth: int,
+    sort: bool,
+    form: Callable[[Any], Any] | None = None,
 ) -> None:
+    """With ``form`` (an `_Each`), each item is joined into one string as soon as written."""
     if not value:
         out.append("[]")
         return
     inner = _indent(depth + 1)
     separator = "[" + inner
     for item in value:
-        out.append(separator)
-        _write(out, item, depth + 1, sort)
+        if form is None:
+            out.append(separator)
+            _write(out, item, depth + 1, sort)
+        else:
+            written = [separator]
+            _write(written, form(item), depth + 1, sort)
+            out.append("".join(written))
         separator = "," + inner
     out.append(_indent(depth) + "]")
 

@@ -12,4 +12,4 @@ from licenzy_sync.plan.model import Plan
 
 def render_json(plan: Plan) -> str:
     """The plan as indented JSON ending in a newline (docs/plan-format.md)."""
-    return plan_to_json(plan) + "\n"
+    return plan_to_json(plan, end="\n")
