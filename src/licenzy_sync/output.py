@@ -18,6 +18,17 @@ def color_enabled(no_color_flag: bool, stream: TextIO) -> bool:
     return stream.isatty()
 
 
+_SLICE = 1 << 20
+
+
+def _write_line(stream: TextIO, text: str) -> None:
+    """``text`` and a newline, in slices: a plan of tens of thousands of resources is tens of
+    megabytes, and neither it nor its encoded bytes need exist twice at once."""
+    for start in range(0, len(text), _SLICE):
+        stream.write(text[start : start + _SLICE])
+    stream.write("\n")
+
+
 class Console:
     def __init__(self, no_color: bool = False, verbose: int = 0) -> None:
         self.color = color_enabled(no_color, sys.stdout)
@@ -32,10 +43,10 @@ class Console:
         return f"\033[{codes}m{text}\033[0m"
 
     def out(self, text: str = "") -> None:
-        sys.stdout.write(redact(text) + "\n")
+        _write_line(sys.stdout, redact(text))
 
     def err(self, text: str = "") -> None:
-        sys.stderr.write(redact(text) + "\n")
+        _write_line(sys.stderr, redact(text))
 
     def debug(self, text: str) -> None:
         if self.verbose:
