@@ -285,12 +285,21 @@ def _write_object(out: list[str], value: dict[Any, Any], depth: int, sort: bool)
     if not value:
         out.append("{}")
         return
-    if not all(isinstance(key, str) for key in value):
-        raise _NoJsonForm
+    try:
+        keys = sorted(value) if sort else value
+    except TypeError:  # keys of several types: not all of them strings
+        raise _NoJsonForm from None
     inner = _indent(depth + 1)
     separator = "{" + inner
-    for key in sorted(value) if sort else value:
-        out.append(separator + encode_basestring(key) + ": ")
-        _write(out, value[key], depth + 1, sort)
+    for key in keys:
+        if type(key) is not str and not isinstance(key, str):
+            raise _NoJsonForm
+        item = value[key]
+        head = separator + encode_basestring(key) + ": "
+        if type(item) is str:  # most values: one string, no call
+            out.append(head + encode_basestring(item))
+        else:
+            out.append(head)
+            _write(out, item, depth + 1, sort)
         separator = "," + inner
     out.append(_indent(depth) + "}")
