@@ -16,3 +16,17 @@ def test_a_text_longer_than_a_slice_comes_out_whole(capsys: pytest.CaptureFixtur
     captured = capsys.readouterr()
     assert captured.out == text.replace("sk_test_outputslice0001", "[redacted]") + "\n"
     assert captured.err == "\n"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "\n\n", "{\n}\n", "a\nb", "plan\n\n\n", "x" * 3_000_000 + "\n", "sk_test_docsecret01\n"],
+)
+def test_a_document_is_written_as_out_of_it_without_final_newlines(
+    text: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    register("sk_test_docsecret01")
+    Console(no_color=True).out(text.rstrip("\n"))
+    expected = capsys.readouterr().out
+    Console(no_color=True).document(text)
+    assert capsys.readouterr().out == expected

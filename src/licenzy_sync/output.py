@@ -21,11 +21,12 @@ def color_enabled(no_color_flag: bool, stream: TextIO) -> bool:
 _SLICE = 1 << 20
 
 
-def _write_line(stream: TextIO, text: str) -> None:
-    """``text`` and a newline, in slices: a plan of tens of thousands of resources is tens of
-    megabytes, and neither it nor its encoded bytes need exist twice at once."""
-    for start in range(0, len(text), _SLICE):
-        stream.write(text[start : start + _SLICE])
+def _write_line(stream: TextIO, text: str, end: int | None = None) -> None:
+    """``text[:end]`` and a newline, in slices: a plan of tens of thousands of resources is
+    tens of megabytes, and neither it nor its encoded bytes need exist twice at once."""
+    stop = len(text) if end is None else end
+    for start in range(0, stop, _SLICE):
+        stream.write(text[start : min(start + _SLICE, stop)])
     stream.write("\n")
 
 
@@ -44,6 +45,17 @@ class Console:
 
     def out(self, text: str = "") -> None:
         _write_line(sys.stdout, redact(text))
+
+    def document(self, text: str) -> None:
+        """A rendered document on stdout: ``out(text.rstrip("\\n"))`` without copying a plan
+        of tens of megabytes to strip its final newline."""
+        if redact(text) is not text:  # a registered secret slipped in: the copying way
+            self.out(text.rstrip("\n"))
+            return
+        end = len(text)
+        while end and text[end - 1] == "\n":
+            end -= 1
+        _write_line(sys.stdout, text, end)
 
     def err(self, text: str = "") -> None:
         _write_line(sys.stderr, redact(text))

@@ -72,7 +72,7 @@ def plan(
         _plan_projects(configs, mode, fmt, out, detailed_exitcode, prune, sandbox, console)
         return
     result, _ = make_plan(configs[0], mode, sandbox=sandbox, prune=prune, console=console)
-    console.out(render(result, fmt, console).rstrip("\n"))
+    console.document(render(result, fmt, console))
     for line in manual_section(result):
         (console.err if fmt == "json" else console.out)(line)
     if out is not None:
@@ -111,7 +111,7 @@ def _plan_projects(
             configs, mode, sandbox=sandbox, prune=prune, console=console, channels=Channels()
         )
     )
-    console.out(render_plans(outcomes, fmt, console).rstrip("\n"))
+    console.document(render_plans(outcomes, fmt, console))
     failed = [outcome for outcome in outcomes if outcome.error is not None]
     if fmt != "text":
         for outcome in failed:
