@@ -18,6 +18,8 @@ from licenzy_sync.keys import Mode
 
 PriceType = Literal["one_time", "recurring"]
 
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
 
 class Fingerprinted:
     """An object read from Stripe or Licenzy, identified across reads by its fingerprint.
@@ -32,8 +34,7 @@ class Fingerprinted:
         """sha256 of the canonical JSON of the object's fields: two reads give the same value
         exactly when every kept field is equal."""
         fields = {name: value for name, value in vars(self).items() if name != "fingerprint"}
-        canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        return hashlib.sha256(_CANONICAL_JSON.encode(fields).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
