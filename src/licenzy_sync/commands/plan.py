@@ -69,7 +69,7 @@ def plan(
 
     console = Console(no_color, verbose, stdout_taken=to_stdout(out))
     outcomes = plans(config_paths, mode, sandbox=sandbox, prune=prune, console=console)
-    console.out(render_plans(outcomes, fmt, console).rstrip("\n"))
+    console.document(render_plans(outcomes, fmt, console))
     single = alone(outcomes)
     for line in [] if single is None else manual_section(single):
         (console.err if fmt == "json" else console.out)(line)

@@ -25,7 +25,6 @@ from urllib.parse import quote
 from licenzy_sync.keys import classify
 from licenzy_sync.providers import (
     ProviderError,
-    fingerprinted,
     parallel,
     raise_failures,
     safe_text,
@@ -392,38 +391,32 @@ def _price_of(body: Mapping[str, Any]) -> StripePrice:
     recurring = body.get("recurring")
     schedule = None if recurring is None else as_object(recurring, "field 'recurring'")
     product = body.get("product")
-    return fingerprinted(
-        StripePrice(
-            id=string(body, "id"),
-            livemode=boolean(body, "livemode"),
-            active=boolean(body, "active"),
-            type=one_of(body, "type", PRICE_TYPES),
-            recurring_interval=None if schedule is None else string(schedule, "interval"),
-            usage_type=None if schedule is None else opt_string(schedule, "usage_type"),
-            currency=string(body, "currency"),
-            unit_amount=opt_int(body, "unit_amount"),
-            product=(
-                string(product, "id") if isinstance(product, Mapping) else string(body, "product")
-            ),
-            lookup_key=opt_string(body, "lookup_key"),
-            fingerprint="",
-        )
+    return StripePrice(
+        id=string(body, "id"),
+        livemode=boolean(body, "livemode"),
+        active=boolean(body, "active"),
+        type=one_of(body, "type", PRICE_TYPES),
+        recurring_interval=None if schedule is None else string(schedule, "interval"),
+        usage_type=None if schedule is None else opt_string(schedule, "usage_type"),
+        currency=string(body, "currency"),
+        unit_amount=opt_int(body, "unit_amount"),
+        product=(
+            string(product, "id") if isinstance(product, Mapping) else string(body, "product")
+        ),
+        lookup_key=opt_string(body, "lookup_key"),
     )
 
 
 def _endpoint_of(body: Mapping[str, Any]) -> StripeEndpoint:
-    return fingerprinted(
-        StripeEndpoint(
-            id=string(body, "id"),
-            livemode=boolean(body, "livemode"),
-            url=string(body, "url"),
-            enabled_events=strings(body, "enabled_events"),
-            status=string(body, "status"),
-            api_version=opt_string(body, "api_version"),
-            description=opt_string(body, "description"),
-            metadata=string_map(body, "metadata"),
-            fingerprint="",
-        )
+    return StripeEndpoint(
+        id=string(body, "id"),
+        livemode=boolean(body, "livemode"),
+        url=string(body, "url"),
+        enabled_events=strings(body, "enabled_events"),
+        status=string(body, "status"),
+        api_version=opt_string(body, "api_version"),
+        description=opt_string(body, "description"),
+        metadata=string_map(body, "metadata"),
     )
 
 
