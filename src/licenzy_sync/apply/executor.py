@@ -37,8 +37,6 @@ from licenzy_sync.runtime import Run
 if TYPE_CHECKING:
     from stripe.params import WebhookEndpointCreateParams, WebhookEndpointUpdateParams
 
-PRODUCT_WORKERS = 8
-"""Concurrent product writes; the rate limiter, not this, bounds the request rate."""
 MUTABLE_PRODUCT_FIELDS = ("stripe_price_id", "name", "units", "duration_days", "metadata")
 STALE_REPLAYS = 10
 """Creates in a row whose replayed answer names an endpoint deleted since, before giving up."""
@@ -100,7 +98,8 @@ class Executor:
                 )
             for number in range(4):
                 batch = [step for step in self.steps if phase(step) == number]
-                self._run_batch(batch, PRODUCT_WORKERS if number >= 2 else 1, number)
+                workers = self._channels.workers("licenzy") if number >= 2 else 1
+                self._run_batch(batch, workers, number)
         if self._stop.requested:
             raise ApplyStopped(self.landing, signal=self._stop.signal)
 

@@ -473,7 +473,8 @@ def _retry_decision(error: stripe.StripeError) -> Retryable | None:
     )
     if not retryable:
         return None
-    return Retryable(reason, parse_retry_after(header(error.headers, "retry-after")))
+    retry_after = parse_retry_after(header(error.headers, "retry-after"))
+    return Retryable(reason, retry_after, throttled=status == RATE_LIMITED)
 
 
 def header(headers: Mapping[str, str] | None, name: str) -> str | None:
