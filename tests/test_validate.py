@@ -136,6 +136,30 @@ def test_help_and_validate_do_not_import_heavy_modules() -> None:
     )
 
 
+def test_help_imports_no_config_loader_and_validate_scans_no_plugins() -> None:
+    """What start-up leaves for later: `--help` reads no package metadata and loads neither
+    pydantic nor YAML; `validate` never asks for pydantic's plugins (an entry-point scan of
+    every installed distribution)."""
+    code = (
+        "import sys\n"
+        "from licenzy_sync.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit: pass\n"
+        "early = {'importlib.metadata', 'pydantic', 'yaml', 'licenzy_sync.config.load'}\n"
+        "assert not early & set(sys.modules), early & set(sys.modules)\n"
+        "import importlib.metadata as m\n"
+        "scans = []\n"
+        "original = m.entry_points\n"
+        "m.entry_points = lambda **kw: scans.append(kw) or original(**kw)\n"
+        "try:\n    main(['validate', '-c', sys.argv[1]])\nexcept SystemExit: pass\n"
+        "assert 'pydantic' in sys.modules\n"
+        "assert not [kw for kw in scans if kw.get('group') == 'pydantic'], scans\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(EXAMPLE)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+
+
 def test_module_entry_point_and_version() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "licenzy_sync", "--version"],
