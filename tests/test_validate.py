@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -156,6 +157,24 @@ def test_help_imports_no_config_loader_and_validate_scans_no_plugins() -> None:
     )
     done = subprocess.run(
         [sys.executable, "-c", code, str(EXAMPLE)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_plan_on_the_in_process_sandbox_loads_no_network_stack(tmp_path: Path) -> None:
+    """httpcore and h11 (connections, the HTTP/1.1 parser) are for the network only."""
+    code = (
+        "import sys\n"
+        "from licenzy_sync.cli import main\n"
+        "try:\n    main(['plan', '--sandbox', '-c', sys.argv[1]])\nexcept SystemExit: pass\n"
+        "assert 'licenzy_sync.sandbox.inprocess' in sys.modules\n"
+        "network = {'httpcore', 'h11'} & set(sys.modules)\n"
+        "assert not network, network\n"
+    )
+    env = {**os.environ, "LICENZY_SYNC_SANDBOX_DIR": str(tmp_path / "sandbox")}
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(EXAMPLE)],
+        capture_output=True, text=True, check=False, env=env,
     )
     assert done.returncode == 0, done.stderr
 
