@@ -15,7 +15,7 @@ split the time into planning, writing and the closing re-plan. A following `plan
 --detailed-exitcode` must exit 0 (converged). Each case runs once by default: an apply
 changes what it runs against, so every repeat needs a newly seeded sandbox.
 
-    python bench/apply_bench.py [--sizes 10,200,2000] [--rates 50,200] [--repeats 1] [--write]
+    python bench/apply_bench.py [--sizes 10,200,2000] [--rates 50,100,200] [--repeats 1] [--write]
 
 ``--write`` replaces (or adds, after the plan section) the apply section of bench/RESULTS.md.
 """
@@ -63,9 +63,9 @@ REPEATS = 1
 APPLY_TIMEOUT = 600.0
 """Far above the 2,000 case (about 90 s); a hung apply is killed, never waited for."""
 PLAN_TIMEOUT = 60.0
-RATES = (DEFAULT_RATES["licenzy"], 200.0)
+RATES = (DEFAULT_RATES["licenzy"], 100.0, 200.0)
 """Licenzy paces the CLI sets (requests per second, a bucket of as many tokens): the default
-and a raised one."""
+and two raised ones."""
 TARGET_RATIO = 1.2
 TARGET_SIZE = 2_000
 CHANGES_PER_MODE = 2
