@@ -61,8 +61,8 @@ from common import (
 
 from licenzy_sync.config.models import REQUIRED_EVENTS
 from licenzy_sync.keys import MODES
+from licenzy_sync.kinds.webhook_endpoint import ENDPOINT_DESCRIPTION
 from licenzy_sync.plan.ownership import MANAGED_BY, MANAGED_BY_KEY, SECRET_LAST4_KEY
-from licenzy_sync.plan.webhooks import ENDPOINT_DESCRIPTION
 from licenzy_sync.providers.retry import DEFAULT_RATES
 from licenzy_sync.targets import TENANT_WEBHOOK_PATH
 

@@ -25,8 +25,8 @@ from licenzy_sync.providers.retry import RetryPolicy
 from tests.cli_runner import Result, run_cli
 from tests.github.conftest import drift_body, plan_body
 from tests.github.fake_github import FakeGitHub
-from tests.plan.world import PLANTED as WORLD_CREDENTIALS
-from tests.plan.world import World
+from tests.world import PLANTED as WORLD_CREDENTIALS
+from tests.world import World, served
 
 PLANTED = {
     "LICENZY_PORTAL_TOKEN": "lzp_PLANTEDhome0001",
@@ -220,7 +220,8 @@ def job(
     monkeypatch.setenv("LICENZY_SYNC_MAX_ATTEMPTS", "1")
     monkeypatch.delenv("GITHUB_EVENT_PATH", raising=False)
     monkeypatch.setattr(
-        "licenzy_sync.github.RetryPolicy", lambda: RetryPolicy(sleep=lambda _: None)
+        "licenzy_sync.providers.github_client.RetryPolicy",
+        lambda: RetryPolicy(sleep=lambda _: None),
     )
     return Job(tmp_path, monkeypatch, capsys, proxy, outside)
 
@@ -303,13 +304,9 @@ def world(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[World]:
     made = World(tmp_path, capsys)
-    made.environment(monkeypatch)
     for ours, theirs in AS_IN_WORLD.items():
-        monkeypatch.setenv(ours, WORLD_CREDENTIALS[theirs])  # what config_text refers to
-    made.seed()
-    yield made
-    made.assert_no_secret_leaked()
-    made.close()
+        made.planted[ours] = WORLD_CREDENTIALS[theirs]  # what config_text refers to
+    yield from served(made, monkeypatch, World.seed)
 
 
 def test_loopback_urls_in_the_file_need_no_confirmation(

@@ -20,32 +20,16 @@ from typing import Any, Literal
 
 from licenzy_sync.findings import Finding, Position
 from licenzy_sync.keys import Mode
-from licenzy_sync.plan.model import Action, FieldChange, Plan, ResourceChange
+from licenzy_sync.kinds.base import Classification, Verdict, unclassified
+from licenzy_sync.kinds.registry import unit_of
+from licenzy_sync.plan.model import Action, Plan, ResourceChange
 from licenzy_sync.plan.serialize import canonical, ensure_secret_free
 from licenzy_sync.rules import catalog as r
 
 FORMAT_VERSION = 1
 
-Classification = Literal["breaking", "benign"]
 CLASSIFICATIONS: tuple[Classification, ...] = ("breaking", "benign")
 FailOn = Literal["breaking", "any"]
-
-BENIGN_FIELDS: dict[tuple[str, str], str] = {
-    ("product", "name"): "display name only: checkout and access are unaffected",
-    ("product", "metadata"): "metadata only: checkout and access are unaffected",
-    ("webhook_endpoint", "description"): "description only: delivery is unaffected",
-    ("webhook_endpoint", "metadata"): "metadata only: delivery is unaffected",
-}
-BREAKING_FIELDS: dict[tuple[str, str], str] = {
-    ("product", "stripe_price_id"): "the product's mapping points at another Stripe price: "
-    "checkout sells something other than licenzy.yaml says",
-    ("product", "status"): "archived in Licenzy: checkout with this product code fails",
-    ("product", "units"): "a purchase grants a different number of units than licenzy.yaml says",
-    ("product", "duration_days"): "a purchase grants a different period than licenzy.yaml says",
-    ("webhook_endpoint", "url"): "the endpoint points elsewhere: Licenzy receives no events",
-    ("webhook_endpoint", "status"): "the endpoint is disabled: Stripe delivers nothing to Licenzy",
-}
-UNCLASSIFIED = "a difference licenzy-sync does not classify; treated as breaking to be safe"
 
 
 @dataclass(frozen=True)
@@ -95,18 +79,7 @@ def detect(plan: Plan) -> DriftReport:
     """The drift a plan shows; refuses (like every renderer) a plan that carries a secret."""
     ensure_secret_free(plan, "report drift")
     plan = canonical(plan)
-    # A new or replacement endpoint needs its secret stored: one difference, not two.
-    new_endpoint = {
-        res.mode
-        for res in plan.changes
-        if res.type == "webhook_endpoint" and res.action in ("create", "replace")
-    }
-    items = [
-        item
-        for res in plan.changes
-        if not (res.type == "webhook_secret" and res.mode in new_endpoint)
-        for item in _change_items(res)
-    ]
+    items = [item for res in plan.changes for item in _change_items(res, plan)]
     items += [_finding_item(f) for f in plan.findings if f.address]
     items.sort(key=lambda i: (not i.breaking, i.address, i.field or "", i.rule_id or ""))
     return DriftReport(plan.project, list(plan.modes), plan.config_file, items)
@@ -126,72 +99,24 @@ def _finding_item(finding: Finding) -> DriftItem:
     )
 
 
-def _change_items(resource: ResourceChange) -> Iterator[DriftItem]:
-    def item(classification: Classification, reason: str, message: str) -> DriftItem:
-        return DriftItem(resource.address, classification, reason, message, action=resource.action)
-
-    kind, action = resource.type, resource.action
-    if action == "update" and kind in ("product", "webhook_endpoint"):
-        yield from (_field_item(resource, change) for change in resource.changes)
-    elif kind == "product" and action == "create":
-        yield item(
-            "breaking",
-            "checkout with this product code fails until the product exists",
-            f"{resource.name} is not in Licenzy ({resource.mode} mode)",
-        )
-    elif kind == "webhook_endpoint" and action == "create":
-        yield item(
-            "breaking",
-            "no endpoint delivers Stripe events to Licenzy: purchases grant no access",
-            "no endpoint carrying licenzy-sync's marker exists in Stripe",
-        )
-    elif kind == "webhook_endpoint" and action == "replace":
-        yield item(
-            "breaking",
-            "apply must replace the endpoint; until then Licenzy rejects its events or gets "
-            "them twice",
-            resource.reason,
-        )
-    elif kind == "webhook_secret":
-        yield item(
-            "breaking",
-            "Licenzy cannot verify the endpoint's events and rejects every one",
-            resource.reason,
-        )
-    else:
-        yield item("breaking", UNCLASSIFIED, resource.reason or f"{action} planned")
+def _change_items(resource: ResourceChange, plan: Plan) -> Iterator[DriftItem]:
+    """The differences the change would undo, as its kind's unit classifies them."""
+    unit = unit_of(resource)
+    verdicts = [unclassified(resource)] if unit is None else unit.drift(resource, plan)
+    for verdict in verdicts:
+        yield _item(resource, verdict)
 
 
-def _field_item(resource: ResourceChange, change: FieldChange) -> DriftItem:
-    key = (resource.type, change.field)
-    classification: Classification = "breaking"
-    if key == ("webhook_endpoint", "enabled_events"):
-        missing = _missing_events(change.after, change.before)
-        reason = (
-            f"the endpoint lost events Licenzy requires: {', '.join(missing)}"
-            if missing
-            else "the endpoint receives extra events only: Licenzy ignores them"
-        )
-        classification = "breaking" if missing else "benign"
-    elif key in BENIGN_FIELDS:
-        reason, classification = BENIGN_FIELDS[key], "benign"
-    else:
-        reason = BREAKING_FIELDS.get(key, UNCLASSIFIED)
+def _item(resource: ResourceChange, verdict: Verdict) -> DriftItem:
+    change = verdict.field
+    fields: dict[str, Any] = {}
+    if change is not None:
+        fields = {"field": change.field, "expected": change.after, "actual": change.before}
     return DriftItem(
         resource.address,
-        classification,
-        reason,
-        f"{change.field} differs",
+        verdict.classification,
+        verdict.reason,
+        verdict.message,
         action=resource.action,
-        field=change.field,
-        expected=change.after,
-        actual=change.before,
+        **fields,
     )
-
-
-def _missing_events(expected: Any, actual: Any) -> list[str]:
-    """Required (or configured) events the remote endpoint no longer receives."""
-    have = set(actual if isinstance(actual, list) else [])
-    if "*" in have:
-        return []
-    return sorted(str(event) for event in (expected or []) if event not in have)

@@ -25,7 +25,7 @@ from licenzy_sync.errors import EXIT_INVALID, LicenzySyncError
 from licenzy_sync.providers import safe_text
 
 if TYPE_CHECKING:
-    from licenzy_sync.github import GitHub, PullRequest
+    from licenzy_sync.providers.github_client import GitHub, PullRequest
 
 PREFIX = "licenzy-plan"
 PLAN_NAME = "plan.json"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from licenzy_sync.config.load import LoadedConfig
 from licenzy_sync.config.secrets import Secret, env_name, lookup
@@ -52,6 +52,9 @@ class Run:
     targets: Targets
     transports: Transports
     modes: list[Mode]
+    secrets: Mapping[str, Secret] = field(default_factory=dict)
+    """The configured secrets the run writes (`webhook.secret`), resolved once, by variable
+    name; an unset one is absent (the plan reports what that means)."""
 
 
 def select_modes(loaded: LoadedConfig, requested: str) -> list[Mode]:
@@ -123,7 +126,16 @@ def prepare(
     }
     resolved = {mode: key for mode, key in lz_keys.items() if key is not None}
     targets = Targets(config.project, licenzy_url, token, stripe_targets, resolved)
-    return Run(targets, transports, modes)
+    return Run(targets, transports, modes, _webhook_secrets(loaded, modes, env))
+
+
+def _webhook_secrets(
+    loaded: LoadedConfig, modes: list[Mode], environ: Mapping[str, str]
+) -> dict[str, Secret]:
+    """The set `webhook.secret` values of the modes, by variable name: apply writes them."""
+    refs = [settings.webhook.secret for settings in map(loaded.config.modes.get, modes) if settings]
+    found = [lookup(ref, environ) for ref in refs if ref]
+    return {secret.env_name: secret for secret in found if secret is not None}
 
 
 def _runtime_key(

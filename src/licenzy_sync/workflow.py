@@ -63,6 +63,10 @@ def plan_loaded(
 
     modes = select_modes(loaded, requested_mode)
     run = prepare(loaded, modes, sandbox=sandbox)
+    if sandbox:
+        from licenzy_sync.sandbox.seed import require_seeded
+
+        require_seeded(loaded, modes)
     state = read_remote(
         run.targets,
         referenced_prices(loaded, modes),
@@ -72,7 +76,9 @@ def plan_loaded(
     )
     for system, count in sorted(state.requests.items()):
         console.debug(f"requests: {system}: {count}")
-    plan = build_plan(loaded, state, run.targets, modes=modes, prune=prune, static=static)
+    plan = build_plan(
+        loaded, state, run.targets, modes=modes, prune=prune, static=static, secrets=run.secrets
+    )
     probe = partial(_may_write_endpoints, run, channels or Channels())
     missing = write_access_findings(loaded, plan, state, probe)
     plan.findings = sorted([*plan.findings, *missing], key=sort_key)

@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.plan.world import World, seeded_world
+from tests.world import World, served
 
 
 @pytest.fixture
 def world(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[World]:
-    yield from seeded_world(tmp_path, capsys, monkeypatch)
+    yield from served(World(tmp_path, capsys), monkeypatch, World.seed)

@@ -9,7 +9,7 @@ import pytest
 
 from licenzy_sync.plan.ownership import markers
 from licenzy_sync.sandbox.licenzy_base import get_connection
-from tests.plan.world import CONFIG, PROJECT, World
+from tests.world import CONFIG, PROJECT, World
 
 
 def _store_dump(world: World) -> list[tuple[str, str, str]]:

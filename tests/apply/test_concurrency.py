@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from licenzy_sync.sandbox.stripe_api import IDEMPOTENCY_KIND
-from tests.plan.world import World
+from tests.world import World
 
 PROCESSES = 5
 ROUNDS = 3

@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,14 +18,46 @@ from dataclasses import dataclass
 import pytest
 
 from licenzy_sync.plan.ownership import markers
-from licenzy_sync.sandbox.faults import FaultSpec
+from licenzy_sync.sandbox.app import Sandbox
+from licenzy_sync.sandbox.faults import Faults, FaultSpec
+from licenzy_sync.sandbox.http import Request, Response
 from licenzy_sync.sandbox.licenzy_base import get_connection
-from tests.plan.world import CONFIG, PROJECT, World
+from tests.world import CONFIG, PROJECT, World
 
 PORTAL = f"/licenzy/portal/projects/{PROJECT}"
 TIMEOUT = 2.0
 """LICENZY_SYNC_TIMEOUT for the timeout cases only (a shorter one makes ordinary loopback
 requests on a busy 2-core machine time out too); the injected latency is well above it."""
+
+
+class HeldRequests:
+    """The sandbox's injected latency as a gate: a slowed request waits until the test lets it
+    go (at most its latency), and the test can then wait until each one let go has been
+    answered, so the write it carries has landed, after its client gave up or died and before
+    the next run, without sleeping out the latency."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self._go = threading.Event()
+        self._answered = threading.Condition()
+        self._held: set[int] = set()
+        sandbox.faults = Faults(sleep=self._hold)
+        sandbox.observers.append(self._answer)
+
+    def _hold(self, seconds: float) -> None:
+        with self._answered:
+            self._held.add(threading.get_ident())
+        self._go.wait(seconds)
+
+    def _answer(self, system: str, request: Request, response: Response) -> None:
+        with self._answered:
+            self._held.discard(threading.get_ident())
+            self._answered.notify_all()
+
+    def release(self) -> None:
+        """Let every held request go; return once each has been answered."""
+        self._go.set()
+        with self._answered:
+            assert self._answered.wait_for(lambda: not self._held, timeout=30)
 
 
 @dataclass(frozen=True)
@@ -128,6 +161,7 @@ def test_rerun_converges_after_a_failed_step(
     world: World, monkeypatch: pytest.MonkeyPatch, step: Step, fault: str
 ) -> None:
     extra = step.prepare(world)
+    held = HeldRequests(world.sandbox)
     monkeypatch.setenv("LICENZY_SYNC_MAX_ATTEMPTS", "1")
     if fault == "timeout":
         monkeypatch.setenv("LICENZY_SYNC_TIMEOUT", str(TIMEOUT))
@@ -136,8 +170,7 @@ def test_rerun_converges_after_a_failed_step(
     assert failed.code == 1, failed.text
     assert "Traceback" not in failed.text
     assert world.sandbox.control.faults() == [], failed.text
-    if fault == "timeout":
-        time.sleep(TIMEOUT * 2.5 + 0.3)
+    held.release()
     monkeypatch.delenv("LICENZY_SYNC_MAX_ATTEMPTS")
     monkeypatch.delenv("LICENZY_SYNC_TIMEOUT", raising=False)
     again = world.apply("--auto-approve", *extra)
@@ -166,6 +199,7 @@ def test_one_lost_answer_is_absorbed_within_the_run(
 @pytest.mark.parametrize("step", STEPS, ids=[s.name for s in STEPS])
 def test_process_killed_mid_step(world: World, step: Step) -> None:
     extra = step.prepare(world)
+    held = HeldRequests(world.sandbox)
     world.sandbox.control.add_fault(
         dataclasses.replace(
             FaultSpec.slow(step.prefix, 1.5, method=step.method, times=1), skip=step.skip
@@ -192,7 +226,7 @@ def test_process_killed_mid_step(world: World, step: Step) -> None:
     assert not world.sandbox.control.faults(), "apply never reached the step"
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=10)
-    time.sleep(1.7)
+    held.release()
     again = world.apply("--auto-approve", *extra)
     assert again.code == 0, again.text
     world.assert_converged()

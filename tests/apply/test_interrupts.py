@@ -20,7 +20,7 @@ import pytest
 
 from licenzy_sync.sandbox.faults import FaultSpec
 from licenzy_sync.sandbox.licenzy_base import get_connection
-from tests.plan.world import PROJECT, World
+from tests.world import PROJECT, World
 
 PRODUCTS = 40
 PRODUCTS_ROUTE = f"/licenzy/portal/projects/{PROJECT}/products"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from licenzy_sync.apply.landing import Landing, report
+from licenzy_sync.plan.addresses import Address
 from licenzy_sync.plan.model import Action, ResourceChange
 from licenzy_sync.providers import ProviderError
 
@@ -10,9 +11,7 @@ WHERE = "Licenzy (https://licenzy.example)"
 
 
 def _product(code: str, action: Action = "update") -> ResourceChange:
-    return ResourceChange(
-        f"licenzy.test.product[{code}]", "licenzy", "test", "product", code, action
-    )
+    return ResourceChange(at=Address("licenzy", "test", "product", code), action=action)
 
 
 def _patch_failed(code: str) -> ProviderError:

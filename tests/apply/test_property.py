@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from licenzy_sync.config.models import REQUIRED_EVENTS
 from licenzy_sync.plan.ownership import markers
 from licenzy_sync.sandbox.licenzy_base import get_connection
-from tests.plan.world import PROJECT, World
+from tests.world import PROJECT, World
 
 CODES = ["PRO", "TEAM", "CREDITS", "PASS", "BASIC", "GOLD"]
 KINDS = ["subscription", "time_pass", "usage_pack"]

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from licenzy_sync.keys import Mode
-from tests.plan.world import CONFIG, World
+from tests.world import CONFIG, World
 
 VARIABLE = "LIVE_WEBHOOK_SECRET"
 REVIEWED = "whsec_PLANTEDreviewed0006"

@@ -19,7 +19,7 @@ from licenzy_sync.plan.model import Plan
 from licenzy_sync.sandbox.faults import FaultSpec
 from licenzy_sync.workflow import make_plan
 from tests.apply.test_concurrency import endpoints_created
-from tests.plan.world import PROJECT, World
+from tests.world import PROJECT, World
 
 SECRET_PUT = f"/licenzy/portal/projects/{PROJECT}/stripe-connection/test/webhook-secret"
 

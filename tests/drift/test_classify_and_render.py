@@ -16,6 +16,7 @@ from licenzy_sync.drift import DriftItem, DriftReport, detect
 from licenzy_sync.errors import LicenzySyncError
 from licenzy_sync.findings import Position
 from licenzy_sync.keys import Mode
+from licenzy_sync.plan.addresses import Address
 from licenzy_sync.plan.model import Action, FieldChange, Plan, ResourceChange, System
 from licenzy_sync.render.drift import drift_json, drift_markdown, drift_text
 from licenzy_sync.render.markdown import measure
@@ -33,14 +34,10 @@ def change(
 ) -> ResourceChange:
     system: System = "stripe" if type_ == "webhook_endpoint" else "licenzy"
     return ResourceChange(
-        f"{system}.{mode}.{type_}[{name}]",
-        system,
-        mode,
-        type_,
-        name,
-        action,
-        reason,
-        tuple(FieldChange(f, before, after) for f, before, after in fields),
+        at=Address(system, mode, type_, name),
+        action=action,
+        reason=reason,
+        changes=tuple(FieldChange(f, before, after) for f, before, after in fields),
     )
 
 

@@ -17,8 +17,8 @@ from jsonschema import Draft202012Validator
 from licenzy_sync.keys import Mode
 from licenzy_sync.plan.ownership import markers
 from licenzy_sync.sandbox.licenzy_base import get_connection
-from tests.cli_runner import Result, run_cli
-from tests.plan.world import CONFIG, PROJECT, World
+from tests.cli_runner import Result
+from tests.world import CONFIG, PROJECT, World, served
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "drift-format.md"
 
@@ -52,12 +52,10 @@ class DriftRun:
 
 class DriftWorld(World):
     def drift(self, *args: str) -> DriftRun:
-        result = run_cli(self.capsys, "drift", "-c", str(self.config), *args)
-        self.outputs.append(result.text)
+        result = self.run("drift", "-c", str(self.config), *args)
         report: dict[str, Any] = {}
         if "--format" not in args and result.code in (0, 2):
-            again = run_cli(self.capsys, "drift", "-c", str(self.config), *args, "--format", "json")
-            self.outputs.append(again.text)
+            again = self.run("drift", "-c", str(self.config), *args, "--format", "json")
             report = json.loads(again.out)
         elif "json" in args and result.code in (0, 2):
             report = json.loads(result.out)
@@ -76,12 +74,7 @@ class DriftWorld(World):
 def world(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[DriftWorld]:
-    made = DriftWorld(tmp_path, capsys)
-    made.environment(monkeypatch)
-    made.converge()
-    yield made
-    made.assert_no_secret_leaked()
-    made.close()
+    yield from served(DriftWorld(tmp_path, capsys), monkeypatch, DriftWorld.converge)
 
 
 def test_converged_setup_has_no_drift_in_every_format(world: DriftWorld) -> None:

@@ -18,7 +18,7 @@ import pytest
 from tests.github.action_steps import run_action_step
 from tests.github.conftest import REPOSITORY, TOKEN
 from tests.github.fake_github import FakeGitHub
-from tests.plan.world import PLANTED, World
+from tests.world import PLANTED, World, served
 
 HEAD = "d" * 40
 MERGE = "e" * 40
@@ -29,11 +29,8 @@ def world(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[World]:
     (tmp_path / "repo").mkdir()
-    made = World(tmp_path / "repo", capsys)
-    made.environment(monkeypatch)  # for the checks made in-process afterwards
-    made.seed()
-    yield made
-    made.close()
+    # The environment is for the checks made in-process afterwards.
+    yield from served(World(tmp_path / "repo", capsys), monkeypatch, World.seed)
 
 
 def run_script(

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from licenzy_sync.github import GitHub, GitHubError, upsert_comment
+from licenzy_sync.github import upsert_comment
+from licenzy_sync.providers.github_client import GitHub, GitHubError
 from licenzy_sync.providers.retry import RetryPolicy
 from tests.github.conftest import REPOSITORY, TOKEN, Job, drift_body, plan_body, run
 from tests.github.fake_github import FakeGitHub
@@ -269,7 +270,8 @@ def test_a_broken_job_environment(job: Job, variable: str, value: str, message: 
 def test_an_unreachable_api_fails_after_retries(job: Job) -> None:
     job.monkeypatch.setenv("GITHUB_API_URL", "http://127.0.0.1:9")  # discard port: refused
     job.monkeypatch.setattr(
-        "licenzy_sync.github.RetryPolicy", lambda: RetryPolicy(sleep=lambda _: None)
+        "licenzy_sync.providers.github_client.RetryPolicy",
+        lambda: RetryPolicy(sleep=lambda _: None),
     )
 
     result = job.comment(plan_body("x"), "--pr", "1")

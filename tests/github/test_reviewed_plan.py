@@ -20,7 +20,7 @@ from licenzy_sync.reviewed_plan import artifact_key, artifact_name
 from tests.cli_runner import Result
 from tests.github.conftest import REPOSITORY, TOKEN, run
 from tests.github.fake_github import FakeGitHub
-from tests.plan.world import CONFIG, World
+from tests.world import CONFIG, World, served
 
 HEAD = "a" * 40
 OLDER_HEAD = "b" * 40
@@ -88,17 +88,13 @@ def repo(
     capsys: pytest.CaptureFixture[str],
 ) -> Iterator[Repo]:
     monkeypatch.chdir(tmp_path)
-    world = World(tmp_path, capsys)
-    world.environment(monkeypatch)
-    world.seed()
-    with fake.serve() as url:
-        monkeypatch.setenv("GITHUB_API_URL", url)
-        monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-        monkeypatch.setenv("GITHUB_REPOSITORY", REPOSITORY)
-        monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))
-        yield Repo(world, fake, tmp_path, monkeypatch, capsys)
-    world.assert_no_secret_leaked()
-    world.close()
+    for world in served(World(tmp_path, capsys), monkeypatch, World.seed):
+        with fake.serve() as url:
+            monkeypatch.setenv("GITHUB_API_URL", url)
+            monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+            monkeypatch.setenv("GITHUB_REPOSITORY", REPOSITORY)
+            monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))
+            yield Repo(world, fake, tmp_path, monkeypatch, capsys)
 
 
 def test_the_merged_pull_requests_reviewed_plan_is_applied(repo: Repo) -> None:

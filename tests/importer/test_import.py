@@ -22,7 +22,7 @@ from licenzy_sync.plan.ownership import markers
 from licenzy_sync.sandbox import stripe_api
 from licenzy_sync.sandbox.licenzy_base import get_connection, iso, mode_scope
 from tests.cli_runner import Result, run_cli
-from tests.plan.world import PLANTED, PROJECT, World
+from tests.world import PLANTED, PROJECT, World, served
 
 STANDARD_ENV = {
     "LICENZY_PORTAL_TOKEN": PLANTED["LZ_TOKEN"],
@@ -38,8 +38,7 @@ class ImportWorld(World):
         self.out = tmp_path / "imported.yaml"
 
     def import_(self, *args: str) -> Result:
-        result = run_cli(self.capsys, "import", *args)
-        self.outputs.append(result.text)
+        result = self.run("import", *args)
         if self.out.exists():
             self.outputs.append(self.out.read_text(encoding="utf-8"))
         return result
@@ -48,9 +47,7 @@ class ImportWorld(World):
         return self.import_("--mode", "all", "--project", PROJECT, "-o", str(self.out), *args)
 
     def plan_imported(self, *args: str) -> Result:
-        result = run_cli(self.capsys, "plan", "-c", str(self.out), *args)
-        self.outputs.append(result.text)
-        return result
+        return self.run("plan", "-c", str(self.out), *args)
 
     def product(self, mode: Mode, code: str, kind: str, price_id: str, **fields: Any) -> None:
         """A catalog entry exactly as the portal stores it, bypassing its checks."""
@@ -135,14 +132,10 @@ class ImportWorld(World):
 def world(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[ImportWorld]:
-    made = ImportWorld(tmp_path, capsys)
-    made.environment(monkeypatch)
+    monkeypatch.delenv("LICENZY_PROJECT", raising=False)
     for name, value in STANDARD_ENV.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.delenv("LICENZY_PROJECT", raising=False)
-    yield made
-    made.assert_no_secret_leaked()
-    made.close()
+    yield from served(ImportWorld(tmp_path, capsys), monkeypatch)
 
 
 def test_round_trip_of_200_products_plans_no_changes(world: ImportWorld) -> None:
@@ -253,7 +246,7 @@ def test_setup_problems_are_imported_and_reported_by_plan(world: ImportWorld) ->
     assert products["WRONG_SHAPE"]["kind"] == "subscription"
     text = world.out.read_text(encoding="utf-8")
     assert "a subscription needs a recurring price (plan: LZ104)" in text
-    assert "archived in Stripe (plan: LZ102)" in text
+    assert "inactive in Stripe (plan: LZ102)" in text
     planned = world.plan_imported("--format", "json")
     assert planned.code == 3
     rules = {(f["rule_id"], f["address"]) for f in json.loads(planned.out)["findings"]}
@@ -419,3 +412,4 @@ def test_sandbox_defaults(
     assert data["project"] == "proj_sandbox"
     assert data["products"] == {}
     assert "lzp_sandbox" not in result.text and "sk_test_sandbox" not in result.text
+    assert "note: its first line names ./licenzy.schema.json for editors" in result.err

@@ -7,15 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.plan.world import World
+from tests.world import World, served
 
 
 @pytest.fixture
 def world(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[World]:
-    made = World(tmp_path, capsys)
-    made.environment(monkeypatch)
-    yield made
-    made.assert_no_secret_leaked()
-    made.close()
+    yield from served(World(tmp_path, capsys), monkeypatch)

@@ -10,7 +10,7 @@ import pytest
 from licenzy_sync.sandbox.http import Request, Response
 from licenzy_sync.stripe_permissions import ACCOUNT_PERMISSION, permission_label, required
 from tests.cli_runner import run_cli
-from tests.plan.world import PLANTED, PROJECT, World
+from tests.world import PLANTED, PROJECT, World
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 READ_ONLY_KEY = "rk_test_PLANTEDreadonly07"

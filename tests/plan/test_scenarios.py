@@ -9,7 +9,7 @@ import pytest
 from licenzy_sync.keys import Mode
 from licenzy_sync.plan.ownership import markers
 from licenzy_sync.sandbox.licenzy_base import get_connection, mode_scope, not_connected
-from tests.plan.world import CONFIG, PROJECT, World
+from tests.world import CONFIG, PROJECT, World
 
 
 def test_converged_setup_has_no_changes(world: World) -> None:

@@ -6,13 +6,11 @@ from pathlib import Path
 import pytest
 
 from tests.projects.world import MultiWorld
+from tests.world import served
 
 
 @pytest.fixture
 def world(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[MultiWorld]:
-    made = MultiWorld(tmp_path, capsys, monkeypatch)
-    yield made
-    made.assert_no_secret_leaked()
-    made.close()
+    yield from served(MultiWorld(tmp_path, capsys, monkeypatch), monkeypatch)

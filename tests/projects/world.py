@@ -19,12 +19,10 @@ import stripe
 
 from licenzy_sync.config.models import REQUIRED_EVENTS
 from licenzy_sync.keys import Mode
-from licenzy_sync.sandbox.app import Sandbox
 from licenzy_sync.sandbox.licenzy_api import add_api_key, connect, ensure_project
-from licenzy_sync.sandbox.licenzy_base import SCOPE, iso, sha256_hex
-from licenzy_sync.sandbox.server import SandboxServer
 from licenzy_sync.targets import TENANT_WEBHOOK_PATH
-from tests.cli_runner import Result, run_cli
+from tests.cli_runner import Result
+from tests.world import Served
 
 TOKEN = "lzp_PLANTEDmultitoken01"
 BAD_TOKEN = "lzp_PLANTEDnotknown002"
@@ -90,29 +88,14 @@ BETA = Project("beta", live=True)
 GAMMA = Project("gamma")
 
 
-class MultiWorld:
+class MultiWorld(Served):
     def __init__(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        self.sandbox = Sandbox.in_memory()
-        self.server = SandboxServer(self.sandbox).start()
-        self.base = self.server.base_url
+        super().__init__(capsys, TOKEN, {"LZ_TOKEN": TOKEN, "LZ_TOKEN_BAD": BAD_TOKEN})
         self.dir = tmp_path / "licenzy"
         self.dir.mkdir()
-        self.capsys = capsys
-        self.outputs: list[str] = []
-        self.planted = {"LZ_TOKEN": TOKEN, "LZ_TOKEN_BAD": BAD_TOKEN}
-        with self.sandbox.store.transaction() as tx:
-            tx.put("portal_token", SCOPE, sha256_hex(TOKEN), {"created_at": iso(0)})
-        for name, value in self.planted.items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.setenv("LICENZY_URL", self.licenzy_url)
-        monkeypatch.setenv("LICENZY_SYNC_STRIPE_API_BASE", f"{self.base}/stripe")
         self.monkeypatch = monkeypatch
-
-    @property
-    def licenzy_url(self) -> str:
-        return f"{self.base}/licenzy"
 
     def add(self, project: Project, **config: str) -> Path:
         """Create the project in Licenzy and Stripe as seeding would, and write its file."""
@@ -166,11 +149,6 @@ class MultiWorld:
             response = portal.get(f"/products/{mode}/{code}")
         return response.json() if response.status_code == 200 else None
 
-    def run(self, *args: str) -> Result:
-        result = run_cli(self.capsys, *args)
-        self.outputs.append(result.text)
-        return result
-
     def json(self, *args: str) -> tuple[Result, Any]:
         result = self.run(*args, "--format", "json")
         return result, json.loads(result.out)
@@ -182,12 +160,3 @@ class MultiWorld:
                 "SELECT kind, scope, body FROM objects ORDER BY kind, scope, id"
             )
             return [(str(k), str(s), str(b)) for k, s, b in rows if k != "idempotency"]
-
-    def assert_no_secret_leaked(self) -> None:
-        for text in self.outputs:
-            for value in self.planted.values():
-                assert value not in text
-
-    def close(self) -> None:
-        self.server.stop()
-        self.sandbox.store.close()

@@ -23,8 +23,8 @@ import pytest
 
 from licenzy_sync.config.secrets import Secret
 from licenzy_sync.errors import LicenzySyncError
-from licenzy_sync.github import GitHub
 from licenzy_sync.providers import deadline
+from licenzy_sync.providers.github_client import GitHub
 from licenzy_sync.providers.licenzy_client import LicenzyClient
 from licenzy_sync.providers.retry import Channels, RetryPolicy
 from licenzy_sync.providers.stripe_reader import StripeReader

@@ -162,6 +162,7 @@ def test_a_bad_licenzy_pace_stops_the_cli_with_exit_1(
 ) -> None:
     monkeypatch.setenv("LICENZY_SYNC_LICENZY_RATE", "fast")
     monkeypatch.setenv("LICENZY_SYNC_SANDBOX_DIR", str(tmp_path / "sandbox"))
+    assert run_cli(capsys, "sandbox", "seed", "-c", str(EXAMPLE)).code == 0
     result = run_cli(capsys, "plan", "--sandbox", "-c", str(EXAMPLE))
     assert result.code == 1
     assert result.err == (

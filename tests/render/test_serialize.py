@@ -14,11 +14,10 @@ from hypothesis import strategies as st
 from licenzy_sync.errors import LicenzySyncError
 from licenzy_sync.findings import Finding, Position, Severity
 from licenzy_sync.keys import MODES
+from licenzy_sync.plan.addresses import Address
 from licenzy_sync.plan.model import ACTIONS, FieldChange, Plan, ResourceChange, System
 from licenzy_sync.plan.serialize import (
-    address_of,
     canonical,
-    parse_address,
     plan_from_dict,
     plan_from_json,
     plan_to_dict,
@@ -60,11 +59,7 @@ def _resources(draw: st.DrawFn) -> ResourceChange:
         )
     )
     return ResourceChange(
-        address=address_of(system, mode, type_, name),
-        system=system,
-        mode=mode,
-        type=type_,
-        name=name,
+        at=Address(system, mode, type_, name),
         action=draw(st.sampled_from(ACTIONS)),
         reason=draw(_text),
         changes=tuple(changes),
@@ -217,9 +212,9 @@ def test_json_text_is_utf8_indented_and_ends_with_newline() -> None:
     ],
 )
 def test_address_grammar(address: str, parts: tuple[str, str, str, str] | None) -> None:
-    assert parse_address(address) == parts
+    assert Address.parse(address) == (None if parts is None else Address(*parts))
     if parts is not None:
-        assert address_of(*parts) == address
+        assert str(Address(*parts)) == address
 
 
 def _valid() -> dict[str, Any]:
@@ -356,11 +351,7 @@ def _with_secret_in_after() -> Plan:
     plan = secret_free()
     resource = plan.resources[1]
     plan.resources[1] = ResourceChange(
-        address=resource.address,
-        system=resource.system,
-        mode=resource.mode,
-        type=resource.type,
-        name=resource.name,
+        at=resource.at,
         action=resource.action,
         after={"secret": "whsec_0123456789abcdef"},
     )
@@ -398,11 +389,7 @@ def test_a_plan_file_holding_a_secret_is_not_read() -> None:
 def test_values_without_a_json_form_are_a_bug_named_by_path() -> None:
     plan = mixed_with_findings()
     plan.resources[0] = ResourceChange(
-        address="licenzy.test.product[OLD_PLAN]",
-        system="licenzy",
-        mode="test",
-        type="product",
-        name="OLD_PLAN",
+        at=Address("licenzy", "test", "product", "OLD_PLAN"),
         action="archive",
         before={"created": {1, 2}},
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.plan.world import World, seeded_world
+from tests.world import World, served
 
 ANSWERS: dict[str, tuple[int, dict[str, str], bytes]] = {
     "redirect": (302, {"Location": "/login?next=/portal/projects"}, b""),
@@ -43,7 +43,7 @@ def browser_portal(kind: str) -> tuple[ThreadingHTTPServer, str]:
 def world(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[World]:
-    yield from seeded_world(tmp_path, capsys, monkeypatch)
+    yield from served(World(tmp_path, capsys), monkeypatch, World.seed)
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from licenzy_sync.sandbox.licenzy_runtime import index_key
-from tests.plan.world import PROJECT
 from tests.verify.world import VerifyWorld
+from tests.world import PROJECT, served
 
 MISLABELLED = "lz_test_PLANTEDmislabelled0010"
 
@@ -20,14 +20,8 @@ def world(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[VerifyWorld]:
     made = VerifyWorld(tmp_path, capsys)
-    made.environment(monkeypatch)
-    made.converge()
-    made.issue_runtime_keys()
-    monkeypatch.setenv("LZ_TEST_API_KEY", MISLABELLED)
-    yield made
-    made.assert_no_secret_leaked()
-    assert all(MISLABELLED not in text for text in made.outputs)
-    made.close()
+    made.planted["LZ_TEST_API_KEY"] = MISLABELLED
+    yield from served(made, monkeypatch, VerifyWorld.converge, VerifyWorld.issue_runtime_keys)
 
 
 def test_an_answer_in_the_other_mode_is_named_and_its_session_expired(

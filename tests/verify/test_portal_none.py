@@ -13,6 +13,7 @@ import pytest
 from licenzy_sync.plan.ownership import markers
 from licenzy_sync.sandbox.stripe_webhooks import KIND as ENDPOINT_KIND
 from tests.verify.world import VERIFY_CONFIG, VerifyWorld
+from tests.world import served
 
 NO_PORTAL = VERIFY_CONFIG.replace("licenzy:\n  token: ${LZ_TOKEN}\n", "licenzy:\n  portal: none\n")
 CATALOG = [
@@ -30,12 +31,7 @@ def world(
 ) -> Iterator[VerifyWorld]:
     made = VerifyWorld(tmp_path, capsys)
     made.write(NO_PORTAL)
-    made.environment(monkeypatch)
-    made.seed()
-    made.issue_runtime_keys()
-    yield made
-    made.assert_no_secret_leaked()
-    made.close()
+    yield from served(made, monkeypatch, VerifyWorld.seed, VerifyWorld.issue_runtime_keys)
 
 
 def revealed_secret(world: VerifyWorld, endpoint_id: str) -> str:

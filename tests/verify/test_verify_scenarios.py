@@ -15,19 +15,19 @@ from licenzy_sync.sandbox.faults import FaultSpec
 from licenzy_sync.sandbox.licenzy_runtime import set_subscription
 from tests.cli_runner import run_cli
 from tests.verify.world import VERIFY_CONFIG, VerifyWorld, finding, mode_of
+from tests.world import served
 
 
 @pytest.fixture
 def world(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[VerifyWorld]:
-    made = VerifyWorld(tmp_path, capsys)
-    made.environment(monkeypatch)
-    made.converge()
-    made.issue_runtime_keys()
-    yield made
-    made.assert_no_secret_leaked()
-    made.close()
+    yield from served(
+        VerifyWorld(tmp_path, capsys),
+        monkeypatch,
+        VerifyWorld.converge,
+        VerifyWorld.issue_runtime_keys,
+    )
 
 
 def test_a_converged_setup_is_proven_in_every_format(world: VerifyWorld) -> None:

@@ -12,8 +12,8 @@ import pytest
 from licenzy_sync.keys import Mode
 from licenzy_sync.sandbox.licenzy_api import add_api_key
 from licenzy_sync.sandbox.stripe_checkout import KIND as SESSION_KIND
-from tests.cli_runner import Result, run_cli
-from tests.plan.world import CONFIG, PROJECT, World
+from tests.cli_runner import Result
+from tests.world import CONFIG, PROJECT, World
 
 RUNTIME_KEYS: dict[str, str] = {
     "LZ_TEST_API_KEY": "lz_test_PLANTEDruntime0005",
@@ -32,12 +32,8 @@ VERIFY_CONFIG = CONFIG.replace(
 class VerifyWorld(World):
     def __init__(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         super().__init__(tmp_path, capsys)
+        self.planted.update(RUNTIME_KEYS)
         self.write(VERIFY_CONFIG)
-
-    def environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        super().environment(monkeypatch)
-        for name, value in RUNTIME_KEYS.items():
-            monkeypatch.setenv(name, value)
 
     def issue_runtime_keys(self) -> None:
         with self.sandbox.store.transaction() as tx:
@@ -45,9 +41,7 @@ class VerifyWorld(World):
             add_api_key(tx, PROJECT, "live", "backend", raw=RUNTIME_KEYS["LZ_LIVE_API_KEY"])
 
     def verify(self, *args: str) -> Result:
-        result = run_cli(self.capsys, "verify", "-c", str(self.config), *args)
-        self.outputs.append(result.text)
-        return result
+        return self.run("verify", "-c", str(self.config), *args)
 
     def verify_json(self, *args: str) -> tuple[Result, dict[str, Any]]:
         result = self.verify("--format", "json", *args)

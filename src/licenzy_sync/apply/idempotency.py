@@ -17,6 +17,7 @@ import json
 from typing import Any
 
 from licenzy_sync.config.secrets import Secret
+from licenzy_sync.plan.addresses import Address
 from licenzy_sync.plan.model import ABSENT, Plan
 
 PREFIX = "lzs-"
@@ -45,13 +46,13 @@ def write_key(project: str, address: str, step: str, observed: str, payload: Any
 
 
 def plan_write_key(
-    plan: Plan, address: str, step: str, payload: Any = None, observed: str | None = None
+    plan: Plan, address: Address, step: str, payload: Any = None, observed: str | None = None
 ) -> str:
     """`write_key` for a write of ``plan``: by default, of the object as the plan observed it
     (nothing else the plan read counts)."""
     if observed is None:
-        observed = plan.fingerprints.get(address, ABSENT)
-    return write_key(plan.project, address, step, observed, payload)
+        observed = plan.fingerprints.get(str(address), ABSENT)
+    return write_key(plan.project, str(address), step, observed, payload)
 
 
 def successor(key: str, gone: str) -> str:

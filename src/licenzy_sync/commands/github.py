@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
 from licenzy_sync.cli_options import config_option, configs_option, console_options
 from licenzy_sync.output import Console
+
+if TYPE_CHECKING:
+    from licenzy_sync.github_actions import Environment
 
 _DONE = {
     "created": "created",
@@ -103,24 +106,13 @@ def comment(
     Without GITHUB_TOKEN, or for a pull request from a fork (GitHub gives those a read-only
     token), prints what it would post, adds it to the job summary and exits 0 with a notice.
     """
-    from licenzy_sync.github import (
-        Environment,
-        GitHub,
-        GitHubError,
-        failure_comment,
-        parse_marker,
-        project_of,
-        read_event,
-        show_unposted,
-        upsert_comment,
-    )
+    from licenzy_sync.github import upsert_comment
+    from licenzy_sync.github_actions import Environment, read_event, show_unposted
+    from licenzy_sync.providers.github_client import GitHub, GitHubError
 
     console = Console(no_color, verbose)
     environment = Environment.read(os.environ)
-    body = body_file.read()
-    if parse_marker(body) is None:
-        output = "\n".join(part for part in (body, log_file.read() if log_file else "") if part)
-        body = failure_comment(project_of(config_path), exit_code, output, environment.run_url())
+    body = _comment_body(body_file, log_file, exit_code, config_path, environment)
     event = read_event(environment.event_path)
     if event.fork or environment.token is None:
         why = (
@@ -152,6 +144,24 @@ def comment(
             f"note: {outcome.duplicates} more comment(s) carry the same marker; "
             "only the oldest is kept up to date"
         )
+
+
+def _comment_body(
+    body_file: TextIO,
+    log_file: TextIO | None,
+    exit_code: int | None,
+    config_path: Path,
+    environment: Environment,
+) -> str:
+    """plan's Markdown as given; when plan failed before showing a plan (no marker), a failure
+    comment with its output for the project the config names."""
+    from licenzy_sync.github import failure_comment, parse_marker, project_of
+
+    body = body_file.read()
+    if parse_marker(body) is not None:
+        return body
+    output = "\n".join(part for part in (body, log_file.read() if log_file else "") if part)
+    return failure_comment(project_of(config_path), exit_code, output, environment.run_url())
 
 
 @github.command("drift-issue")
@@ -192,7 +202,9 @@ def drift_issue(
     0 (no drift): comments on that issue and closes it. Anything else means drift itself
     failed: the issue is left alone and this exits 1.
     """
-    from licenzy_sync.github import Environment, GitHub, GitHubError, drift_found, sync_drift_issue
+    from licenzy_sync.github import drift_found, sync_drift_issue
+    from licenzy_sync.github_actions import Environment
+    from licenzy_sync.providers.github_client import GitHub, GitHubError
 
     console = Console(no_color, verbose)
     drift_found(exit_code)  # a failed check ends here, before anything else can fail
@@ -258,8 +270,9 @@ def pack_plan(
     and a SHA-256 of each config file) and prints the artifact name to upload DIR under,
     which `github fetch-plan` with the same -c finds after the merge.
     """
-    from licenzy_sync.github import Environment, GitHubError, read_event
+    from licenzy_sync.github_actions import Environment, read_event
     from licenzy_sync.projects import expand_configs
+    from licenzy_sync.providers.github_client import GitHubError
     from licenzy_sync.reviewed_plan import artifact_key, artifact_name, check_sha, write_manifest
 
     console = Console(no_color, verbose)
@@ -297,8 +310,9 @@ def fetch_plan(
     changed after the plan was made). Either way the reason goes to the job summary.
     """
     from licenzy_sync.errors import LicenzySyncError
-    from licenzy_sync.github import Environment, GitHub, GitHubError
+    from licenzy_sync.github_actions import Environment
     from licenzy_sync.projects import expand_configs
+    from licenzy_sync.providers.github_client import GitHub, GitHubError
     from licenzy_sync.reviewed_plan import PLAN_NAME, check_sha, fetch
 
     console = Console(no_color, verbose)

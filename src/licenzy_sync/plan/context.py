@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from licenzy_sync.config.load import LoadedConfig
 from licenzy_sync.config.models import ModeSettings
+from licenzy_sync.config.secrets import Secret
 from licenzy_sync.findings import Finding
 from licenzy_sync.keys import Mode
+from licenzy_sync.plan.addresses import Address
 from licenzy_sync.plan.model import ResourceChange, SecretBinding
 from licenzy_sync.rules.catalog import Rule
 from licenzy_sync.state import RemoteState
@@ -20,17 +23,28 @@ class PlanContext:
     state: RemoteState
     targets: Targets
     prune: bool
+    secrets: Mapping[str, Secret] = field(default_factory=dict)
+    """The configured secrets the run resolved, by environment variable name."""
     resources: list[ResourceChange] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     fingerprints: dict[str, str] = field(default_factory=dict)
     secret_bindings: dict[str, SecretBinding] = field(default_factory=dict)
 
-    def report(self, rule: Rule, message: str, address: str, *config_path: str | int) -> None:
+    def report(
+        self, rule: Rule, message: str, address: Address, *config_path: str | int
+    ) -> None:
         """A finding tied to the place in licenzy.yaml a user would edit to fix it."""
         field_name = ".".join(str(part) for part in config_path)
-        self.findings.append(
-            rule.finding(message, field_name, self.loaded.position(*config_path), address=address)
-        )
+        position = self.loaded.position(*config_path)
+        self.findings.append(rule.finding(message, field_name, position, address=str(address)))
+
+    def change_at(self, at: Address) -> ResourceChange | None:
+        """The change planned so far for ``at``: units plan in dependency order."""
+        return next((r for r in self.resources if r.at == at), None)
+
+    def observed(self, address: Address, fingerprint: str) -> None:
+        """What the plan read of ``address``, so `apply PLANFILE` can tell it moved since."""
+        self.fingerprints[str(address)] = fingerprint
 
     def settings(self, mode: Mode) -> ModeSettings:
         found = self.loaded.config.modes.get(mode)

@@ -65,7 +65,7 @@ def _secret_step(plan: Plan, mode: Mode, webhook: WebhookSettings, portal: str) 
 def _endpoint_id(plan: Plan, mode: Mode) -> str | None:
     address = addresses.webhook_endpoint(mode)
     for resource in plan.resources:
-        if resource.address == address and resource.action != "replace" and resource.before:
+        if resource.at == address and resource.action != "replace" and resource.before:
             found = resource.before.get("id")
             return found if isinstance(found, str) else None
     return None

@@ -7,7 +7,22 @@ from typing import Any, Literal
 
 from licenzy_sync.findings import Finding, Severity
 from licenzy_sync.keys import Mode
+from licenzy_sync.plan.addresses import Address, System
 from licenzy_sync.rules.catalog import WRITE_PERMISSION_MISSING
+
+__all__ = [
+    "ABSENT",
+    "ACTIONS",
+    "FORMAT_VERSION",
+    "PROJECTS_KEY",
+    "Action",
+    "FieldChange",
+    "KnownAfterApply",
+    "Plan",
+    "ResourceChange",
+    "SecretBinding",
+    "System",
+]
 
 FORMAT_VERSION = 1
 PROJECTS_KEY = "projects"
@@ -15,7 +30,6 @@ PROJECTS_KEY = "projects"
 
 Action = Literal["create", "update", "replace", "archive", "no-op"]
 ACTIONS: tuple[Action, ...] = ("create", "update", "replace", "archive", "no-op")
-System = Literal["stripe", "licenzy"]
 ABSENT = "absent"
 """The fingerprint of an object that does not exist."""
 
@@ -27,21 +41,58 @@ class FieldChange:
     after: Any
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ResourceChange:
-    address: str
-    """Stable across runs, e.g. ``licenzy.test.product[PRO_MONTHLY]``."""
-    system: System
-    mode: Mode
-    type: str
-    """``product``, ``webhook_endpoint``, ``webhook_secret``."""
-    name: str
+    at: Address
+    """Stable across runs, e.g. ``licenzy.test.product[PRO_MONTHLY]``; system, mode, type and
+    name are read off it, so they cannot disagree with it."""
     action: Action
     reason: str = ""
     changes: tuple[FieldChange, ...] = ()
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
     """Secret values never appear in before/after, not even masked."""
+
+    @property
+    def address(self) -> str:
+        return str(self.at)
+
+    @property
+    def system(self) -> System:
+        return self.at.system
+
+    @property
+    def mode(self) -> Mode:
+        return self.at.mode
+
+    @property
+    def type(self) -> str:
+        """The kind: ``product``, ``webhook_endpoint``, ``webhook_secret``."""
+        return self.at.kind
+
+    @property
+    def name(self) -> str:
+        return self.at.name
+
+
+class KnownAfterApply(str):
+    """A value in a change's ``after`` that an earlier write of the same apply produces: the
+    output ``output`` of the object at ``of``. Its text is what plans show and what plan
+    files store (so their form is unchanged); the unit that planned it recognises that text
+    in a plan read back (`Kind.inputs`)."""
+
+    of: Address
+    output: str
+
+    def __new__(cls, text: str, *, of: Address, output: str) -> KnownAfterApply:
+        made = super().__new__(cls, text)
+        made.of = of
+        made.output = output
+        return made
+
+    def __getnewargs_ex__(self) -> tuple[tuple[str], dict[str, object]]:
+        """Copies keep the reference."""
+        return (str(self),), {"of": self.of, "output": self.output}
 
 
 @dataclass(frozen=True)
@@ -82,6 +133,9 @@ class Plan:
         return self.has_errors or any(
             f.rule_id == WRITE_PERMISSION_MISSING.id for f in self.findings
         )
+
+    def change_at(self, at: Address) -> ResourceChange | None:
+        return next((r for r in self.resources if r.at == at), None)
 
     def counts(self) -> dict[Action, int]:
         counted: dict[Action, int] = dict.fromkeys(ACTIONS, 0)

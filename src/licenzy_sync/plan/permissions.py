@@ -29,11 +29,8 @@ def write_access_findings(
     """One LZ140 per mode whose restricted key lacks a write permission the plan uses."""
     findings: list[Finding] = []
     for mode in plan.modes:
-        writes = [
-            res
-            for res in plan.changes
-            if res.system == "stripe" and res.mode == mode and res.type == "webhook_endpoint"
-        ]
+        endpoint = addresses.webhook_endpoint(mode)
+        writes = [res for res in plan.changes if res.at == endpoint]
         snapshot = state.stripe.get(mode)
         if not writes or snapshot is None or snapshot.key_kind != "restricted":
             continue
@@ -46,7 +43,7 @@ def write_access_findings(
                 f"would {writes[0].action}; it needs {needed}",
                 f"modes.{mode}.stripe.secret_key",
                 loaded.position("modes", mode, "stripe", "secret_key"),
-                address=addresses.webhook_endpoint(mode),
+                address=str(endpoint),
             )
         )
     return findings

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from licenzy_sync.config.load import LoadedConfig
+from licenzy_sync.config.secrets import Secret
 from licenzy_sync.findings import Finding, sort_key
 from licenzy_sync.keys import Mode
+from licenzy_sync.kinds.registry import KINDS, position
 from licenzy_sync.plan.connection import check_wiring
 from licenzy_sync.plan.context import PlanContext
 from licenzy_sync.plan.model import Plan
-from licenzy_sync.plan.products import plan_products
-from licenzy_sync.plan.webhooks import plan_webhook
 from licenzy_sync.state import RemoteState
 from licenzy_sync.targets import Targets
-
-_ORDER = {"webhook_endpoint": 0, "webhook_secret": 1, "product": 2}
 
 
 def build_plan(
@@ -24,20 +24,18 @@ def build_plan(
     modes: list[Mode],
     prune: bool = False,
     static: list[Finding] | None = None,
+    secrets: Mapping[str, Secret] | None = None,
 ) -> Plan:
-    ctx = PlanContext(loaded, state, targets, prune)
+    """``secrets`` are the configured secrets the run resolved (`runtime.prepare`), by
+    environment variable name: the planner reads no environment."""
+    ctx = PlanContext(loaded, state, targets, prune, dict(secrets or {}))
     for mode in modes:
         check_wiring(ctx, mode)
-        plan_webhook(ctx, mode)
-        plan_products(ctx, mode)
+        for unit in KINDS:
+            unit.plan(ctx, mode)
     resources = sorted(
         ctx.resources,
-        key=lambda res: (
-            res.mode != "test",
-            _ORDER.get(res.type, 9),
-            res.action == "archive",
-            res.address,
-        ),
+        key=lambda res: (res.mode != "test", position(res), res.action == "archive", res.address),
     )
     return Plan(
         project=state.project_id,

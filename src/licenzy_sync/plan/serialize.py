@@ -20,6 +20,7 @@ from typing import Any, NoReturn, TypeVar, cast
 from licenzy_sync.errors import LicenzySyncError
 from licenzy_sync.findings import Finding, Position, Severity, sort_key
 from licenzy_sync.keys import MODES, Mode, looks_like_secret
+from licenzy_sync.plan.addresses import SYSTEMS, Address, is_kind
 from licenzy_sync.plan.bindings import HEX_DIGEST, HEX_SALT
 from licenzy_sync.plan.model import (
     ACTIONS,
@@ -33,8 +34,6 @@ from licenzy_sync.plan.model import (
 )
 from licenzy_sync.providers.fields import json_kind
 from licenzy_sync.redact import redact
-
-SYSTEMS: tuple[System, ...] = ("licenzy", "stripe")
 
 _TOP_KEYS = (
     "format_version",
@@ -68,37 +67,6 @@ _FINDING_KEYS = ("rule_id", "severity", "message", "field", "address", "position
 _POSITION_KEYS = ("file", "line", "column")
 
 T = TypeVar("T")
-
-
-def address_of(system: str, mode: str, type_: str, name: str) -> str:
-    """The address grammar ``<system>.<mode>.<type>[<name>]`` in one place."""
-    return f"{system}.{mode}.{type_}[{name}]"
-
-
-def parse_address(address: str) -> tuple[str, str, str, str] | None:
-    """Split an address into (system, mode, type, name), or None if it is not one.
-
-    The name is everything between the first ``[`` and the final ``]``, so names may contain
-    brackets and dots without any escaping.
-    """
-    head, bracket, rest = address.partition("[")
-    parts = head.split(".")
-    if not bracket or not rest.endswith("]") or len(parts) != 3:
-        return None
-    system, mode, type_ = parts
-    name = rest[:-1]
-    if system not in SYSTEMS or mode not in MODES or not _is_type(type_) or not name:
-        return None
-    return system, mode, type_, name
-
-
-def _is_type(value: str) -> bool:
-    return (
-        bool(value)
-        and value[0].isascii()
-        and value[0].islower()
-        and all(c.isascii() and (c.islower() or c.isdigit() or c == "_") for c in value)
-    )
 
 
 def _finding_order(finding: Finding) -> tuple[object, ...]:
@@ -490,25 +458,21 @@ class _Reader:
         system = cast(System, self.choice(data["system"], f"{path}.system", SYSTEMS))
         mode = self.mode(data["mode"], f"{path}.mode")
         type_ = self.string(data["type"], f"{path}.type")
-        if not _is_type(type_):
+        if not is_kind(type_):
             self.fail(f"{path}.type", "expected lower-case letters, digits and underscores")
         name = self.string(data["name"], f"{path}.name", nonempty=True)
-        if address != address_of(system, mode, type_, name):
+        at = Address(system, mode, type_, name)
+        if address != str(at):
             self.fail(
                 f"{path}.address",
-                f"{address!r} does not match system, mode, type and name "
-                f"({address_of(system, mode, type_, name)!r})",
+                f"{address!r} does not match system, mode, type and name ({str(at)!r})",
             )
         changes = self.items(data["changes"], f"{path}.changes", self.field_change)
         fields = [c.field for c in changes]
         if len(set(fields)) != len(fields):
             self.fail(f"{path}.changes", "a field is listed twice")
         return ResourceChange(
-            address=address,
-            system=system,
-            mode=mode,
-            type=type_,
-            name=name,
+            at=at,
             action=cast(Action, self.choice(data["action"], f"{path}.action", ACTIONS)),
             reason=self.string(data["reason"], f"{path}.reason"),
             changes=tuple(changes),
@@ -537,7 +501,7 @@ class _Reader:
                 column=self.positive_int(where["column"], f"{path}.position.column"),
             )
         address = self.string(data["address"], f"{path}.address")
-        if address and parse_address(address) is None:
+        if address and Address.parse(address) is None:
             self.fail(f"{path}.address", f"{address!r} is not a plan address")
         return Finding(
             rule_id=self.string(data["rule_id"], f"{path}.rule_id", nonempty=True),
@@ -554,7 +518,7 @@ class _Reader:
             self.fail(path, f"expected an object, got {json_kind(value)}")
         result: dict[str, str] = {}
         for address, digest in cast(Mapping[object, object], value).items():
-            if not isinstance(address, str) or parse_address(address) is None:
+            if not isinstance(address, str) or Address.parse(address) is None:
                 self.fail(path, f"{address!r} is not a plan address")
             result[address] = self.string(digest, _join(path, address), nonempty=True)
         return result

@@ -14,12 +14,14 @@ import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, TypeVar
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from licenzy_sync import redact
 from licenzy_sync.errors import LicenzySyncError
 
 if TYPE_CHECKING:
+    import httpx
     from _typeshed import DataclassInstance
 
 T = TypeVar("T")
@@ -40,6 +42,27 @@ class ProviderError(LicenzySyncError):
 class DeadlineExceeded(ProviderError):
     """The command's deadline (LICENZY_SYNC_DEADLINE) ran out; whatever was in flight was
     abandoned. Callers that can say what was done (apply) catch it to add that."""
+
+
+class HttpOwner:
+    """A client that owns one httpx client: closing it closes that, and a ``with`` block
+    closes it at the end."""
+
+    _http: httpx.Client
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
 
 
 def safe_text(text: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urlsplit
@@ -42,11 +43,49 @@ from licenzy_sync.targets import Transports
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["LicenzyApiError", "LicenzyClient", "LicenzyProject"]
+__all__ = [
+    "LicenzyApiError",
+    "LicenzyClient",
+    "LicenzyProject",
+    "ProductExists",
+    "ProductNotFound",
+]
 
 PAGE_LIMIT = 100
 PRODUCT_STATUSES: tuple[Literal["active", "archived"], ...] = ("active", "archived")
 SHOWN_PROJECTS = 10
+
+
+class ProductExists(LicenzyApiError):
+    """A create found the code taken (perhaps by a concurrent run, perhaps archived)."""
+
+
+class ProductNotFound(LicenzyApiError):
+    """The product a write addressed does not exist (any more)."""
+
+
+_TYPED_REFUSALS: dict[str, type[LicenzyApiError]] = {
+    "product_exists": ProductExists,
+    "product_not_found": ProductNotFound,
+}
+
+
+@contextmanager
+def _typed_refusals() -> Iterator[None]:
+    """The portal's error codes a caller acts on, as exception types (message unchanged)."""
+    try:
+        yield
+    except LicenzyApiError as error:
+        typed = _TYPED_REFUSALS.get(error.code or "")
+        if typed is None:
+            raise
+        raise typed(
+            str(error),
+            status=error.status,
+            code=error.code,
+            field=error.field,
+            detail=error.detail,
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -166,6 +205,73 @@ class LicenzyClient(LicenzyHttp):
             for mode, (connection, products, api_keys) in reads.items()
         }
 
+    # Writes: each takes the key that makes its retries and concurrent twins one write.
+
+    def store_webhook_secret(
+        self, project_id: str, mode: Mode, secret: Secret, *, idempotency_key: str
+    ) -> None:
+        """Licenzy keeps the endpoint's signing secret to verify the events it receives."""
+        path = f"/projects/{_segment(project_id)}/stripe-connection/{mode}/webhook-secret"
+        body = {"webhook_secret": secret.reveal()}
+        self.request("PUT", path, json=body, idempotency_key=idempotency_key)
+
+    def create_product(
+        self, project_id: str, mode: Mode, fields: Mapping[str, Any], *, idempotency_key: str
+    ) -> None:
+        """``fields`` are the contract's create body (``code`` and ``mode`` included); raises
+        `ProductExists` when the code is taken."""
+        with _typed_refusals():
+            self.request(
+                "POST",
+                f"/projects/{_segment(project_id)}/products",
+                json=dict(fields),
+                idempotency_key=idempotency_key,
+            )
+
+    def get_product(self, project_id: str, mode: Mode, code: str) -> LicenzyProduct:
+        path = _product_path(project_id, mode, code)
+        with _typed_refusals():
+            body = self.request("GET", path)
+        return self._parse(f"GET {path}", _product_answer, body)
+
+    def patch_product(
+        self,
+        project_id: str,
+        mode: Mode,
+        code: str,
+        patch: Mapping[str, Any],
+        *,
+        idempotency_key: str,
+    ) -> None:
+        with _typed_refusals():
+            self.request(
+                "PATCH",
+                _product_path(project_id, mode, code),
+                json=dict(patch),
+                idempotency_key=idempotency_key,
+            )
+
+    def archive_product(
+        self, project_id: str, mode: Mode, code: str, *, idempotency_key: str
+    ) -> None:
+        self._product_action(project_id, mode, code, "archive", idempotency_key)
+
+    def unarchive_product(
+        self, project_id: str, mode: Mode, code: str, *, idempotency_key: str
+    ) -> None:
+        self._product_action(project_id, mode, code, "unarchive", idempotency_key)
+
+    def _product_action(
+        self, project_id: str, mode: Mode, code: str, action: str, idempotency_key: str
+    ) -> None:
+        path = f"{_product_path(project_id, mode, code)}/{action}"
+        with _typed_refusals():
+            self.request("POST", path, idempotency_key=idempotency_key)
+
+
+def _product_path(project_id: str, mode: Mode, code: str) -> str:
+    return f"/projects/{_segment(project_id)}/products/{mode}/{_segment(code)}"
+
 
 def _page_of(answer: Any) -> tuple[list[Any], str | None]:
     body = as_object(answer, "the answer")
@@ -211,6 +317,10 @@ def _product_of(body: Mapping[str, Any]) -> LicenzyProduct:
             fingerprint="",
         )
     )
+
+
+def _product_answer(answer: Any) -> LicenzyProduct:
+    return _product_of(as_object(answer, "the answer"))
 
 
 def _api_key_of(body: Mapping[str, Any]) -> LicenzyApiKey:

@@ -8,12 +8,11 @@ URL, a slow server or a refusal.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from licenzy_sync.config.secrets import Secret
 from licenzy_sync.endpoints import display
-from licenzy_sync.providers import ProviderError, safe_text
+from licenzy_sync.providers import HttpOwner, ProviderError, safe_text
 from licenzy_sync.providers.fields import Malformed
 from licenzy_sync.providers.retry import Channels, Retryable, parse_retry_after
 from licenzy_sync.targets import Transports
@@ -53,7 +52,7 @@ class LicenzyApiError(ProviderError):
         self.detail = detail
 
 
-class LicenzyHttp:
+class LicenzyHttp(HttpOwner):
     """One authenticated Licenzy surface (``base_path`` below the Licenzy URL) for one run;
     thread-safe (httpx.Client is), close it when done."""
 
@@ -83,20 +82,6 @@ class LicenzyHttp:
             )
         except (httpx.InvalidURL, httpx.UnsupportedProtocol):
             raise self._bad_url() from None
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self: A) -> A:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def request(
         self,

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from licenzy_sync.errors import LicenzySyncError
 from licenzy_sync.providers import ProviderError, deadline
 from licenzy_sync.providers.network import DEFAULT_LICENZY_RATE, attempts, licenzy_rate
 
@@ -233,14 +234,27 @@ class RequestCounter:
 
 
 class RetryNotices:
-    """Retry lines on stderr, at most one per system every `deadline.ANNOUNCE_EVERY` seconds:
-    a failure that hits many concurrent writes is one line (with a count), not one per write;
-    the caller's summary says the rest."""
+    """How a channel's retries read: retry lines on stderr, at most one per system every
+    `deadline.ANNOUNCE_EVERY` seconds (a failure that hits many concurrent writes is one line,
+    with a count, not one per write; the caller's summary says the rest), and the error when
+    the budget is spent. A system whose lines read differently overrides the three texts."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._last = float("-inf")
         self._held = 0
+
+    def retrying(self, what: str, reason: str, number: int, attempts: int, delay: float) -> None:
+        """Announce that attempt ``number`` of ``attempts`` follows in ``delay`` seconds."""
+        self.retry(f"{what}: {reason}; attempt {number} of {attempts} in {delay:.1f} s")
+
+    def waiting(self, what: str, reason: str) -> str:
+        """What the run was doing, should the command's deadline end the wait."""
+        return f"waiting to retry {what}"
+
+    def gave_up(self, what: str, reason: str, number: int) -> LicenzySyncError:
+        tries = f"after {number} attempts" if number > 1 else "(not retried)"
+        return ProviderError(f"{what} failed {tries}: {reason}")
 
     def retry(self, line: str) -> None:
         with self._lock:
@@ -251,6 +265,29 @@ class RetryNotices:
             held, self._held, self._last = self._held, 0, now
         more = f" (and {held} more retries since the last such line)" if held else ""
         deadline.notice(line + more)
+
+
+def retrying(
+    attempt: Callable[[], T],
+    *,
+    what: str,
+    policy: RetryPolicy,
+    attempts: int,
+    notices: RetryNotices,
+) -> T:
+    """Run ``attempt`` until it returns, raises something other than `Retryable`, or
+    ``attempts`` are spent; then the error of ``notices`` says ``what`` failed and why."""
+    number = 0
+    while True:
+        number += 1
+        try:
+            return attempt()
+        except Retryable as failure:
+            if number >= attempts:
+                raise notices.gave_up(what, failure.reason, number) from None
+            delay = policy.delay(number, failure.retry_after)
+            notices.retrying(what, failure.reason, number + 1, attempts, delay)
+            deadline.wait(delay, notices.waiting(what, failure.reason), policy.sleep)
 
 
 @dataclass(frozen=True)
@@ -271,10 +308,10 @@ class Channel:
         apply it twice, so it gets exactly one attempt.
         """
         attempts = self.policy.attempts if retry else 1
-        number = 0
         throttled = False
-        while True:
-            number += 1
+
+        def counted() -> T:
+            nonlocal throttled
             self.limiter.acquire(honour_pause=not throttled)
             self.counter.add(self.system)
             try:
@@ -283,15 +320,11 @@ class Channel:
                 throttled = failure.throttled
                 if throttled:
                     self.limiter.throttle(failure.retry_after)
-                if number >= attempts:
-                    tries = f"after {number} attempts" if number > 1 else "(not retried)"
-                    raise ProviderError(f"{what} failed {tries}: {failure.reason}") from None
-                delay = self.policy.delay(number, failure.retry_after)
-                self.notices.retry(
-                    f"{what}: {failure.reason}; attempt {number + 1} of {attempts} "
-                    f"in {delay:.1f} s"
-                )
-                deadline.wait(delay, f"waiting to retry {what}", self.policy.sleep)
+                raise
+
+        return retrying(
+            counted, what=what, policy=self.policy, attempts=attempts, notices=self.notices
+        )
 
 
 @dataclass

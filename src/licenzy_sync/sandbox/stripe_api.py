@@ -301,16 +301,10 @@ def put_price(
 ) -> dict[str, Any]:
     """Seed a price with an exact id (configs name real ids), with a product of its own.
 
-    Seeding an existing id reshapes that price in place; an id already used in the other
-    mode is refused, since Stripe ids are unique across modes.
+    Seeding an existing id reshapes that price in place; see `_check_seed` for what is
+    refused.
     """
-    other: Mode = "live" if mode == "test" else "test"
-    if get_price(tx, account_id, other, price_id) is not None:
-        raise ValueError(f"{price_id} already exists in {other} mode")
-    if recurring_interval is not None and recurring_interval not in prices.INTERVALS:
-        raise ValueError(f"recurring_interval must be one of {', '.join(prices.INTERVALS)}")
-    if usage_type not in prices.USAGE_TYPES:
-        raise ValueError(f"usage_type must be one of {', '.join(prices.USAGE_TYPES)}")
+    _check_seed(tx, account_id, mode, price_id, interval=recurring_interval, usage=usage_type)
     ensure_account(tx, account_id)
     ctx = Ctx(tx, account_id, mode, restricted=False, now=int(time.time()))
     recurring = (
@@ -347,3 +341,23 @@ def put_price(
     price["active"] = active
     tx.put(prices.KIND, ctx.scope, price_id, price)
     return price
+
+
+def _check_seed(
+    tx: Tx,
+    account_id: str,
+    mode: Mode,
+    price_id: str,
+    *,
+    interval: str | None,
+    usage: str,
+) -> None:
+    """Refuse a seed Stripe could never hold: an id taken in the other mode (Stripe ids are
+    unique across modes), an unknown interval or usage type."""
+    other: Mode = "live" if mode == "test" else "test"
+    if get_price(tx, account_id, other, price_id) is not None:
+        raise ValueError(f"{price_id} already exists in {other} mode")
+    if interval is not None and interval not in prices.INTERVALS:
+        raise ValueError(f"recurring_interval must be one of {', '.join(prices.INTERVALS)}")
+    if usage not in prices.USAGE_TYPES:
+        raise ValueError(f"usage_type must be one of {', '.join(prices.USAGE_TYPES)}")

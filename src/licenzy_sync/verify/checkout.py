@@ -57,7 +57,7 @@ class CheckoutCheck:
                 f"{code}: Licenzy's checkout_url carries no Checkout Session id",
                 f"products.{code}",
                 self.loaded.position("products", code),
-                address=addresses.product(self.mode, code),
+                address=str(addresses.product(self.mode, code)),
             )
             return ProductCheck(self.mode, code, price_id, None, False), [finding], None
         try:
@@ -84,7 +84,7 @@ class CheckoutCheck:
                     f"{checkout.mode} mode with Checkout Session {shorten(session_id)}{left}",
                     f"modes.{self.mode}.licenzy.api_key",
                     self.loaded.position("modes", self.mode, "licenzy", "api_key"),
-                    address=addresses.product(self.mode, code),
+                    address=str(addresses.product(self.mode, code)),
                 )
             ]
         charged = self.stripe[self.mode].checkout_prices(session_id)
@@ -96,7 +96,7 @@ class CheckoutCheck:
                 f"{code}: Licenzy's checkout charges {shown}, the file says {price_id}",
                 f"products.{code}.price.{self.mode}",
                 self.loaded.position("products", code, "price", self.mode),
-                address=addresses.product(self.mode, code),
+                address=str(addresses.product(self.mode, code)),
             )
         ]
 
@@ -109,7 +109,7 @@ class CheckoutCheck:
 
     def _refused(self, code: str, error: LicenzyApiError) -> Finding:
         field, position = f"products.{code}", self.loaded.position("products", code)
-        address = addresses.product(self.mode, code)
+        address = str(addresses.product(self.mode, code))
         status = f"HTTP {error.status}" + (f" {error.code}" if error.code else "")
         if error.code in UNKNOWN_PRODUCT_CODES or (error.status == 404 and error.code is None):
             return r.VERIFY_UNKNOWN_PRODUCT.finding(

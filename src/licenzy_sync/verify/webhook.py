@@ -102,7 +102,7 @@ class WebhookCheck:
             message,
             f"modes.{self.mode}.webhook",
             self.loaded.position("modes", self.mode, "webhook"),
-            address=addresses.webhook_endpoint(self.mode),
+            address=str(addresses.webhook_endpoint(self.mode)),
         )
 
 

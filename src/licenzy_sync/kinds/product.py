@@ -1,19 +1,116 @@
-"""The catalog: config products vs Licenzy products, and the price rules that bind them."""
+"""Licenzy products: the catalog of licenzy.yaml, the price rules that bind it to Stripe, and
+the portal writes that make Licenzy's catalog match it. Creates and updates are written after
+the webhook (phase 2), archives last (phase 3)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from licenzy_sync.config.models import Product
+from licenzy_sync.errors import LicenzySyncError
 from licenzy_sync.keys import Mode
+from licenzy_sync.kinds.base import Output, Verdict, Writes, field_verdicts, unclassified
 from licenzy_sync.plan import addresses
 from licenzy_sync.plan.context import PlanContext
-from licenzy_sync.plan.model import ABSENT, Action, FieldChange, ResourceChange
+from licenzy_sync.plan.model import ABSENT, Action, FieldChange, Plan, ResourceChange
 from licenzy_sync.plan.ownership import MANAGED_BY_KEY, is_managed, is_protected, markers
+from licenzy_sync.providers.licenzy_client import ProductExists
 from licenzy_sync.rules import catalog as r
 from licenzy_sync.state import LicenzyProduct
 
+NAME = "product"
 COMPARED = ("kind", "stripe_price_id", "name", "units", "duration_days", "metadata", "status")
+MUTABLE_FIELDS = ("stripe_price_id", "name", "units", "duration_days", "metadata")
+BENIGN_FIELDS = {
+    "name": "display name only: checkout and access are unaffected",
+    "metadata": "metadata only: checkout and access are unaffected",
+}
+BREAKING_FIELDS = {
+    "stripe_price_id": "the product's mapping points at another Stripe price: "
+    "checkout sells something other than licenzy.yaml says",
+    "status": "archived in Licenzy: checkout with this product code fails",
+    "units": "a purchase grants a different number of units than licenzy.yaml says",
+    "duration_days": "a purchase grants a different period than licenzy.yaml says",
+}
+
+
+class ProductKind:
+    name = NAME
+
+    def plan(self, ctx: PlanContext, mode: Mode) -> None:
+        plan_products(ctx, mode)
+
+    def phase(self, change: ResourceChange) -> int:
+        return 3 if change.action == "archive" else 2
+
+    def inputs(self, change: ResourceChange) -> tuple[Output, ...]:
+        return ()
+
+    def apply(self, change: ResourceChange, writes: Writes) -> None:
+        if change.action == "archive":
+            writes.licenzy.archive_product(
+                writes.plan.project,
+                change.mode,
+                change.name,
+                idempotency_key=writes.key(change.at, "archive"),
+            )
+        elif change.action == "create":
+            _create(change, writes)
+        else:
+            _converge(change, writes, change.before or {})
+
+    def drift(self, change: ResourceChange, plan: Plan) -> Iterator[Verdict]:
+        if change.action == "update":
+            yield from field_verdicts(change, BENIGN_FIELDS, BREAKING_FIELDS)
+        elif change.action == "create":
+            yield Verdict(
+                "breaking",
+                "checkout with this product code fails until the product exists",
+                f"{change.name} is not in Licenzy ({change.mode} mode)",
+            )
+        else:
+            yield unclassified(change)
+
+
+def _create(change: ResourceChange, writes: Writes) -> None:
+    after = change.after or {}
+    body = {"code": change.name, "mode": change.mode, **_present(after, "status")}
+    project = writes.plan.project
+    try:
+        writes.licenzy.create_product(
+            project, change.mode, body, idempotency_key=writes.key(change.at, "create", body)
+        )
+    except ProductExists:
+        current = writes.licenzy.get_product(project, change.mode, change.name)
+        if current.kind != after["kind"]:
+            raise LicenzySyncError(
+                f"{change.address}: someone else created it as a {current.kind} "
+                "meanwhile; kind is immutable, plan again"
+            ) from None
+        _converge(change, writes, observed_product(current))
+
+
+def _converge(change: ResourceChange, writes: Writes, current: dict[str, Any]) -> None:
+    """Make an existing product equal to the plan's `after`, whatever wrote it last."""
+    after = change.after or {}
+    patch = {
+        name: after[name]
+        for name in MUTABLE_FIELDS
+        if current.get(name) != after[name] and not (name == "name" and after[name] is None)
+    }
+    project, mode, code = writes.plan.project, change.mode, change.name
+    if patch:
+        key = writes.key(change.at, "patch", patch)
+        writes.licenzy.patch_product(project, mode, code, patch, idempotency_key=key)
+    if current.get("status") == "archived" and after.get("status") == "active":
+        key = writes.key(change.at, "unarchive")
+        writes.licenzy.unarchive_product(project, mode, code, idempotency_key=key)
+
+
+def _present(values: dict[str, Any], *skip: str) -> dict[str, Any]:
+    """The contract's create body: fields that do not apply are left out, not sent as null."""
+    return {k: v for k, v in values.items() if v is not None and k not in skip}
 
 
 def plan_products(ctx: PlanContext, mode: Mode) -> None:
@@ -74,13 +171,11 @@ def _plan_product(
     have: LicenzyProduct | None,
 ) -> None:
     address = addresses.product(mode, code)
-    ctx.fingerprints[address] = have.fingerprint if have else ABSENT
+    ctx.observed(address, have.fingerprint if have else ABSENT)
     after = desired_product(product, price_id, have)
     if have is None:
         ctx.resources.append(
-            ResourceChange(
-                address, "licenzy", mode, "product", code, "create", "not in Licenzy", after=after
-            )
+            ResourceChange(at=address, action="create", reason="not in Licenzy", after=after)
         )
         return
     before = observed_product(have)
@@ -102,19 +197,19 @@ def _plan_product(
         )
         return
     action: Action = "update" if changes else "no-op"
-    reason = "archived in Licenzy" if have.status == "archived" else ""
+    reason = (
+        "archived in Licenzy"
+        if have.status == "archived"
+        else "differs from licenzy.yaml: " + ", ".join(change.field for change in changes)
+    )
     ctx.resources.append(
         ResourceChange(
-            address,
-            "licenzy",
-            mode,
-            "product",
-            code,
-            action,
-            reason if changes else "",
-            changes,
-            before,
-            after,
+            at=address,
+            action=action,
+            reason=reason if changes else "",
+            changes=changes,
+            before=before,
+            after=after,
         )
     )
 
@@ -149,20 +244,16 @@ def _plan_leftover(ctx: PlanContext, mode: Mode, have: LicenzyProduct) -> None:
             r.PROTECTED_PRODUCT, f"{have.code} ({mode}) is protected and kept", address, *where
         )
     elif ctx.prune:
-        ctx.fingerprints[address] = have.fingerprint
+        ctx.observed(address, have.fingerprint)
         before = observed_product(have)
         ctx.resources.append(
             ResourceChange(
-                address,
-                "licenzy",
-                mode,
-                "product",
-                have.code,
-                "archive",
-                "no longer in licenzy.yaml (--prune)",
-                (FieldChange("status", "active", "archived"),),
-                before,
-                {**before, "status": "archived"},
+                at=address,
+                action="archive",
+                reason="no longer in licenzy.yaml (--prune)",
+                changes=(FieldChange("status", "active", "archived"),),
+                before=before,
+                after={**before, "status": "archived"},
             )
         )
     else:
@@ -175,7 +266,7 @@ def _check_price(ctx: PlanContext, mode: Mode, code: str, product: Product, pric
     address = addresses.product(mode, code)
     where = ("products", code, "price", mode)
     price = ctx.state.stripe[mode].prices.get(price_id)
-    ctx.fingerprints[addresses.price(mode, price_id)] = price.fingerprint if price else ABSENT
+    ctx.observed(addresses.price(mode, price_id), price.fingerprint if price else ABSENT)
     if price is None:
         if price_id in ctx.state.other_mode_prices.get(mode, set()):
             other = "live" if mode == "test" else "test"
@@ -196,7 +287,7 @@ def _check_price(ctx: PlanContext, mode: Mode, code: str, product: Product, pric
             *where,
         )
     if not price.active:
-        ctx.report(r.PRICE_INACTIVE, f"{price_id} is archived in Stripe", address, *where)
+        ctx.report(r.PRICE_INACTIVE, f"{price_id} is inactive in Stripe", address, *where)
     needs = "recurring" if product.kind == "subscription" else "one_time"
     if price.type != needs:
         ctx.report(

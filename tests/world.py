@@ -2,16 +2,19 @@
 
 Scenario tests change the world the way a person or another tool would (through Stripe's and
 Licenzy's APIs over real HTTP, or the sandbox's control surface) and then run the real CLI.
+`Served` is what every world shares (the sandbox on loopback, the portal token, the CLI's
+outputs checked for leaks), `World` the one-project world, and `served` the body of every
+``world`` fixture.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -87,34 +90,76 @@ class PlanRun:
         return {res["address"]: res["action"] for res in self.plan.get("resources", [])}
 
 
-class World:
-    def __init__(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+W = TypeVar("W", bound="Served")
+
+
+class Served:
+    """A sandbox served on loopback with a portal token planted; the CLI runs in-process
+    against it with the ``planted`` credentials, and everything it prints is kept so the test
+    can check that none of them ever showed."""
+
+    def __init__(
+        self, capsys: pytest.CaptureFixture[str], token: str, planted: Mapping[str, str]
+    ) -> None:
         self.sandbox = Sandbox.in_memory()
-        self.off_spec = watch(self.sandbox)
         self.server = SandboxServer(self.sandbox).start()
         self.base = self.server.base_url
-        self.config = tmp_path / "licenzy.yaml"
         self.capsys = capsys
         self.outputs: list[str] = []
+        self.planted = dict(planted)
         with self.sandbox.store.transaction() as tx:
-            tx.put("portal_token", SCOPE, sha256_hex(PLANTED["LZ_TOKEN"]), {"created_at": iso(0)})
-        for key in (PLANTED["STRIPE_TEST_KEY"], PLANTED["STRIPE_LIVE_KEY"], ADMIN_LIVE_KEY):
-            self.sandbox.control.register_stripe_key(key)
-        self.write(CONFIG)
+            tx.put("portal_token", SCOPE, sha256_hex(token), {"created_at": iso(0)})
 
     @property
     def licenzy_url(self) -> str:
         return f"{self.base}/licenzy"
 
-    @property
-    def tenant_url(self) -> str:
-        return self.licenzy_url + TENANT_WEBHOOK_PATH
-
     def environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("LICENZY_URL", self.licenzy_url)
         monkeypatch.setenv("LICENZY_SYNC_STRIPE_API_BASE", f"{self.base}/stripe")
-        for name, value in PLANTED.items():
+        for name, value in self.planted.items():
             monkeypatch.setenv(name, value)
+
+    def run(self, *args: str) -> Result:
+        result = run_cli(self.capsys, *args)
+        self.outputs.append(result.text)
+        return result
+
+    def assert_no_secret_leaked(self) -> None:
+        for text in self.outputs:
+            for value in self.planted.values():
+                assert value not in text
+
+    def close(self) -> None:
+        self.server.stop()
+        self.sandbox.store.close()
+
+
+def served(
+    made: W, monkeypatch: pytest.MonkeyPatch, *prepare: Callable[[W], object]
+) -> Iterator[W]:
+    """A ``world`` fixture's body: ``made`` with its environment set and ``prepare`` steps
+    run, yielded to the test, then checked for leaks and closed."""
+    made.environment(monkeypatch)
+    for step in prepare:
+        step(made)
+    yield made
+    made.assert_no_secret_leaked()
+    made.close()
+
+
+class World(Served):
+    def __init__(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        super().__init__(capsys, PLANTED["LZ_TOKEN"], PLANTED)
+        self.off_spec = watch(self.sandbox)
+        self.config = tmp_path / "licenzy.yaml"
+        for key in (PLANTED["STRIPE_TEST_KEY"], PLANTED["STRIPE_LIVE_KEY"], ADMIN_LIVE_KEY):
+            self.sandbox.control.register_stripe_key(key)
+        self.write(CONFIG)
+
+    @property
+    def tenant_url(self) -> str:
+        return self.licenzy_url + TENANT_WEBHOOK_PATH
 
     def write(self, text: str) -> None:
         self.config.write_text(text)
@@ -164,7 +209,7 @@ class World:
             metadata=markers(False),
         )
         from licenzy_sync.config.models import REQUIRED_EVENTS
-        from licenzy_sync.plan.webhooks import ENDPOINT_DESCRIPTION
+        from licenzy_sync.kinds.webhook_endpoint import ENDPOINT_DESCRIPTION
 
         endpoint = self.stripe("test").v1.webhook_endpoints.create(
             params={
@@ -188,18 +233,14 @@ class World:
         return next(e for e in listed.data if e.url == (url or self.tenant_url))
 
     def plan(self, *args: str) -> PlanRun:
-        result = run_cli(self.capsys, "plan", "-c", str(self.config), "--format", "json", *args)
-        self.outputs.append(result.text)
-        run = PlanRun(result)
-        if result.out.strip().startswith("{"):
-            run.plan = json.loads(result.out)
+        run = PlanRun(self.run("plan", "-c", str(self.config), "--format", "json", *args))
+        if run.result.out.strip().startswith("{"):
+            run.plan = json.loads(run.result.out)
             assert_valid_plan(run.plan)
         return run
 
     def apply(self, *args: str) -> Result:
-        result = run_cli(self.capsys, "apply", "-c", str(self.config), *args)
-        self.outputs.append(result.text)
-        return result
+        return self.run("apply", "-c", str(self.config), *args)
 
     def managed_endpoints(self, mode: Mode) -> list[Any]:
         listed = self.stripe(mode).v1.webhook_endpoints.list(params={"limit": 100})
@@ -220,27 +261,9 @@ class World:
         assert self.wired("test")
         assert self.wired("live")
 
-    def assert_no_secret_leaked(self) -> None:
-        for text in self.outputs:
-            for value in PLANTED.values():
-                assert value not in text
-
     def close(self) -> None:
-        self.server.stop()
-        self.sandbox.store.close()
+        super().close()
         assert not self.off_spec, "Stripe exchanges off-spec:\n" + "\n".join(self.off_spec[:20])
-
-
-def seeded_world(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> Iterator[World]:
-    """A freshly seeded world for a fixture to yield from; checked and closed afterwards."""
-    made = World(tmp_path, capsys)
-    made.environment(monkeypatch)
-    made.seed()
-    yield made
-    made.assert_no_secret_leaked()
-    made.close()
 
 
 def wait_a_second() -> None:

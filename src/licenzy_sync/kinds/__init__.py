@@ -1,0 +1,1 @@
+"""The managed kinds, one unit each (see `kinds.base.Kind`)."""
