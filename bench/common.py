@@ -99,6 +99,8 @@ def seed_state(directory: Path, config: Path, products: list[Product], converged
     box = Sandbox.open(directory)
     try:
         seed(box, spec_from_config(config, "http://unused.invalid"))
+        for mode in MODES:  # Stripe knows only the keys made for it, as in the Dashboard
+            box.control.ensure_stripe_key(ENV[f"STRIPE_{mode.upper()}_KEY"])
         if not converged:
             return
         with box.store.transaction() as tx:

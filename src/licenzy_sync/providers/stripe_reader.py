@@ -61,7 +61,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 RETRIEVE_MAX = 10
-"""Up to this many ids are always retrieved one by one (concurrently) rather than listed."""
+"""Up to this many ids left after a page are retrieved one by one (concurrently) rather than
+listed on."""
 PAGE_LIMIT = 100
 """Stripe's largest page."""
 RETRIEVE_WORKERS = 8
@@ -246,7 +247,14 @@ class StripeReader:
         return [self._price(item, "GET /v1/prices") for item in items], has_more
 
     def _retrieving_is_cheaper(self, remaining: int, pages: int) -> bool:
-        return remaining <= max(self._retrieve_max, pages)
+        """Retrieve the ``remaining`` ids one by one, or list on? One id (or none) costs one
+        request either way, and retrieving is certain. Before any page, one page costs one
+        request and one round trip, the least that retrieving two or more ids costs, and
+        holds every price of most accounts. After that, up to `retrieve_max` retrieves (or
+        as many as the pages listed) run concurrently, in fewer round trips than paging on."""
+        if remaining <= 1:
+            return True
+        return pages > 0 and remaining <= max(self._retrieve_max, pages)
 
     def _retrieve(self, price_ids: Collection[str]) -> dict[str, StripePrice]:
         calls = [partial(self._retrieve_one, price_id) for price_id in sorted(price_ids)]
@@ -466,7 +474,8 @@ def _retry_decision(error: stripe.StripeError) -> Retryable | None:
     )
     if not retryable:
         return None
-    return Retryable(reason, parse_retry_after(header(error.headers, "retry-after")))
+    retry_after = parse_retry_after(header(error.headers, "retry-after"))
+    return Retryable(reason, retry_after, throttled=status == RATE_LIMITED)
 
 
 def header(headers: Mapping[str, str] | None, name: str) -> str | None:
