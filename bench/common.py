@@ -22,9 +22,9 @@ import httpx
 
 from licenzy_sync.keys import MODES, Mode
 from licenzy_sync.plan.ownership import markers
-from licenzy_sync.runtime import SANDBOX_PORTAL_TOKEN as PORTAL_TOKEN
-from licenzy_sync.runtime import SANDBOX_PROJECT_ID as PROJECT_ID
 from licenzy_sync.sandbox.app import Sandbox
+from licenzy_sync.sandbox.defaults import SANDBOX_PORTAL_TOKEN as PORTAL_TOKEN
+from licenzy_sync.sandbox.defaults import SANDBOX_PROJECT_ID as PROJECT_ID
 from licenzy_sync.sandbox.http import Request
 from licenzy_sync.sandbox.licenzy_base import Call
 from licenzy_sync.sandbox.licenzy_portal import create_product
