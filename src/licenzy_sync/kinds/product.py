@@ -4,7 +4,7 @@ the webhook (phase 2), archives last (phase 3)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from licenzy_sync.config.models import Product
@@ -14,8 +14,16 @@ from licenzy_sync.kinds.base import Output, Verdict, Writes, field_verdicts, unc
 from licenzy_sync.plan import addresses
 from licenzy_sync.plan.context import PlanContext
 from licenzy_sync.plan.model import ABSENT, Action, FieldChange, Plan, ResourceChange
-from licenzy_sync.plan.ownership import MANAGED_BY_KEY, is_managed, is_protected, markers
+from licenzy_sync.plan.ownership import (
+    MANAGED_BY_KEY,
+    MARKER_KEYS,
+    PROTECT_KEY,
+    is_managed,
+    is_protected,
+    markers,
+)
 from licenzy_sync.providers.licenzy_client import ProductExists
+from licenzy_sync.render.findings_text import item_text, printable, value_text
 from licenzy_sync.rules import catalog as r
 from licenzy_sync.state import LicenzyProduct
 
@@ -37,6 +45,14 @@ BREAKING_FIELDS = {
 
 class ProductKind:
     name = NAME
+    section = "Products"
+
+    def headline(self, change: ResourceChange) -> str | None:
+        """A created or archived product in one line, e.g. ``usage_pack "Credits", 100 units,
+        price price_1Abc``; an update is shown field by field."""
+        if change.action == "create":
+            return _one_line(change.after or {})
+        return _one_line(change.before or {}) if change.action == "archive" else None
 
     def plan(self, ctx: PlanContext, mode: Mode) -> None:
         plan_products(ctx, mode)
@@ -298,3 +314,28 @@ def _check_price(ctx: PlanContext, mode: Mode, code: str, product: Product, pric
         )
     elif price.type == "recurring" and price.usage_type == "metered":
         ctx.report(r.PRICE_METERED, f"{price_id} is metered", address, *where)
+
+
+def _one_line(values: Mapping[str, Any]) -> str:
+    fields = dict(values)
+    head = printable(str(fields.pop("kind", NAME)))
+    name = fields.pop("name", None)
+    parts = [head if name is None else f"{head} {value_text(name)}"]
+    for key, unit in (("duration_days", "days"), ("units", "units")):
+        if fields.get(key) is not None:
+            parts.append(f"{value_text(fields.pop(key))} {unit}")
+    if fields.get("stripe_price_id") is not None:
+        parts.append(f"price {item_text(fields.pop('stripe_price_id'))}")
+    metadata = fields.pop("metadata", None)
+    if isinstance(metadata, dict):
+        if is_protected(metadata):
+            parts.append("protected")
+        hidden = MARKER_KEYS | {PROTECT_KEY}
+        shown = sorted((k, v) for k, v in metadata.items() if k not in hidden)
+        if shown:
+            listed = ", ".join(f"{printable(k)}={value_text(v)}" for k, v in shown)
+            parts.append(f"metadata {listed}")
+    fields.pop("status", None)
+    rest = sorted((k, v) for k, v in fields.items() if v is not None)
+    parts += [f"{printable(k)}: {value_text(v)}" for k, v in rest]
+    return ", ".join(parts)

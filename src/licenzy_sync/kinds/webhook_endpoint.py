@@ -18,7 +18,15 @@ from licenzy_sync.config.models import WebhookSettings
 from licenzy_sync.config.secrets import Secret
 from licenzy_sync.errors import LicenzySyncError
 from licenzy_sync.keys import Mode
-from licenzy_sync.kinds.base import Output, Raced, Verdict, Writes, field_verdicts, unclassified
+from licenzy_sync.kinds.base import (
+    WEBHOOK_SECTION,
+    Output,
+    Raced,
+    Verdict,
+    Writes,
+    field_verdicts,
+    unclassified,
+)
 from licenzy_sync.plan import addresses
 from licenzy_sync.plan.addresses import Address
 from licenzy_sync.plan.context import PlanContext
@@ -56,6 +64,10 @@ def signing_secret(mode: Mode) -> Output:
 
 class EndpointKind:
     name = NAME
+    section = WEBHOOK_SECTION
+
+    def headline(self, change: ResourceChange) -> str | None:
+        return None
 
     def plan(self, ctx: PlanContext, mode: Mode) -> None:
         settings = ctx.settings(mode).webhook

@@ -15,12 +15,13 @@ from licenzy_sync.config.models import SECRET_REF, WebhookSettings
 from licenzy_sync.config.secrets import Secret, env_name
 from licenzy_sync.errors import LicenzySyncError
 from licenzy_sync.keys import Mode
-from licenzy_sync.kinds.base import Output, Verdict, Writes
+from licenzy_sync.kinds.base import WEBHOOK_SECTION, Output, Verdict, Writes
 from licenzy_sync.kinds.webhook_endpoint import SIGNING_SECRET, signing_secret, stamp
 from licenzy_sync.plan import addresses
 from licenzy_sync.plan.bindings import bind
 from licenzy_sync.plan.context import PlanContext
 from licenzy_sync.plan.model import Action, FieldChange, KnownAfterApply, Plan, ResourceChange
+from licenzy_sync.render.findings_text import printable
 from licenzy_sync.rules import catalog as r
 from licenzy_sync.state import LicenzyConnection
 
@@ -33,6 +34,12 @@ PRODUCED_BY = ("create", "replace")
 
 class SecretKind:
     name = NAME
+    section = WEBHOOK_SECTION
+
+    def headline(self, change: ResourceChange) -> str | None:
+        """Where the stored secret comes from; its value is never in a plan."""
+        source = (change.after or {}).get("source")
+        return f"stores {printable(source)}" if isinstance(source, str) else None
 
     def plan(self, ctx: PlanContext, mode: Mode) -> None:
         licenzy = ctx.state.licenzy.get(mode)

@@ -12,6 +12,9 @@ SECRET_LAST4_KEY = "licenzy_secret_last4"
 shows of the secret it stores. Stripe never reveals an endpoint's secret after creation, so
 this is the only way to see that Licenzy holds *this* endpoint's secret and not a stale one.
 Internal: never rendered."""
+MARKER_KEYS = frozenset({MANAGED_BY_KEY, SECRET_LAST4_KEY})
+"""Metadata licenzy-sync stamps for itself; no user ever writes these keys, so text plans
+leave them to the JSON."""
 
 
 def markers(protect: bool) -> dict[str, str]:
