@@ -47,6 +47,8 @@ _TOP_KEYS = (
 )
 BINDINGS_KEY = "secret_bindings"
 """Only present when the plan writes a secret from the environment (docs/plan-format.md)."""
+TARGETS_KEY = "targets"
+"""Only present in a plan narrowed by `--target` (docs/plan-format.md)."""
 _BINDING_KEYS = ("salt", "hmac_sha256")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SUMMARY_KEYS = (*ACTIONS, "errors", "warnings", "changes")
@@ -103,6 +105,7 @@ def canonical(plan: Plan) -> Plan:
         findings=sorted(plan.findings, key=_finding_order),
         fingerprints=dict(sorted(plan.fingerprints.items())),
         secret_bindings=dict(sorted(plan.secret_bindings.items())),
+        targets=sorted(plan.targets),
     )
 
 
@@ -141,6 +144,8 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
             name: {"salt": binding.salt, "hmac_sha256": binding.hmac_sha256}
             for name, binding in plan.secret_bindings.items()
         }
+    if plan.targets:
+        data[TARGETS_KEY] = list(plan.targets)
     return data
 
 
@@ -357,7 +362,7 @@ def plan_from_dict(data: object, source: str = "plan") -> Plan:
             f"{FORMAT_VERSION} (re-run `licenzy-sync plan` with this version to get a plan it "
             "can apply)",
         )
-    reader.obj(data, "", _TOP_KEYS, optional=(BINDINGS_KEY,))
+    reader.obj(data, "", _TOP_KEYS, optional=(BINDINGS_KEY, TARGETS_KEY))
     modes = reader.items(top["modes"], "modes", reader.mode)
     if len(set(modes)) != len(modes):
         reader.fail("modes", "a mode is listed twice")
@@ -369,6 +374,7 @@ def plan_from_dict(data: object, source: str = "plan") -> Plan:
         findings=reader.items(top["findings"], "findings", reader.finding),
         fingerprints=reader.fingerprints(top["fingerprints"], "fingerprints"),
         secret_bindings=reader.bindings(top.get(BINDINGS_KEY, {}), BINDINGS_KEY),
+        targets=reader.items(top.get(TARGETS_KEY, []), TARGETS_KEY, reader.address),
     )
     repeated = [a for a, n in Counter(r.address for r in plan.resources).items() if n > 1]
     if repeated:
@@ -512,6 +518,12 @@ class _Reader:
             hint=self.string(data["hint"], f"{path}.hint"),
             address=address,
         )
+
+    def address(self, value: object, path: str) -> str:
+        address = self.string(value, path, nonempty=True)
+        if Address.parse(address) is None:
+            self.fail(path, f"{address!r} is not a plan address")
+        return address
 
     def fingerprints(self, value: object, path: str) -> dict[str, str]:
         if not isinstance(value, dict):

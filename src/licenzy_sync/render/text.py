@@ -14,7 +14,12 @@ import textwrap
 
 from licenzy_sync.plan.model import Action, Plan, ResourceChange
 from licenzy_sync.plan.serialize import canonical, ensure_secret_free
-from licenzy_sync.render.blocking import blocked_by, blocked_note, errors_line
+from licenzy_sync.render.blocking import (
+    blocked_by,
+    blocked_note,
+    errors_line,
+    targeting_line,
+)
 from licenzy_sync.render.changes import (
     FieldRow,
     field_rows,
@@ -150,6 +155,9 @@ def render_text(plan: Plan, style: Styler = _plain) -> str:
     ensure_secret_free(plan, "show the plan")
     plan = canonical(plan)
     lines: list[str] = []
+    targeted = targeting_line(plan)
+    if targeted:
+        lines += [style(targeted, "yellow"), ""]
     stop = errors_line(plan)
     if stop:
         lines += [style(stop, "red", "bold"), ""]
