@@ -74,3 +74,63 @@ def test_saved_targeted_plan_applies_exactly_its_targets(world: World, tmp_path:
     assert WARNING in result.err
     assert world.wired("test")
     assert world.plan().rules()["LZ102"] == {PASS}
+
+
+def test_plan_with_an_error_says_so_on_stderr_whatever_the_format(world: World) -> None:
+    _broken(world)
+    for fmt in ("text", "json", "markdown"):
+        result = world.run("plan", "-c", str(world.config), "--format", fmt)
+        assert result.code == 3, result.text
+        assert result.err.strip().splitlines()[-1] == "1 error: apply will write nothing."
+
+
+def test_a_saved_plan_with_errors_is_refused_saying_nothing_written(
+    world: World, tmp_path: Path
+) -> None:
+    _broken(world)
+    planfile = tmp_path / "plan.json"
+    assert world.plan("--out", str(planfile)).code == 3
+    result = world.apply(str(planfile), "--auto-approve")
+    assert result.code == 3, result.text
+    assert "1 error: nothing written" in result.err
+    assert world.managed_endpoints("test") == []
+
+
+def test_a_target_that_is_not_an_address_names_the_grammar(world: World) -> None:
+    for command in ("plan", "apply"):
+        result = world.run(command, "-c", str(world.config), "--target", "webhook_endpoint")
+        assert result.code == 1, result.text
+        assert "'webhook_endpoint' is not an address" in result.err
+        assert "<system>.<mode>.<kind>[<name>]" in result.err
+        assert "Traceback" not in result.text
+
+
+def test_a_target_naming_nothing_lists_near_matches_and_writes_nothing(world: World) -> None:
+    _broken(world)
+    result = world.apply("--target", "stripe.test.webhook_endpoint[tenent]", "--auto-approve")
+    assert result.code == 1, result.text
+    assert "--target stripe.test.webhook_endpoint[tenent] names nothing in the plan" in result.err
+    assert f"did you mean {ENDPOINT}" in result.err
+    assert world.managed_endpoints("test") == []
+
+
+def test_target_is_refused_next_to_a_saved_plan(world: World, tmp_path: Path) -> None:
+    planfile = tmp_path / "plan.json"
+    assert world.plan("--target", ENDPOINT, "--out", str(planfile)).code == 0
+    result = world.apply(str(planfile), "--target", ENDPOINT, "--auto-approve")
+    assert result.code == 1, result.text
+    assert "--target cannot be given with PLANFILE" in result.err
+
+
+def test_text_and_markdown_open_with_the_targeting_warning(world: World) -> None:
+    _broken(world)
+    args = ("plan", "-c", str(world.config), "--target", ENDPOINT)
+    text = world.run(*args, "--no-color")
+    assert text.code == 0, text.text
+    assert text.out.startswith("Warning: resource targeting is in effect")
+    assert "apply will write nothing" not in text.out
+    assert f"{NOT_TARGETED}price_1PassTest is inactive" in text.out
+    markdown = world.run(*args, "--format", "markdown")
+    assert markdown.code == 0, markdown.text
+    head = markdown.out[: markdown.out.index("licenzy.test.webhook_secret")]
+    assert "> [!WARNING]\n> Warning: resource targeting is in effect" in head
