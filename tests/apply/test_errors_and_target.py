@@ -49,6 +49,9 @@ def test_apply_target_recreates_the_endpoint_and_stores_its_secret(world: World)
     assert untouched.rules()["LZ102"] == {PASS}
     assert untouched.actions().get(ENDPOINT, "no-op") == "no-op"
     assert untouched.actions().get(SECRET, "no-op") == "no-op"
+    again = world.apply("--target", ENDPOINT, "--auto-approve", "--no-color")
+    assert again.code == 0, again.text
+    assert "No changes at the targeted addresses." in again.out
 
 
 def test_plan_target_takes_the_secret_store_that_needs_the_new_endpoint(world: World) -> None:

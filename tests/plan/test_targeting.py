@@ -6,7 +6,7 @@ import pytest
 
 from licenzy_sync.kinds.webhook_endpoint import SIGNING_SECRET
 from licenzy_sync.plan import addresses
-from licenzy_sync.plan.model import KnownAfterApply, Plan, ResourceChange
+from licenzy_sync.plan.model import KnownAfterApply, Plan, ResourceChange, SecretBinding
 from licenzy_sync.plan.targeting import (
     NOT_TARGETED,
     BadTarget,
@@ -97,3 +97,13 @@ def test_an_unknown_target_is_refused_with_near_matches() -> None:
     require_known([_plan()], [str(PRO), "stripe.test.price[price_1]"])
     with pytest.raises(BadTarget, match=r"did you mean licenzy\.test\.product\[PRO\]"):
         require_known([_plan()], ["licenzy.test.product[PRO_]"])
+
+
+def test_a_secret_binding_stays_only_with_the_write_that_stores_it() -> None:
+    plan = _plan()
+    live_secret = addresses.webhook_secret("live")
+    stored = {"source": "${LIVE_WEBHOOK_SECRET}"}
+    plan.resources.append(ResourceChange(at=live_secret, action="update", after=stored))
+    plan.secret_bindings = {"LIVE_WEBHOOK_SECRET": SecretBinding("0" * 32, "1" * 64)}
+    assert narrow(plan, [str(live_secret)]).secret_bindings == plan.secret_bindings
+    assert narrow(plan, [str(ENDPOINT)]).secret_bindings == {}

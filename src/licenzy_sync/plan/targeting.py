@@ -18,6 +18,7 @@ from licenzy_sync.errors import LicenzySyncError
 from licenzy_sync.findings import Finding, Severity
 from licenzy_sync.keys import Mode
 from licenzy_sync.plan.addresses import Address
+from licenzy_sync.plan.bindings import written_variables
 from licenzy_sync.plan.model import Plan
 
 GRAMMAR = "<system>.<mode>.<kind>[<name>], e.g. stripe.test.webhook_endpoint[tenant]"
@@ -71,11 +72,14 @@ def narrow(plan: Plan, targets: Sequence[str]) -> Plan:
     def outside(address: str) -> bool:
         return _outside(address, selected, modes)
 
+    resources = [r for r in plan.resources if r.address in selected]
+    written = set(written_variables(resources))
     return replace(
         plan,
-        resources=[r for r in plan.resources if r.address in selected],
+        resources=resources,
         findings=[_context(f) if outside(f.address) else f for f in plan.findings],
         fingerprints={a: f for a, f in plan.fingerprints.items() if not outside(a)},
+        secret_bindings={n: b for n, b in plan.secret_bindings.items() if n in written},
         targets=list(targets),
     )
 

@@ -143,6 +143,8 @@ def summary_line(plan: Plan) -> str:
         config = printable(plan.config_file or "licenzy.yaml")
         if any(f.is_error for f in plan.findings):
             return f"No changes planned.{findings}"
+        if plan.targets:
+            return f"No changes at the targeted addresses.{findings}"
         return f"No changes. Stripe and Licenzy match {config}.{findings}"
     return (
         f"Plan: {counts['create']} to create, {counts['update']} to update, "
