@@ -50,7 +50,7 @@ def test_a_declared_product(
     [change] = ctx.resources
     assert (change.at, change.action, change.reason) == (AT, action, reason)
     assert [c.field for c in change.changes] == fields
-    assert ctx.fingerprints[str(AT)] == ("fp-PRO" if remote else "absent")
+    assert ctx.fingerprints[str(AT)] == (remote[0].fingerprint if remote else "absent")
     assert (change.after or {})["metadata"] == ({} if remote and not remote[0].metadata else MARKED)
 
 

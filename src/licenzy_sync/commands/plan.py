@@ -85,7 +85,7 @@ def plan(
         lambda plan: plan,
         lambda _, plan: plan,
     )
-    console.out(render_plans(outcomes, fmt, console).rstrip("\n"))
+    console.document(render_plans(outcomes, fmt, console))
     single = alone(outcomes)
     for line in [] if single is None else manual_section(single):
         (console.err if fmt == "json" else console.out)(line)

@@ -214,7 +214,7 @@ def plans_text(outcomes: Sequence[Outcome[Plan]], style: Styler = _plain) -> str
 
 def plans_json(outcomes: Sequence[Outcome[Plan]]) -> str:
     """docs/plan-format.md, "Several projects": the plans in config order, then the failures."""
-    from licenzy_sync.plan.serialize import plan_to_dict
+    from licenzy_sync.plan.codec import plan_to_dict
 
     return _dump(
         {
