@@ -241,3 +241,16 @@ def test_what_can_really_be_a_stripe_id_is_lz003(
     assert result.code == 3
     assert f"LZ003 products.{code}:" in result.out
     assert "LZ002" not in result.out
+
+
+def test_one_product_is_counted_in_the_singular(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 12, observation 3: validate said "1 products"."""
+    path = write(
+        tmp_path,
+        "products:\n  PRO:\n    kind: subscription\n    name: Pro\n    price: {test: price_1}\n",
+    )
+    result = run_cli(capsys, "validate", "-c", str(path))
+    assert result.code == 0, result.text
+    assert "valid (1 product; modes: test)" in result.out

@@ -183,7 +183,7 @@ def _show_findings(findings: Sequence[Finding], path: Path, fmt: str, console: C
 
 def _validate_loaded(loaded: LoadedConfig, strict: bool, fmt: str, console: Console) -> int:
     """Print the findings and the verdict line of one loaded file; return its exit code."""
-    from licenzy_sync.render.findings_text import summary
+    from licenzy_sync.render.findings_text import plural, summary
     from licenzy_sync.rules.static import static_findings
 
     findings = static_findings(loaded)
@@ -195,7 +195,8 @@ def _validate_loaded(loaded: LoadedConfig, strict: bool, fmt: str, console: Cons
         return EXIT_INVALID
     modes = ", ".join(config.modes.declared()) or "none"
     tail = f"; {summary(findings)}" if findings else ""
-    console.out(f"{loaded.path}: valid ({len(config.products)} products; modes: {modes}{tail})")
+    products = plural(len(config.products), "product")
+    console.out(f"{loaded.path}: valid ({products}; modes: {modes}{tail})")
     return EXIT_OK
 
 

@@ -132,14 +132,22 @@ def check_saved_plan(
 
     The objects are read again and fingerprinted exactly as the plan did; any difference
     (changed, created or deleted since) refuses the plan and names the object. Every secret the
-    plan will write must still hold the value it was planned with (``plan.bindings``).
+    plan will write must still hold the value it was planned with (``plan.bindings``). A
+    targeted plan is checked for the objects its targets read, as it was planned.
     """
+    from licenzy_sync.plan.targeting import narrow
+    from licenzy_sync.render.blocking import nothing_written
+
     if saved.has_errors:
-        raise PlanRefused(f"{source}: the plan has rule violations; fix them and plan again")
+        raise PlanRefused(
+            f"{source}: the plan has rule violations ({nothing_written(saved).rstrip('.')}); "
+            "fix them and plan again"
+        )
     config = config_path or Path(saved.config_file)
     fresh, run = make_plan(
         config, mode_of(saved), sandbox=sandbox, prune=True, console=console, channels=channels
     )
+    fresh = narrow(fresh, saved.targets)
     if fresh.project != saved.project:
         raise PlanRefused(
             f"{source} was made for project {saved.project}, {config} names {fresh.project}"

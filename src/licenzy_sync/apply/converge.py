@@ -1,6 +1,9 @@
 """The converge loop of `apply`: write the plan, plan again, and repeat while only approved
 changes remain (another writer raced us).
 
+A targeted plan (`plan.targeting`) is planned again with the same targets, so the loop and
+its final check cover only what was targeted.
+
 It asks nothing and prints only progress on stderr: showing the plan, asking for approval and
 reporting the outcome belong to the command, so the loop can be driven (and tested) without a
 terminal.
@@ -15,6 +18,8 @@ from typing import TYPE_CHECKING
 from licenzy_sync.output import Console
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from licenzy_sync.apply.interrupts import StopRequest
     from licenzy_sync.plan.model import Plan
     from licenzy_sync.providers.retry import Channels
@@ -36,10 +41,11 @@ class Session:
     channels: Channels
     console: Console
 
-    def replan(self, mode: str) -> tuple[Plan, Run]:
+    def replan(self, mode: str, targets: Sequence[str] = ()) -> tuple[Plan, Run]:
+        from licenzy_sync.plan.targeting import narrow
         from licenzy_sync.workflow import make_plan
 
-        return make_plan(
+        plan, run = make_plan(
             self.config,
             mode,
             sandbox=self.sandbox,
@@ -47,6 +53,7 @@ class Session:
             console=self.console,
             channels=self.channels,
         )
+        return narrow(plan, targets), run
 
 
 def converge(
@@ -61,7 +68,7 @@ def converge(
     from licenzy_sync.workflow import mode_of
 
     approved = {resource.address for resource in plan.changes}
-    scope = mode_of(plan)
+    scope, targets = mode_of(plan), tuple(plan.targets)
     landing = Landing()
     console = session.console
     round_number = 1
@@ -73,7 +80,7 @@ def converge(
             if round_number == rounds:
                 raise
             console.err(f"{raced}; planning again")
-        plan, run = session.replan(scope)
+        plan, run = session.replan(scope, targets)
         remaining = {resource.address for resource in plan.changes}
         if remaining and stop.requested:
             landing.not_tried = plan.changes

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from licenzy_sync.cli_options import configs_option, console_options, sandbox_option
+from licenzy_sync.commands.targeting import target_option
 from licenzy_sync.errors import EXIT_ERROR, EXIT_INVALID, EXIT_OK, LicenzySyncError
 from licenzy_sync.output import Console
 
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     is_flag=True,
     help="Archive products licenzy-sync created that left the file (never protected ones).",
 )
+@target_option("Apply")
 @sandbox_option
 @console_options
 @click.pass_context
@@ -51,6 +53,7 @@ def apply(
     mode: str,
     auto_approve: bool,
     prune: bool,
+    targets: tuple[str, ...],
     sandbox: Emulators | None,
     no_color: bool,
     verbose: int,
@@ -67,6 +70,12 @@ def apply(
     them can be; one approval covers them all, then each project is applied in turn. The exit
     code is the worst of theirs.
 
+    A plan with errors (or a key that may not make a write it needs) is shown and refused:
+    "nothing written" on stderr, exit 3. With --target, only the named addresses, what they
+    depend on and the writes that take a value they produce are applied, and the final check
+    covers only them; errors elsewhere are shown as not targeted and do not block. A PLANFILE
+    saved with --target applies exactly its own targets.
+
     On SIGINT/SIGTERM the writes in flight finish and no new one starts; a failing phase stops
     the same way. Either way one summary says what was written and what was not (exit 1), and
     running apply again converges. A second signal stops at once.
@@ -76,17 +85,24 @@ def apply(
     or changes that remain.
     """
     from licenzy_sync.apply.converge import ROUNDS
+    from licenzy_sync.commands.targeting import narrowed, parsed
     from licenzy_sync.projects import expand_configs, plan_projects, raise_alone
     from licenzy_sync.providers.retry import Channels
 
     console = Console(no_color, verbose)
+    if planfile is not None and targets:
+        raise LicenzySyncError(
+            "--target cannot be given with PLANFILE: a saved plan applies exactly the targets "
+            "it was planned with (give --target to `plan --out`)"
+        )
+    wanted = parsed(targets, console)
     options = _Options(prune, sandbox, auto_approve, Channels(), console)
     explicit = ctx.get_parameter_source("config_paths") is not click.core.ParameterSource.DEFAULT
     configs = expand_configs(config_paths)
     if planfile is not None:
         outcomes = _check_saved(planfile, configs if explicit else None, options)
     else:
-        outcomes = plan_projects(
+        planned = plan_projects(
             configs,
             mode,
             sandbox=sandbox,
@@ -94,6 +110,7 @@ def apply(
             console=console,
             channels=options.channels,
         )
+        outcomes = narrowed(planned, wanted, lambda pair: pair[0], lambda pair, p: (p, pair[1]))
     raise_alone(outcomes)
     _apply_outcomes(outcomes, 1 if planfile is not None else ROUNDS, options)
 
@@ -124,11 +141,14 @@ class _Options:
 def _check_saved(planfile: Path, configs: list[Path] | None, options: _Options) -> Planned:
     """The plans of a saved file, each checked for staleness (concurrently) before any is
     executed; ``configs`` are the files given with -c, if any."""
+    from licenzy_sync.commands.targeting import warn
     from licenzy_sync.planfile import read_plans
     from licenzy_sync.projects import Outcome, then
     from licenzy_sync.workflow import check_saved_plan
 
     saved = read_plans(planfile)
+    if any(plan.targets for plan in (saved if isinstance(saved, list) else [saved])):
+        warn(options.console)
     if not isinstance(saved, list):
         if configs is not None and len(configs) > 1:
             raise LicenzySyncError(f"{planfile} holds one project's plan; -c names several files")
@@ -180,6 +200,7 @@ def _apply_outcomes(outcomes: Planned, rounds: int, options: _Options) -> None:
         for o in outcomes
     )
     if blocked:
+        _refuse(outcomes, console)
         raise click.exceptions.Exit(blocked)
     pending = [o for o in outcomes if o.result is not None and o.result[0].changes]
     if not pending:
@@ -195,6 +216,20 @@ def _apply_outcomes(outcomes: Planned, rounds: int, options: _Options) -> None:
     if code:
         raise click.exceptions.Exit(code)
     view.done(written, len(pending))
+
+
+def _refuse(outcomes: Planned, console: Console) -> None:
+    """Say on stderr, where a CI log shows it, that nothing was written and why."""
+    from licenzy_sync.projects import results
+    from licenzy_sync.render.blocking import nothing_written, stop_notes
+
+    def refusal(plan: Plan) -> str | None:
+        return nothing_written(plan) if plan.blocks_apply else None
+
+    for note in stop_notes(results(outcomes), refusal):
+        console.err(note)
+    if len(outcomes) > 1:
+        console.err("nothing written in any project: every project's plan must be able to run")
 
 
 def _write_projects(

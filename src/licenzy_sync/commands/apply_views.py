@@ -46,6 +46,13 @@ def _requests(channels: Channels) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(channels.counter.counts().items()))
 
 
+def _scope(plan: Plan) -> str:
+    """What the final check covered: a targeted apply checked only its targets."""
+    if not plan.targets:
+        return ""
+    return f"checked at the targeted addresses only ({', '.join(plan.targets)}): "
+
+
 class _One:
     def __init__(self, outcome: Outcome[Any], channels: Channels, console: Console) -> None:
         self._outcome = outcome
@@ -79,8 +86,8 @@ class _One:
         steps = manual_section(plan)
         matched = "Stripe matches" if steps else "Stripe and Licenzy match"
         self._console.out(
-            f"Apply complete: {written} change(s) written; {matched} {plan.config_file}. "
-            f"Requests: {_requests(self._channels)}."
+            f"Apply complete: {written} change(s) written; {_scope(plan)}{matched} "
+            f"{plan.config_file}. Requests: {_requests(self._channels)}."
         )
         for line in steps:
             self._console.out(line)
@@ -93,6 +100,7 @@ class _Several:
     def __init__(self, channels: Channels, console: Console) -> None:
         self._channels = channels
         self._console = console
+        self._targeted = False
 
     def nothing_to_write(self) -> None:
         """Each project's plan above already says so."""
@@ -123,12 +131,14 @@ class _Several:
         from licenzy_sync.render.projects import header
 
         self._console.out(
-            f"{header(outcome)} apply complete: {written} change(s) written; Stripe and "
-            f"Licenzy match {outcome.config}."
+            f"{header(outcome)} apply complete: {written} change(s) written; "
+            f"{_scope(plan)}Stripe and Licenzy match {outcome.config}."
         )
+        self._targeted = self._targeted or bool(plan.targets)
 
     def done(self, written: int, projects: int) -> None:
+        scope = "at the targeted addresses " if self._targeted else ""
         self._console.out(
-            f"Apply complete: {written} change(s) written in {projects} project(s); Stripe and "
-            f"Licenzy match every file. Requests: {_requests(self._channels)}."
+            f"Apply complete: {written} change(s) written in {projects} project(s); {scope}"
+            f"Stripe and Licenzy match every file. Requests: {_requests(self._channels)}."
         )

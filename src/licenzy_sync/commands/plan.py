@@ -14,6 +14,7 @@ from licenzy_sync.cli_options import (
     mode_option,
     sandbox_option,
 )
+from licenzy_sync.commands.targeting import target_option
 from licenzy_sync.errors import EXIT_CHANGES, EXIT_INVALID, EXIT_OK
 from licenzy_sync.output import Console
 
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     is_flag=True,
     help="Plan archiving products licenzy-sync created that left the file (never protected ones).",
 )
+@target_option("Plan")
 @sandbox_option
 @console_options
 def plan(
@@ -50,11 +52,17 @@ def plan(
     out: Path | None,
     detailed_exitcode: bool,
     prune: bool,
+    targets: tuple[str, ...],
     sandbox: Emulators | None,
     no_color: bool,
     verbose: int,
 ) -> None:
     """Read Stripe and Licenzy, check the setup rules, and show what apply would change.
+
+    A plan with errors says so at the top and on stderr ("N errors: apply will write
+    nothing"). With --target, only the named addresses and what goes with them are planned;
+    errors elsewhere are shown as not targeted and do not block; a saved plan records its
+    targets and `apply PLANFILE` applies exactly those.
 
     With several configs (-c repeated or a glob) the projects are planned concurrently and
     shown one after the other, and the exit code is the worst of theirs (1, then 3, then 2).
@@ -62,18 +70,26 @@ def plan(
     Exit 0 no changes (or changes without --detailed-exitcode), 2 changes with
     --detailed-exitcode, 3 rule violations, 1 error.
     """
+    from licenzy_sync.commands.targeting import narrowed, parsed
     from licenzy_sync.plan.manual import manual_section
     from licenzy_sync.planfile import saved_message, to_stdout, write_plans
     from licenzy_sync.projects import alone, combine, exit_code, plans
+    from licenzy_sync.render.blocking import errors_line, stop_notes
     from licenzy_sync.render.select import failure_notes, render_plans
 
     console = Console(no_color, verbose, stdout_taken=to_stdout(out))
-    outcomes = plans(config_paths, mode, sandbox=sandbox, prune=prune, console=console)
+    wanted = parsed(targets, console)
+    outcomes = narrowed(
+        plans(config_paths, mode, sandbox=sandbox, prune=prune, console=console),
+        wanted,
+        lambda plan: plan,
+        lambda _, plan: plan,
+    )
     console.document(render_plans(outcomes, fmt, console))
     single = alone(outcomes)
     for line in [] if single is None else manual_section(single):
         (console.err if fmt == "json" else console.out)(line)
-    for note in failure_notes(outcomes, fmt):
+    for note in [*failure_notes(outcomes, fmt), *stop_notes(outcomes, errors_line)]:
         console.err(note)
     failed = [outcome for outcome in outcomes if outcome.error is not None]
     if out is not None and failed:

@@ -59,6 +59,7 @@ def canonical(plan: Plan) -> Plan:
         findings=sorted(plan.findings, key=finding_order),
         fingerprints=dict(sorted(plan.fingerprints.items())),
         secret_bindings=dict(sorted(plan.secret_bindings.items())),
+        targets=sorted(plan.targets),
     )
 
 

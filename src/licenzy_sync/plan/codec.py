@@ -38,6 +38,8 @@ TOP_KEYS = (
 )
 BINDINGS_KEY = "secret_bindings"
 """Only present when the plan writes a secret from the environment (docs/plan-format.md)."""
+TARGETS_KEY = "targets"
+"""Only present in a plan narrowed by `--target` (docs/plan-format.md)."""
 BINDING_KEYS = ("salt", "hmac_sha256")
 SUMMARY_KEYS = (*ACTIONS, "errors", "warnings", "changes")
 RESOURCE_KEYS = (
@@ -150,6 +152,8 @@ def _documented_form(plan: Plan) -> dict[str, Any]:
             name: {"salt": binding.salt, "hmac_sha256": binding.hmac_sha256}
             for name, binding in sorted(plan.secret_bindings.items())
         }
+    if plan.targets:
+        data[TARGETS_KEY] = sorted(plan.targets)
     return data
 
 

@@ -26,6 +26,7 @@ from licenzy_sync.plan.codec import (
     POSITION_KEYS,
     RESOURCE_KEYS,
     SUMMARY_KEYS,
+    TARGETS_KEY,
     TOP_KEYS,
     summary_of,
 )
@@ -91,7 +92,7 @@ def plan_from_dict(data: object, source: str = "plan") -> Plan:
             f"{FORMAT_VERSION} (re-run `licenzy-sync plan` with this version to get a plan it "
             "can apply)",
         )
-    reader.obj(data, "", TOP_KEYS, optional=(BINDINGS_KEY,))
+    reader.obj(data, "", TOP_KEYS, optional=(BINDINGS_KEY, TARGETS_KEY))
     modes = reader.items(top["modes"], "modes", reader.mode)
     if len(set(modes)) != len(modes):
         reader.fail("modes", "a mode is listed twice")
@@ -103,6 +104,7 @@ def plan_from_dict(data: object, source: str = "plan") -> Plan:
         findings=reader.items(top["findings"], "findings", reader.finding),
         fingerprints=reader.fingerprints(top["fingerprints"], "fingerprints"),
         secret_bindings=reader.bindings(top.get(BINDINGS_KEY, {}), BINDINGS_KEY),
+        targets=reader.items(top.get(TARGETS_KEY, []), TARGETS_KEY, reader.address),
     )
     repeated = [a for a, n in Counter(r.address for r in plan.resources).items() if n > 1]
     if repeated:
@@ -246,6 +248,12 @@ class _Reader:
             hint=self.string(data["hint"], f"{path}.hint"),
             address=address,
         )
+
+    def address(self, value: object, path: str) -> str:
+        address = self.string(value, path, nonempty=True)
+        if Address.parse(address) is None:
+            self.fail(path, f"{address!r} is not a plan address")
+        return address
 
     def fingerprints(self, value: object, path: str) -> dict[str, str]:
         if not isinstance(value, dict):
