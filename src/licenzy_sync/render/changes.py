@@ -16,10 +16,16 @@ from typing import Any
 
 from licenzy_sync.keys import MODES
 from licenzy_sync.plan.model import Action, ResourceChange
-from licenzy_sync.plan.ownership import MANAGED_BY_KEY, PROTECT_KEY, SECRET_LAST4_KEY
+from licenzy_sync.plan.ownership import (
+    MANAGED_BY_KEY,
+    MODE_KEY,
+    PROJECT_KEY,
+    PROTECT_KEY,
+    SECRET_LAST4_KEY,
+)
 from licenzy_sync.render.findings_text import printable
 
-MARKER_KEYS = frozenset({MANAGED_BY_KEY, SECRET_LAST4_KEY})
+MARKER_KEYS = frozenset({MANAGED_BY_KEY, SECRET_LAST4_KEY, PROJECT_KEY, MODE_KEY})
 """Metadata licenzy-sync stamps for itself; no user ever writes these keys."""
 SET_ON_CREATE = frozenset({"status", "description"})
 """Fields a new object always gets from licenzy-sync, whatever licenzy.yaml says."""
