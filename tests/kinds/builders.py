@@ -40,8 +40,13 @@ STAMPED = endpoint_markers("proj_x", "test")
 REQUIRED_EVENTS = tuple(sorted(WebhookSettings().event_list()))
 
 
-def config(tmp_path: Path, *, manage: bool = True, products: str = "{}") -> LoadedConfig:
+def config(
+    tmp_path: Path, *, manage: bool = True, products: str = "{}", adopt: bool = False
+) -> LoadedConfig:
+    """``adopt``: `manage: true` with the hand-made endpoint's secret in `webhook.secret`."""
     webhook = "{manage: true}" if manage else '{manage: false, secret: "${WH_SECRET}"}'
+    if adopt:
+        webhook = '{manage: true, secret: "${WH_SECRET}"}'
     path = tmp_path / "licenzy.yaml"
     path.write_text(
         "version: 1\n"

@@ -59,15 +59,24 @@ def test_without_a_secret_the_hint_names_the_adoption_path(
     assert "set `webhook.secret` to its signing secret" in finding["hint"]
 
 
+@pytest.mark.parametrize("stored_by_hand", [False, True])
 def test_adoption_keeps_the_endpoint_and_its_secret_and_converges(
-    world: World, monkeypatch: pytest.MonkeyPatch
+    world: World, monkeypatch: pytest.MonkeyPatch, stored_by_hand: bool
 ) -> None:
     endpoint = _hand_made(world, monkeypatch)
+    if stored_by_hand:
+        with world.portal() as portal:
+            portal.put(
+                "/stripe-connection/test/webhook-secret",
+                json={"webhook_secret": endpoint.secret},
+            ).raise_for_status()
     world.write(CONFIG.replace(MANAGED, ADOPTING))
     run = world.plan("--detailed-exitcode")
     assert run.code == 2, run.result.text
     adopted = next(r for r in run.plan["resources"] if r["type"] == "webhook_endpoint")
     assert adopted["action"] == "update"
+    stores = run.actions().get("licenzy.test.webhook_secret[tenant]")
+    assert stores == (None if stored_by_hand else "create")
     assert all(event in adopted["reason"] for event in LOST), adopted["reason"]
     applied = world.apply("--auto-approve")
     assert applied.code == 0, applied.text
