@@ -172,6 +172,35 @@ def plan_projects(
     return resolved
 
 
+def replan(
+    outcomes: Sequence[Outcome[tuple[Plan, Run]]],
+    *,
+    sandbox: bool,
+    prune: bool,
+    console: Console,
+    channels: Channels,
+) -> list[Outcome[Plan]]:
+    """Every planned project planned again in its plan's scope, after all were written: one
+    project's writes can undo another's (several projects may share a Stripe account), which
+    the check right after its own writes cannot see."""
+    from licenzy_sync.workflow import make_plan, mode_of
+
+    def again(planned: tuple[Path, Plan]) -> Plan:
+        config, plan = planned
+        return make_plan(
+            config, mode_of(plan), sandbox=sandbox, prune=prune, console=console, channels=channels
+        )[0]
+
+    return then(
+        [
+            Outcome(o.config, (o.config, o.result[0]), project=o.project)
+            for o in outcomes
+            if o.result is not None
+        ],
+        again,
+    )
+
+
 def results(outcomes: Iterable[Outcome[tuple[A, T]]]) -> list[Outcome[A]]:
     """The first part of each result (the plan of a (plan, run) pair), failures kept."""
     return [

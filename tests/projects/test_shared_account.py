@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from licenzy_sync.config.models import REQUIRED_EVENTS
 from licenzy_sync.keys import Mode
-from licenzy_sync.plan.ownership import MODE_KEY, PROJECT_KEY
+from licenzy_sync.plan.ownership import MODE_KEY, PROJECT_KEY, SECRET_LAST4_KEY, markers
 from licenzy_sync.sandbox.licenzy_api import received_events
 from tests.projects.world import MultiWorld, Project
 
@@ -88,3 +89,35 @@ def test_the_plan_names_the_project_whose_endpoint_shares_the_account(
     kept = _endpoint_plan(world, a)
     assert kept["action"] == "no-op"
     assert "proj_b" in kept["reason"]
+
+
+def test_the_final_check_plans_every_project_after_the_last_write(world: MultiWorld) -> None:
+    """Both Licenzy projects hold the secret of one endpoint an older licenzy-sync made, so
+    each plan adopts it; the second write takes it from the first project, which only a check
+    after every project was written sees."""
+    a, b = world.add(PROJ_A), world.add(PROJ_B)
+    legacy = world.stripe(PROJ_A, "test").v1.webhook_endpoints.create(
+        params={
+            "url": world.licenzy_url + "/v1/webhooks/stripe/tenant",
+            "enabled_events": sorted(REQUIRED_EVENTS),
+            "metadata": markers(False),
+        }
+    )
+    world.stripe(PROJ_A, "test").v1.webhook_endpoints.update(
+        legacy.id, params={"metadata": {SECRET_LAST4_KEY: legacy.secret[-4:]}}
+    )
+    for project in (PROJ_A, PROJ_B):
+        with world.portal(project) as portal:
+            portal.put(
+                "/stripe-connection/test/webhook-secret", json={"webhook_secret": legacy.secret}
+            ).raise_for_status()
+    first = world.run("apply", *_files(a, b), "--auto-approve", "--no-color")
+    assert first.code == 1, first.text
+    assert (
+        f"{a}: apply did not converge: 2 change(s) remain after every project was written"
+        in first.err
+    )
+    assert "Apply complete:" not in first.out
+    second = world.run("apply", *_files(a, b), "--auto-approve", "--no-color")
+    assert second.code == 0, second.text
+    assert all(_endpoint_plan(world, file)["action"] == "no-op" for file in (a, b))

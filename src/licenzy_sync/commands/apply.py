@@ -289,13 +289,44 @@ def _apply_outcomes(
     approve_projects(plans, console, auto_approve=options.auto_approve)
     with stop_on_signals() as stop:
         codes, written = _write_projects(pending, rounds, options, stop)
-    code = combine(codes)
+    code = combine(codes) or _check_every_project(outcomes, options)
     if code:
         raise click.exceptions.Exit(code)
     console.out(
         f"Apply complete: {written} change(s) written in {len(pending)} project(s); Stripe and "
         f"Licenzy match every file. Requests: {_requests(options.channels)}."
     )
+
+
+def _check_every_project(
+    outcomes: Sequence[Outcome[tuple[Plan, Run]]], options: _Options
+) -> int:
+    """Every project, written or not, planned once more after the last write; the exit code."""
+    from licenzy_sync.projects import replan
+    from licenzy_sync.render.projects import failure_lines, header
+    from licenzy_sync.render.text import render_text
+
+    console = options.console
+    code = EXIT_OK
+    for outcome in replan(
+        outcomes,
+        sandbox=options.sandbox,
+        prune=options.prune,
+        console=console,
+        channels=options.channels,
+    ):
+        if outcome.error is not None:
+            console.err("\n".join(failure_lines(outcome.error)))
+            code = EXIT_ERROR
+        elif outcome.result is not None and outcome.result.changes:
+            console.out(header(outcome))
+            console.out(render_text(outcome.result, console.style).rstrip("\n"))
+            console.err(
+                f"{outcome.config}: apply did not converge: {len(outcome.result.changes)} "
+                "change(s) remain after every project was written (shown above)"
+            )
+            code = EXIT_ERROR
+    return code
 
 
 def _write_projects(
