@@ -115,9 +115,9 @@ NO_MODES = _rule(
 SECRET_IGNORED = _rule(
     "LZ013",
     W,
-    "webhook secret reference is ignored when `manage: true`",
-    "a managed endpoint's secret comes from Stripe at creation; remove `secret:` or set "
-    "`manage: false`",
+    "with `manage: true`, the webhook secret serves only to adopt an endpoint made by hand",
+    "keep it until apply has adopted the hand-made endpoint whose signing secret it is, then "
+    "remove it: a managed endpoint's secret comes from Stripe when apply creates one",
 )
 LIVE_WEBHOOK_NOT_HTTPS = _rule(
     "LZ014",
