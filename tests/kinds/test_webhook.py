@@ -255,13 +255,14 @@ def test_an_unstamped_managed_endpoint_of_another_licenzy_is_left_alone(
 
 def test_a_hand_made_endpoint_under_manage_is_reported_with_its_defects(tmp_path: Path) -> None:
     hand_made = replace(endpoint(metadata={}, last4=None, events=SHORT), status="disabled")
-    ctx = plan_all(context(config(tmp_path), state(endpoints=[hand_made])))
+    remote = state(endpoints=[hand_made], licenzy=connection(None))
+    ctx = plan_all(context(config(tmp_path), remote))
     assert ctx.resources == []
     [finding] = ctx.findings
     assert finding.rule_id == r.ENDPOINT_UNOWNED.id
     assert finding.message.endswith(
         "without licenzy-sync's marker, and is disabled, and misses 2 event(s): "
-        "refund.created, refund.updated"
+        "refund.created, refund.updated, and Licenzy holds no signing secret for it"
     )
 
 

@@ -279,7 +279,10 @@ def _hand_made(
         return
     if len(hand_made) > 1:
         _report_duplicates(ctx, mode, seen.url, hand_made)
-    detail = "".join(f", and {what}" for _, what in _defects(endpoint, seen.settings))
+    defects = [what for _, what in _defects(endpoint, seen.settings)]
+    if seen.connection is not None and not seen.connection.webhook_secret_set:
+        defects.append("Licenzy holds no signing secret for it")
+    detail = "".join(f", and {what}" for what in defects)
     ctx.report(
         r.ENDPOINT_UNOWNED,
         f"{endpoint.id} delivers to {seen.url} without licenzy-sync's marker{detail}",
