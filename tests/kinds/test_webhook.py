@@ -301,3 +301,10 @@ def test_a_checked_endpoint_is_no_duplicate_of_another_projects(tmp_path: Path) 
     remote = state(endpoints=[endpoint(metadata={}, last4=None), theirs], licenzy=connection())
     ctx = plan_all(context(config(tmp_path, manage=False), remote, secrets=WH_SECRET))
     assert [f.rule_id for f in ctx.findings] == []
+
+
+def test_an_unstamped_endpoint_no_licenzy_was_given_is_replaced(tmp_path: Path) -> None:
+    unfinished = endpoint(metadata=MARKED, last4=None)
+    ctx = plan_all(context(config(tmp_path), state(endpoints=[unfinished])))
+    assert {c.type: c.action for c in ctx.resources} == REPLACED | {"webhook_secret": "update"}
+    assert ctx.findings == []

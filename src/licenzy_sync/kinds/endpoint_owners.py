@@ -4,7 +4,8 @@ Several Licenzy projects may share one Stripe account: each gets its own endpoin
 tenant URL, since Stripe signs an endpoint's deliveries with that endpoint's secret and Licenzy
 checks them against each project's own secret. So a project plans only the endpoints stamped for
 it (and mode), never one stamped for another; an endpoint an older licenzy-sync stamped with the
-marker alone is the project's whose Licenzy holds its secret.
+marker alone is the project's whose Licenzy holds its secret (or anyone's, if no Licenzy was
+ever given it).
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ def sort_endpoints(
     connection: LicenzyConnection | None,
 ) -> Owners:
     """Each endpoint in its place; ``connection`` is None with `portal: none`, when an
-    unstamped endpoint cannot be checked against Licenzy and stays this project's, as before
-    endpoints named their project."""
+    endpoint naming no project cannot be checked against Licenzy and stays this project's, as
+    before endpoints named their project."""
     owners = Owners()
     for endpoint in endpoints:
         owner = endpoint_owner(endpoint.metadata)
@@ -53,11 +54,19 @@ def sort_endpoints(
         elif owner is not None:
             name = owner[0] if owner[1] == mode else f"{owner[0]} ({owner[1] or 'no mode'})"
             owners.others.setdefault(name, []).append(endpoint)
-        elif connection is None or holds_secret(connection, endpoint):
+        elif connection is None or _unfinished(endpoint) or holds_secret(connection, endpoint):
             owners.mine.append(endpoint)
         else:
             owners.orphans.append(endpoint)
     return owners
+
+
+def _unfinished(endpoint: StripeEndpoint) -> bool:
+    """Made by an older licenzy-sync whose run never gave its secret to any Licenzy (the last
+    four characters are stamped only once Licenzy holds it): no project can use it, so the
+    first that plans it replaces it rather than leave an endpoint whose deliveries every
+    Licenzy rejects."""
+    return SECRET_LAST4_KEY not in endpoint.metadata
 
 
 def holds_secret(connection: LicenzyConnection, endpoint: StripeEndpoint) -> bool:
