@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -134,6 +135,49 @@ def test_help_and_validate_do_not_import_heavy_modules() -> None:
         ).returncode
         == 0
     )
+
+
+def test_help_imports_no_config_loader_and_validate_scans_no_plugins() -> None:
+    """What start-up leaves for later: `--help` reads no package metadata and loads neither
+    pydantic nor YAML; `validate` never asks for pydantic's plugins (an entry-point scan of
+    every installed distribution)."""
+    code = (
+        "import sys\n"
+        "from licenzy_sync.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit: pass\n"
+        "early = {'importlib.metadata', 'pydantic', 'yaml', 'licenzy_sync.config.load'}\n"
+        "assert not early & set(sys.modules), early & set(sys.modules)\n"
+        "import importlib.metadata as m\n"
+        "scans = []\n"
+        "original = m.entry_points\n"
+        "m.entry_points = lambda **kw: scans.append(kw) or original(**kw)\n"
+        "try:\n    main(['validate', '-c', sys.argv[1]])\nexcept SystemExit: pass\n"
+        "assert 'pydantic' in sys.modules\n"
+        "assert not [kw for kw in scans if kw.get('group') == 'pydantic'], scans\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(EXAMPLE)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_plan_on_the_in_process_sandbox_loads_no_network_stack(tmp_path: Path) -> None:
+    """httpcore and h11 (connections, the HTTP/1.1 parser) are for the network only."""
+    code = (
+        "import sys\n"
+        "from licenzy_sync.cli import main\n"
+        "for args in (['sandbox', 'seed'], ['plan', '--sandbox']):\n"
+        "    try:\n        main([*args, '-c', sys.argv[1]])\n    except SystemExit: pass\n"
+        "assert 'licenzy_sync.sandbox.inprocess' in sys.modules\n"
+        "network = {'httpcore', 'h11'} & set(sys.modules)\n"
+        "assert not network, network\n"
+    )
+    env = {**os.environ, "LICENZY_SYNC_SANDBOX_DIR": str(tmp_path / "sandbox")}
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(EXAMPLE)],
+        capture_output=True, text=True, check=False, env=env,
+    )
+    assert done.returncode == 0, done.stderr
 
 
 def test_module_entry_point_and_version() -> None:

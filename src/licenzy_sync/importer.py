@@ -34,7 +34,7 @@ from licenzy_sync.providers import ProviderError, parallel, safe_text
 from licenzy_sync.redact import redact
 from licenzy_sync.render.findings_text import format_findings, printable
 from licenzy_sync.rules.static import static_findings
-from licenzy_sync.runtime import prepare
+from licenzy_sync.runtime import Emulators, prepare
 from licenzy_sync.scaffold import MODELINE, replace_file, schema_note, write_schema
 from licenzy_sync.state import LicenzyModeSnapshot, LicenzyProduct, StripePrice, StripeSnapshot
 
@@ -87,7 +87,9 @@ def skeleton(project: str, modes: list[Mode]) -> LoadedConfig:
     return LoadedConfig(Path(SOURCE), config, SourceMap(SOURCE))
 
 
-def read_existing(project: str, modes: list[Mode], *, sandbox: bool, console: Console) -> Existing:
+def read_existing(
+    project: str, modes: list[Mode], *, sandbox: Emulators | None, console: Console
+) -> Existing:
     """Licenzy's catalogs first (they say which prices matter), then every Stripe mode at once.
 
     Credentials missing or of the wrong mode stop the run before any request, as `plan` does,
@@ -325,7 +327,7 @@ def _price_note(price: StripePrice | None, mode: Mode, kind: ProductKind) -> str
     else:
         notes = ["one-time"]
     if not price.active:
-        notes.append("archived in Stripe (plan: LZ102)")
+        notes.append("inactive in Stripe (plan: LZ102)")
     needs = "recurring" if kind == "subscription" else "one_time"
     if price.type != needs:
         notes.append(f"a {kind} needs a {needs.replace('_', '-')} price (plan: LZ104)")

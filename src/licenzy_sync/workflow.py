@@ -6,6 +6,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from licenzy_sync.collector import collector_paused
 from licenzy_sync.config.load import LoadedConfig, load_config
 from licenzy_sync.errors import EXIT_INVALID, ConfigInvalid, LicenzySyncError
 from licenzy_sync.findings import Finding, sort_key
@@ -13,7 +14,7 @@ from licenzy_sync.keys import Mode
 from licenzy_sync.output import Console
 from licenzy_sync.plan.model import Plan
 from licenzy_sync.rules.static import static_findings
-from licenzy_sync.runtime import Run, prepare, select_modes
+from licenzy_sync.runtime import Emulators, Run, prepare, select_modes
 
 if TYPE_CHECKING:
     from licenzy_sync.providers.retry import Channels
@@ -38,8 +39,9 @@ def referenced_prices(loaded: LoadedConfig, modes: list[Mode]) -> dict[Mode, set
 def load_checked(config_path: Path) -> tuple[LoadedConfig, list[Finding]]:
     """The config and its static findings; refuses (ConfigInvalid, exit 3) when it has errors,
     so no request is ever made for a broken file."""
-    loaded = load_config(config_path)
-    static = static_findings(loaded)
+    with collector_paused():
+        loaded = load_config(config_path)
+        static = static_findings(loaded)
     if any(finding.is_error for finding in static):
         raise ConfigInvalid(static)
     return loaded, static
@@ -50,7 +52,7 @@ def plan_loaded(
     static: list[Finding],
     requested_mode: str,
     *,
-    sandbox: bool,
+    sandbox: Emulators | None,
     prune: bool,
     console: Console,
     channels: Channels | None = None,
@@ -63,24 +65,23 @@ def plan_loaded(
 
     modes = select_modes(loaded, requested_mode)
     run = prepare(loaded, modes, sandbox=sandbox)
-    if sandbox:
-        from licenzy_sync.sandbox.seed import require_seeded
-
-        require_seeded(loaded, modes)
-    state = read_remote(
-        run.targets,
-        referenced_prices(loaded, modes),
-        run.transports,
-        modes=modes,
-        channels=channels,
-    )
-    for system, count in sorted(state.requests.items()):
-        console.debug(f"requests: {system}: {count}")
-    plan = build_plan(
-        loaded, state, run.targets, modes=modes, prune=prune, static=static, secrets=run.secrets
-    )
-    probe = partial(_may_write_endpoints, run, channels or Channels())
-    missing = write_access_findings(loaded, plan, state, probe)
+    if sandbox is not None:
+        sandbox.require_ready(loaded, modes)
+    with collector_paused():
+        state = read_remote(
+            run.targets,
+            referenced_prices(loaded, modes),
+            run.transports,
+            modes=modes,
+            channels=channels,
+        )
+        for system, count in sorted(state.requests.items()):
+            console.debug(f"requests: {system}: {count}")
+        plan = build_plan(
+            loaded, state, run.targets, modes=modes, prune=prune, static=static, secrets=run.secrets
+        )
+        probe = partial(_may_write_endpoints, run, channels or Channels())
+        missing = write_access_findings(loaded, plan, state, probe)
     plan.findings = sorted([*plan.findings, *missing], key=sort_key)
     return plan, run
 
@@ -95,7 +96,7 @@ def make_plan(
     config_path: Path,
     requested_mode: str,
     *,
-    sandbox: bool,
+    sandbox: Emulators | None,
     prune: bool,
     console: Console,
     channels: Channels | None = None,
@@ -123,7 +124,7 @@ def check_saved_plan(
     source: str,
     config_path: Path | None,
     *,
-    sandbox: bool,
+    sandbox: Emulators | None,
     console: Console,
     channels: Channels | None = None,
 ) -> tuple[Plan, Run]:

@@ -286,7 +286,7 @@ def test_duplicates_are_replaced_without_the_portal(tmp_path: Path) -> None:
 def test_a_replace_raced_by_another_writer_is_a_race(tmp_path: Path) -> None:
     remote = state(endpoints=[endpoint(), endpoint("we_2")])
     world = World(tmp_path, remote)
-    world.stripe.endpoints["we_1"] = replace(endpoint(), fingerprint="fp-moved")
+    world.stripe.endpoints["we_1"] = replace(endpoint(), description="changed meanwhile")
     with pytest.raises(Raced, match="changed by someone else during apply"):
         world.executor().execute()
     assert world.writes() == [("licenzy.connection", "test")]

@@ -263,7 +263,7 @@ def test_setup_problems_are_imported_and_reported_by_plan(world: ImportWorld) ->
     assert products["WRONG_SHAPE"]["kind"] == "subscription"
     text = world.out.read_text(encoding="utf-8")
     assert "a subscription needs a recurring price (plan: LZ104)" in text
-    assert "archived in Stripe (plan: LZ102)" in text
+    assert "inactive in Stripe (plan: LZ102)" in text
     planned = world.plan_imported("--format", "json")
     assert planned.code == 3
     rules = {(f["rule_id"], f["address"]) for f in json.loads(planned.out)["findings"]}

@@ -86,7 +86,6 @@ def price(price_id: str = "price_pro", *, recurring: bool = True) -> StripePrice
         unit_amount=900,
         product="prod_1",
         lookup_key=None,
-        fingerprint=f"fp-{price_id}",
     )
 
 
@@ -110,7 +109,6 @@ def endpoint(
         api_version=None,
         description=ENDPOINT_DESCRIPTION,
         metadata=stamped,
-        fingerprint=f"fp-{endpoint_id}",
     )
 
 
@@ -123,7 +121,6 @@ def connection(last4: str | None = "abcd") -> LicenzyConnection:
         validated_at="2026-01-01T00:00:00Z",
         webhook_secret_set=last4 is not None,
         webhook_secret_last4=last4,
-        fingerprint=f"fp-connection-{last4}",
     )
 
 
@@ -138,7 +135,6 @@ def product(code: str = "PRO", **fields: Any) -> LicenzyProduct:
         units=None,
         duration_days=None,
         metadata=dict(MARKED),
-        fingerprint=f"fp-{code}",
     )
     return replace(made, **fields)
 

@@ -22,9 +22,10 @@ from licenzy_sync.kinds.webhook_endpoint import (
 )
 from licenzy_sync.kinds.webhook_secret import NEW_ENDPOINT, REPLACEMENT, SecretKind
 from licenzy_sync.plan.addresses import Address
+from licenzy_sync.plan.codec import plan_to_dict
+from licenzy_sync.plan.codec_read import plan_from_json
 from licenzy_sync.plan.model import FieldChange, KnownAfterApply, Plan, ResourceChange
 from licenzy_sync.plan.ownership import endpoint_markers
-from licenzy_sync.plan.serialize import plan_from_json, plan_to_dict
 from licenzy_sync.rules import catalog as r
 from tests.kinds.builders import (
     MARKED,

@@ -19,6 +19,7 @@ from licenzy_sync.output import Console
 
 if TYPE_CHECKING:
     from licenzy_sync.plan.model import Plan
+    from licenzy_sync.runtime import Emulators
 
 
 @click.command()
@@ -49,7 +50,7 @@ def plan(
     out: Path | None,
     detailed_exitcode: bool,
     prune: bool,
-    sandbox: bool,
+    sandbox: Emulators | None,
     no_color: bool,
     verbose: int,
 ) -> None:
@@ -62,62 +63,19 @@ def plan(
     --detailed-exitcode, 3 rule violations, 1 error.
     """
     from licenzy_sync.plan.manual import manual_section
-    from licenzy_sync.planfile import saved_message, to_stdout, write_plan
-    from licenzy_sync.projects import expand_configs
-    from licenzy_sync.render.select import render
-    from licenzy_sync.workflow import make_plan
+    from licenzy_sync.planfile import saved_message, to_stdout, write_plans
+    from licenzy_sync.projects import alone, combine, exit_code, plans
+    from licenzy_sync.render.select import failure_notes, render_plans
 
-    configs = expand_configs(config_paths)
     console = Console(no_color, verbose, stdout_taken=to_stdout(out))
-    if len(configs) > 1:
-        _plan_projects(configs, mode, fmt, out, detailed_exitcode, prune, sandbox, console)
-        return
-    result, _ = make_plan(configs[0], mode, sandbox=sandbox, prune=prune, console=console)
-    console.out(render(result, fmt, console).rstrip("\n"))
-    for line in manual_section(result):
+    outcomes = plans(config_paths, mode, sandbox=sandbox, prune=prune, console=console)
+    console.document(render_plans(outcomes, fmt, console))
+    single = alone(outcomes)
+    for line in [] if single is None else manual_section(single):
         (console.err if fmt == "json" else console.out)(line)
-    if out is not None:
-        write_plan(result, out)
-        console.err(saved_message(out))
-    if result.has_errors:
-        raise click.exceptions.Exit(EXIT_INVALID)
-    if detailed_exitcode and result.changes:
-        raise click.exceptions.Exit(EXIT_CHANGES)
-
-
-def _exit_code(plan: Plan, detailed_exitcode: bool) -> int:
-    """What `plan` exits with for this plan alone (the rule of the single-project path)."""
-    if plan.has_errors:
-        return EXIT_INVALID
-    return EXIT_CHANGES if detailed_exitcode and plan.changes else EXIT_OK
-
-
-def _plan_projects(
-    configs: list[Path],
-    mode: str,
-    fmt: str,
-    out: Path | None,
-    detailed_exitcode: bool,
-    prune: bool,
-    sandbox: bool,
-    console: Console,
-) -> None:
-    from licenzy_sync.planfile import saved_message, write_plans
-    from licenzy_sync.projects import combine, exit_code, plan_projects, results
-    from licenzy_sync.providers.retry import Channels
-    from licenzy_sync.render.projects import failure_lines, render_plans
-
-    outcomes = results(
-        plan_projects(
-            configs, mode, sandbox=sandbox, prune=prune, console=console, channels=Channels()
-        )
-    )
-    console.out(render_plans(outcomes, fmt, console).rstrip("\n"))
+    for note in failure_notes(outcomes, fmt):
+        console.err(note)
     failed = [outcome for outcome in outcomes if outcome.error is not None]
-    if fmt != "text":
-        for outcome in failed:
-            assert outcome.error is not None
-            console.err(f"{outcome.config}: " + "\n".join(failure_lines(outcome.error)))
     if out is not None and failed:
         console.err(f"plan not saved to {out}: {len(failed)} project(s) could not be planned")
     elif out is not None:
@@ -126,3 +84,10 @@ def _plan_projects(
     code = combine(exit_code(o, lambda p: _exit_code(p, detailed_exitcode)) for o in outcomes)
     if code:
         raise click.exceptions.Exit(code)
+
+
+def _exit_code(plan: Plan, detailed_exitcode: bool) -> int:
+    """What `plan` exits with for one project's plan."""
+    if plan.has_errors:
+        return EXIT_INVALID
+    return EXIT_CHANGES if detailed_exitcode and plan.changes else EXIT_OK

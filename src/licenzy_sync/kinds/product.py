@@ -197,7 +197,11 @@ def _plan_product(
         )
         return
     action: Action = "update" if changes else "no-op"
-    reason = "archived in Licenzy" if have.status == "archived" else ""
+    reason = (
+        "archived in Licenzy"
+        if have.status == "archived"
+        else "differs from licenzy.yaml: " + ", ".join(change.field for change in changes)
+    )
     ctx.resources.append(
         ResourceChange(
             at=address,
@@ -283,7 +287,7 @@ def _check_price(ctx: PlanContext, mode: Mode, code: str, product: Product, pric
             *where,
         )
     if not price.active:
-        ctx.report(r.PRICE_INACTIVE, f"{price_id} is archived in Stripe", address, *where)
+        ctx.report(r.PRICE_INACTIVE, f"{price_id} is inactive in Stripe", address, *where)
     needs = "recurring" if product.kind == "subscription" else "one_time"
     if price.type != needs:
         ctx.report(

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from licenzy_sync.plan.canonical import canonical
 from licenzy_sync.plan.model import Plan, ResourceChange
-from licenzy_sync.plan.serialize import canonical, ensure_secret_free
+from licenzy_sync.plan.secret_screen import ensure_secret_free
 from licenzy_sync.render.blocking import blocked_by, blocked_note, errors_line
 from licenzy_sync.render.changes import field_rows, reason, replace_notes, sections
 from licenzy_sync.render.changes import summary as one_line

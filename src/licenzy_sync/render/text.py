@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import textwrap
 
+from licenzy_sync.plan.canonical import canonical
 from licenzy_sync.plan.model import Action, Plan, ResourceChange
-from licenzy_sync.plan.serialize import canonical, ensure_secret_free
+from licenzy_sync.plan.secret_screen import ensure_secret_free
 from licenzy_sync.render.blocking import blocked_by, blocked_note, errors_line
 from licenzy_sync.render.changes import (
     FieldRow,
