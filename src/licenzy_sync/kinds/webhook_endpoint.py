@@ -1,10 +1,12 @@
 """The tenant webhook endpoint in Stripe: the one that delivers events to Licenzy.
 
-With `webhook.manage: true` licenzy-sync owns it (it carries the ownership marker): it is
-created, updated, or replaced when Licenzy cannot hold its signing secret, since Stripe reveals
-a secret only when it creates an endpoint. It is written first (phase 0): its create produces
-the signing secret the Licenzy write of `webhook_secret` needs. With `manage: false` it is only
-checked.
+With `webhook.manage: true` licenzy-sync owns it (it carries the ownership marker and the
+project and mode it serves; another project's endpoint on the same Stripe account is never
+touched): it is created, updated, or replaced when Licenzy cannot hold its signing secret, since
+Stripe reveals a secret only when it creates an endpoint. An endpoint made by hand is adopted in
+place when `webhook.secret` holds its signing secret. It is written first (phase 0): its create
+produces the signing secret the Licenzy write of `webhook_secret` needs. With `manage: false`
+it is only checked, with the same checks.
 """
 
 from __future__ import annotations
@@ -42,6 +44,11 @@ SIGNING_SECRET = "signing_secret"
 ENDPOINT_ID = "id"
 STALE_REPLAYS = 10
 """Creates in a row whose replayed answer names an endpoint deleted since, before giving up."""
+LEGACY_REASON = "it names no project (an older licenzy-sync made it): apply records this one"
+"""The update of an endpoint an older licenzy-sync marked without a project, found to be this
+project's (`endpoint_owners`)."""
+ENDPOINT_FIELDS = ("url", "enabled_events", "status", "description", "metadata")
+"""What licenzy-sync sets on an endpoint, in the order a change lists them."""
 BENIGN_FIELDS = {
     "description": "description only: delivery is unaffected",
     "metadata": "metadata only: delivery is unaffected",
@@ -226,22 +233,12 @@ def _managed(ctx: PlanContext, mode: Mode, seen: _Seen) -> None:
     )
 
 
-LEGACY_REASON = (
-    "it names no project (an older licenzy-sync made it) and Licenzy holds its signing "
-    "secret: it is this project's"
-)
-
-
 def _differences(before: dict[str, Any], after: dict[str, Any]) -> tuple[FieldChange, ...]:
     return tuple(
         FieldChange(name, before[name], after[name])
         for name in ENDPOINT_FIELDS
         if before[name] != after[name]
     )
-
-
-ENDPOINT_FIELDS = ("url", "enabled_events", "status", "description", "metadata")
-"""What licenzy-sync sets on an endpoint, in the order a change lists them."""
 
 
 def _replace_reason(
@@ -508,9 +505,9 @@ def _create_endpoint(
 
 
 def stamp(writes: Writes, mode: Mode, secret: Secret) -> None:
-    """The endpoint this apply made (or adopted) records the last four characters of its secret once
-    Licenzy holds it, never before: a stamped endpoint whose secret Licenzy lacks then means
-    the secret was lost, not that a concurrent run is still storing it."""
+    """The endpoint this apply made (or adopted) records the last four characters of its
+    secret once Licenzy holds it, never before: a stamped endpoint whose secret Licenzy lacks
+    then means the secret was lost, not that a concurrent run is still storing it."""
     address: Address = addresses.webhook_endpoint(mode)
     endpoint_id = writes.produced(Output(address, ENDPOINT_ID)) or adopted_id(writes.plan, mode)
     if not isinstance(endpoint_id, str):
