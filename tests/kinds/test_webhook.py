@@ -15,13 +15,13 @@ from licenzy_sync.config.secrets import Secret
 from licenzy_sync.findings import Severity
 from licenzy_sync.kinds.webhook_endpoint import (
     LEGACY_REASON,
-    SIGNING_SECRET,
     EndpointKind,
     adopted_id,
     signing_secret,
 )
 from licenzy_sync.kinds.webhook_secret import NEW_ENDPOINT, REPLACEMENT, SecretKind
 from licenzy_sync.plan.addresses import Address
+from licenzy_sync.plan.bindings import KEPT_SECRET
 from licenzy_sync.plan.codec import plan_to_dict
 from licenzy_sync.plan.codec_read import plan_from_json
 from licenzy_sync.plan.model import FieldChange, KnownAfterApply, Plan, ResourceChange
@@ -282,7 +282,7 @@ def test_a_hand_made_endpoint_is_adopted_with_its_configured_secret(
         "event(s): refund.created, refund.updated"
     )
     assert {c.field for c in change.changes} == {"enabled_events", "metadata"}
-    assert (change.after or {})[SIGNING_SECRET] == "${WH_SECRET}"
+    assert (change.after or {})[KEPT_SECRET] == "${WH_SECRET}"
     assert adopted_id(Plan("proj_x", ["test"], ctx.resources), "test") == "we_1"
     stored_change = ctx.change_at(SECRET)
     assert (stored_change and stored_change.action) == secret_action

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -93,3 +95,30 @@ def test_adoption_keeps_the_endpoint_and_its_secret_and_converges(
     for _ in range(3):
         again = world.plan("--detailed-exitcode")
         assert again.code == 0, again.result.text
+
+
+def test_a_saved_adoption_plan_binds_the_secret_it_keeps(
+    world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Licenzy already holds the secret, so only the endpoint's write uses it: the plan file
+    still binds it, and apply refuses it when the variable changed."""
+    endpoint = _hand_made(world, monkeypatch)
+    with world.portal() as portal:
+        portal.put(
+            "/stripe-connection/test/webhook-secret", json={"webhook_secret": endpoint.secret}
+        ).raise_for_status()
+    world.write(CONFIG.replace(MANAGED, ADOPTING))
+    planfile = tmp_path / "plan.json"
+    assert world.plan("--out", str(planfile)).code == 0
+    assert list(json.loads(planfile.read_text())["secret_bindings"]) == ["WH_TEST_SECRET"]
+    monkeypatch.setenv("WH_TEST_SECRET", "whsec_PLANTEDswapped0009")
+    world.planted["WH_SWAPPED"] = "whsec_PLANTEDswapped0009"
+    refused = world.apply(str(planfile), "--auto-approve")
+    assert refused.code == 3, refused.text
+    assert "${WH_TEST_SECRET}: holds a different value" in refused.err
+    monkeypatch.setenv("WH_TEST_SECRET", endpoint.secret)
+    applied = world.apply(str(planfile), "--auto-approve")
+    assert applied.code == 0, applied.text
+    assert world.endpoint("test").id == endpoint.id
+    assert world.wired("test")
+    assert world.plan("--detailed-exitcode").code == 0

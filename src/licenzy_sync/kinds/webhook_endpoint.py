@@ -24,7 +24,7 @@ from licenzy_sync.kinds.base import Output, Raced, Verdict, Writes, field_verdic
 from licenzy_sync.kinds.endpoint_owners import Owners, holds_secret, sort_endpoints
 from licenzy_sync.plan import addresses
 from licenzy_sync.plan.addresses import Address
-from licenzy_sync.plan.bindings import bind
+from licenzy_sync.plan.bindings import KEPT_SECRET, bind
 from licenzy_sync.plan.context import PlanContext
 from licenzy_sync.plan.model import ABSENT, Action, FieldChange, Plan, ResourceChange
 from licenzy_sync.plan.ownership import SECRET_LAST4_KEY, endpoint_markers, endpoint_owner
@@ -142,7 +142,7 @@ def observed_endpoint(endpoint: StripeEndpoint) -> dict[str, Any]:
 def adopted_id(plan: Plan, mode: Mode) -> str | None:
     """The hand-made endpoint this plan adopts in ``mode``, if it adopts one."""
     change = plan.change_at(addresses.webhook_endpoint(mode))
-    if change is None or SIGNING_SECRET not in (change.after or {}):
+    if change is None or KEPT_SECRET not in (change.after or {}):
         return None
     return str((change.before or {})["id"])
 
@@ -304,7 +304,7 @@ def _adopt(
     before = observed_endpoint(endpoint)
     after = {
         **desired_endpoint(seen.url, seen.settings, ctx.state.project_id, mode),
-        SIGNING_SECRET: reference,
+        KEPT_SECRET: reference,
     }
     reason = f"adopted: made by hand, it keeps its signing secret {reference}"
     defects = [what for _, what in _defects(endpoint, seen.settings)]
@@ -416,12 +416,12 @@ def _update(change: ResourceChange, writes: Writes) -> None:
 def _adoption_stamp(change: ResourceChange, writes: Writes) -> dict[str, str]:
     """An adopted endpoint records its secret's last four characters in the same write when
     Licenzy already holds that secret; else the write that stores it stamps it (`stamp`)."""
-    if SIGNING_SECRET not in (change.after or {}):
+    if KEPT_SECRET not in (change.after or {}):
         return {}
-    secret = configured_secret((change.after or {})[SIGNING_SECRET], writes)
+    secret = configured_secret((change.after or {})[KEPT_SECRET], writes)
     if secret is None:
         raise LicenzySyncError(
-            f"{change.address}: the signing secret {(change.after or {})[SIGNING_SECRET]} is "
+            f"{change.address}: the signing secret {(change.after or {})[KEPT_SECRET]} is "
             "not set in this run; set it and run apply again"
         )
     stored = writes.plan.change_at(addresses.webhook_secret(change.mode))

@@ -23,7 +23,7 @@ from licenzy_sync.kinds.webhook_endpoint import (
     stamp,
 )
 from licenzy_sync.plan import addresses
-from licenzy_sync.plan.bindings import bind
+from licenzy_sync.plan.bindings import KEPT_SECRET, bind
 from licenzy_sync.plan.context import PlanContext
 from licenzy_sync.plan.model import Action, FieldChange, KnownAfterApply, Plan, ResourceChange
 from licenzy_sync.rules import catalog as r
@@ -103,7 +103,7 @@ def _for_new_endpoint(
     """`manage: true`: Licenzy gets the secret of the endpoint apply creates or replaces, or
     the configured secret of the hand-made endpoint it adopts."""
     endpoint = ctx.change_at(addresses.webhook_endpoint(mode))
-    if endpoint is not None and SIGNING_SECRET in (endpoint.after or {}):
+    if endpoint is not None and KEPT_SECRET in (endpoint.after or {}):
         _configured(ctx, mode, settings, connection)
         return
     if endpoint is None or endpoint.action not in PRODUCED_BY:
