@@ -27,6 +27,7 @@ from licenzy_sync.config.models import REQUIRED_EVENTS, Config, ProductKind
 from licenzy_sync.config.yamlsource import SourceMap
 from licenzy_sync.errors import ConfigInvalid, LicenzySyncError
 from licenzy_sync.keys import MODES, Mode, looks_like_secret
+from licenzy_sync.kinds.endpoint_owners import sort_endpoints
 from licenzy_sync.output import Console
 from licenzy_sync.plan.ownership import MANAGED_BY_KEY, PROTECT_KEY, is_managed, is_protected
 from licenzy_sync.providers import ProviderError, parallel, safe_text
@@ -226,13 +227,15 @@ def adopt(existing: Existing) -> Imported:
 
 def _webhook(existing: Existing, mode: Mode) -> ImportedWebhook:
     """`manage: true` only for an endpoint licenzy-sync created: taking over a hand-made one
-    would make apply rewrite (or, its secret unknown, replace) what someone set up."""
-    endpoints = existing.stripe[mode].endpoints
-    ours = [e for e in endpoints if is_managed(e.metadata)]
-    at_url = [e for e in endpoints if e.url == existing.tenant_url]
+    would make apply rewrite (or, its secret unknown, replace) what someone set up. Endpoints
+    licenzy-sync manages for other projects on the same Stripe account are not this one's."""
+    connection = existing.licenzy[mode].connection
+    owners = sort_endpoints(existing.stripe[mode].endpoints, existing.project_id, mode, connection)
+    ours = owners.mine
+    at_url = [e for e in owners.hand_made if e.url == existing.tenant_url]
     candidates = ours or at_url
     chosen = candidates[0] if candidates else None
-    secret_set = existing.licenzy[mode].connection.webhook_secret_set
+    secret_set = connection.webhook_secret_set
     notes: list[str] = []
     if chosen is None:
         comment = "no endpoint to verify yet"

@@ -213,6 +213,8 @@ def _apply_outcomes(outcomes: Planned, rounds: int, options: _Options) -> None:
     with stop_on_signals() as stop:
         codes, written = _write_projects(pending, rounds, options, stop, view)
     code = combine(codes)
+    if not code and len(outcomes) > 1:
+        code = _check_every_project(outcomes, options, view)
     if code:
         raise click.exceptions.Exit(code)
     view.done(written, len(pending))
@@ -230,6 +232,32 @@ def _refuse(outcomes: Planned, console: Console) -> None:
         console.err(note)
     if len(outcomes) > 1:
         console.err("nothing written in any project: every project's plan must be able to run")
+
+
+def _check_every_project(outcomes: Planned, options: _Options, view: View) -> int:
+    """Every project, written or not, planned once more after the last write: one project's
+    writes can undo another's (several projects may share a Stripe account), which the check
+    right after its own writes cannot see. Returns the exit code."""
+    from licenzy_sync.projects import Outcome, then
+    from licenzy_sync.workflow import mode_of
+
+    checked = then(
+        [
+            Outcome(o.config, (o.config, mode_of(o.result[0])), project=o.project)
+            for o in outcomes
+            if o.result is not None
+        ],
+        lambda planned: options.session(planned[0]).replan(planned[1])[0],
+    )
+    code = EXIT_OK
+    for outcome in checked:
+        if outcome.error is not None:
+            view.failed(outcome.error)
+            code = EXIT_ERROR
+        elif outcome.result is not None and outcome.result.changes:
+            view.remains(outcome, outcome.result)
+            code = EXIT_ERROR
+    return code
 
 
 def _write_projects(
