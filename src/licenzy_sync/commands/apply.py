@@ -235,19 +235,21 @@ def _refuse(outcomes: Planned, console: Console) -> None:
 
 
 def _check_every_project(outcomes: Planned, options: _Options, view: View) -> int:
-    """Every project, written or not, planned once more after the last write: one project's
-    writes can undo another's (several projects may share a Stripe account), which the check
-    right after its own writes cannot see. Returns the exit code."""
+    """Every project, written or not, planned once more after the last write (at its targets
+    only, when targeted): one project's writes can undo another's (several projects may share
+    a Stripe account), which the check right after its own writes cannot see. Returns the exit
+    code."""
     from licenzy_sync.projects import Outcome, then
     from licenzy_sync.workflow import mode_of
 
     checked = then(
         [
-            Outcome(o.config, (o.config, mode_of(o.result[0])), project=o.project)
+            Outcome(o.config, (o.config, o.result[0]), project=o.project)
             for o in outcomes
             if o.result is not None
         ],
-        lambda planned: options.session(planned[0]).replan(planned[1])[0],
+        lambda planned: options.session(planned[0])
+        .replan(mode_of(planned[1]), tuple(planned[1].targets))[0],
     )
     code = EXIT_OK
     for outcome in checked:
