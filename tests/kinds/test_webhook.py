@@ -69,6 +69,16 @@ def test_a_managed_webhook(
     assert ctx.findings == []
 
 
+def test_an_update_says_which_fields_differ(tmp_path: Path) -> None:
+    """Every change carries a reason, an update of the endpoint included (issue 12)."""
+    remote = state(endpoints=[endpoint(events=("charge.failed",))], licenzy=connection("abcd"))
+    ctx = plan_all(context(config(tmp_path), remote))
+    assert _changes(ctx)["webhook_endpoint"] == (
+        "update",
+        "differs from licenzy.yaml: enabled_events",
+    )
+
+
 def test_duplicates_are_replaced_by_one_endpoint(tmp_path: Path) -> None:
     ctx = plan_all(context(config(tmp_path), state(endpoints=[endpoint(), endpoint("we_2")])))
     change = ctx.change_at(ENDPOINT)

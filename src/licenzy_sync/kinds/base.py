@@ -170,5 +170,10 @@ def field_verdicts(
             yield Verdict("breaking", reason, f"{name} differs", field_change)
 
 
+def differs(changes: tuple[FieldChange, ...]) -> str:
+    """The reason of an update nothing else explains: the fields that differ."""
+    return "differs from licenzy.yaml: " + ", ".join(change.field for change in changes)
+
+
 def unclassified(change: ResourceChange) -> Verdict:
     return Verdict("breaking", UNCLASSIFIED, change.reason or f"{change.action} planned")

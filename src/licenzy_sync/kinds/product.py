@@ -10,7 +10,7 @@ from typing import Any
 from licenzy_sync.config.models import Product
 from licenzy_sync.errors import LicenzySyncError
 from licenzy_sync.keys import Mode
-from licenzy_sync.kinds.base import Output, Verdict, Writes, field_verdicts, unclassified
+from licenzy_sync.kinds.base import Output, Verdict, Writes, differs, field_verdicts, unclassified
 from licenzy_sync.plan import addresses
 from licenzy_sync.plan.context import PlanContext
 from licenzy_sync.plan.model import ABSENT, Action, FieldChange, Plan, ResourceChange
@@ -216,7 +216,7 @@ def _plan_product(
     reason = (
         "archived in Licenzy"
         if have.status == "archived"
-        else "differs from licenzy.yaml: " + ", ".join(change.field for change in changes)
+        else differs(changes)
     )
     ctx.resources.append(
         ResourceChange(

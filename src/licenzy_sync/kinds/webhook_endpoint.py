@@ -26,6 +26,7 @@ from licenzy_sync.kinds.base import (
     Raced,
     Verdict,
     Writes,
+    differs,
     field_verdicts,
     unclassified,
 )
@@ -229,7 +230,9 @@ def _managed(ctx: PlanContext, mode: Mode, seen: _Seen) -> None:
     changes = _differences(before, after)
     connection = seen.connection
     action: Action = "update" if changes else "no-op"
-    reason = "" if endpoint_owner(endpoint.metadata) else LEGACY_REASON
+    reason = differs(changes) if changes else ""
+    if not endpoint_owner(endpoint.metadata):
+        reason = LEGACY_REASON
     if len(ours) > 1 or not (connection is None or holds_secret(connection, endpoint)):
         reason, before = _replace_reason(ours, connection, before)
         action = "replace"
