@@ -91,6 +91,14 @@ def test_seed_route_and_stripe_refusals(endpoints: Endpoints) -> None:
     ).id
     archived = monthly(client)
     client.v1.prices.update(archived, params={"active": False})
+    retired = client.v1.prices.create(
+        params={
+            "product_data": {"name": "Retired", "active": False},
+            "currency": "eur",
+            "unit_amount": 900,
+            "recurring": {"interval": "month"},
+        }
+    ).id
     with control(endpoints) as ctl:
         made = ctl.post("/stripe/subscriptions", json={"mode": "test", "price": price})
         refused = {
@@ -98,6 +106,7 @@ def test_seed_route_and_stripe_refusals(endpoints: Endpoints) -> None:
             for name, body in {
                 "one-time": {"mode": "test", "price": once},
                 "archived": {"mode": "test", "price": archived},
+                "archived product": {"mode": "test", "price": retired},
                 "other mode": {"mode": "live", "price": price},
                 "status": {"mode": "test", "price": price, "status": "happy"},
                 "no price": {"mode": "test"},
@@ -111,6 +120,7 @@ def test_seed_route_and_stripe_refusals(endpoints: Endpoints) -> None:
         assert answer.status_code == 400, name
     assert "one-time" in refused["one-time"].json()["error"]["message"]
     assert "archived" in refused["archived"].json()["error"]["message"]
+    assert "inactive" in refused["archived product"].json()["error"]["message"]
 
 
 def test_list_parameters_stripe_has_but_the_sandbox_does_not_emulate() -> None:

@@ -73,6 +73,19 @@ CONFLICT = 409
 retried like a 5xx, as Stripe's SDK does."""
 RATE_LIMITED = 429
 PRICE_TYPES: tuple[PriceType, ...] = ("one_time", "recurring")
+SubscriptionStatus = Literal[
+    "active",
+    "all",
+    "canceled",
+    "ended",
+    "incomplete",
+    "incomplete_expired",
+    "past_due",
+    "paused",
+    "trialing",
+    "unpaid",
+]
+"""Stripe's `status` filter of the subscription list."""
 PROBE_ENDPOINT_ID = "we_licenzysyncpermissionprobe"
 """An id no endpoint has (Stripe's are ``we_`` and 24 alphanumerics)."""
 
@@ -265,6 +278,17 @@ class StripeReader:
         return self._price(answer, f"GET {path}")
 
     # What verify needs: a Checkout Session's prices and the events about it.
+
+    def price_in_use(self, price_id: str, *, status: SubscriptionStatus | None = None) -> bool:
+        """Whether a subscription is on ``price_id``: one request (``price``, ``status``,
+        ``limit=1``), whatever the number of subscribers. Without ``status`` Stripe counts
+        every subscription that is not canceled, i.e. every one still billed on the price."""
+        params: dict[str, str | int] = {"price": price_id, "limit": 1}
+        if status is not None:
+            params["status"] = status
+        answer = self._get(f"list subscriptions on price {price_id}", "/v1/subscriptions", params)
+        items, _ = self._parse("GET /v1/subscriptions", answer, _page_of)
+        return bool(items)
 
     def checkout_prices(self, session_id: str) -> list[str]:
         """The price id of every line item of a Checkout Session (one page: a verification

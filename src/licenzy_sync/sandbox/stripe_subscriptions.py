@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from licenzy_sync.sandbox import stripe_prices as prices
+from licenzy_sync.sandbox import stripe_products as products
 from licenzy_sync.sandbox.stripe_ids import new_id
 from licenzy_sync.sandbox.stripe_lists import Obj, created_filter, paginate
 from licenzy_sync.sandbox.stripe_params import (
@@ -58,7 +59,7 @@ _LIST_NOT_EMULATED = {
 
 def seed(ctx: Ctx, price_id: str, *, status: str = "active", customer: str | None = None) -> Obj:
     """A subscription of one item on ``price_id``. Stripe subscribes only to an active
-    recurring price, so anything else is refused here too."""
+    recurring price of an active product, so anything else is refused here too."""
     if status not in STATUSES:
         raise ValueError(f"status must be one of {', '.join(STATUSES)}")
     price = ctx.tx.get(prices.KIND, ctx.scope, price_id)
@@ -68,6 +69,9 @@ def seed(ctx: Ctx, price_id: str, *, status: str = "active", customer: str | Non
         raise ValueError(f"{price_id} is a one-time price; a subscription needs a recurring one")
     if not price["active"]:
         raise ValueError(f"{price_id} is archived; Stripe subscribes only to active prices")
+    product = ctx.tx.get(products.KIND, ctx.scope, price["product"])
+    if product is not None and not product["active"]:
+        raise ValueError(f"The product {price['product']} is marked as inactive")
     subscription_id = new_id("sub")
     subscription = {
         "id": subscription_id,
