@@ -112,6 +112,8 @@ def test_the_schema_accepts_both_forms(tmp_path: Path) -> None:
         {"amount": 100, "currency": "eur", "interval": "month", "interval_count": 37},
         {"amount": 100, "currency": "euro", "interval": "month"},
         {"amount": 100, "currency": "eur", "interval": "month", "lookup_key": "k" * 201},
+        {"amount": 100, "currency": "eur", "interval": "month", "modes": ["test", "test"]},
+        {"amount": -1, "currency": "eur", "interval": "month"},
     ],
 )
 def test_the_schema_refuses_what_validate_refuses(price: dict[str, Any]) -> None:

@@ -43,6 +43,9 @@ EXAMPLES: dict[str, list[Any]] = {
     "duration_days": [7],
     "test": ["price_1ProTest"],
     "live": ["price_1ProLive"],
+    "amount": [1900],
+    "currency": ["eur"],
+    "interval": ["month"],
 }
 
 
@@ -141,6 +144,9 @@ def _tighten_declaration(declaration: dict[str, Any]) -> None:
     properties = declaration["properties"]
     properties["currency"]["pattern"] = CURRENCY.pattern
     _string_branch(properties["lookup_key"])["maxLength"] = LOOKUP_KEY_MAX
+    for branch in properties["modes"]["anyOf"]:
+        if branch.get("type") == "array":
+            branch["uniqueItems"] = True
     declaration["allOf"] = [
         {
             "if": {"required": ["interval"], "properties": {"interval": {"const": interval}}},
