@@ -159,3 +159,30 @@ def test_the_declared_price_permissions_are_enough(
     stripe.update_product(product.id, {"default_price": price.id}, idempotency_key="k-d")
     stripe.update_price(price.id, {"nickname": "Pro"}, idempotency_key="k-n")
     assert stripe.price_in_use(price.id) is False
+
+
+def test_prices_are_found_by_lookup_key_active_or_archived(
+    endpoints: Endpoints, channels: Channels
+) -> None:
+    """A declared price's identity: 12 keys cost two chunks of ten, each asked for active and
+    archived prices, and a key no price holds is simply absent."""
+    stripe = writer(endpoints, channels)
+    product = stripe.create_product({"name": "Many"}, idempotency_key="licenzy-sync-p")
+    made = {
+        f"licenzy_sync:proj_sandbox:CODE_{index:02d}": stripe.create_price(
+            {
+                "product": product.id,
+                "unit_amount": index,
+                "currency": "usd",
+                "lookup_key": f"licenzy_sync:proj_sandbox:CODE_{index:02d}",
+                "active": index % 3 != 0,
+            },
+            idempotency_key=f"licenzy-sync-price-{index}",
+        )
+        for index in range(12)
+    }
+    paths = Paths(endpoints.sandbox)
+    found = stripe.prices_by_lookup_key([*made, "licenzy_sync:proj_sandbox:NOBODY"])
+    assert found == made
+    assert not found["licenzy_sync:proj_sandbox:CODE_03"].active
+    assert paths.count("stripe", "/v1/prices") == 4
