@@ -77,14 +77,17 @@ def test_mapped_and_declared_prices_side_by_side(tmp_path: Path) -> None:
     assert pro.price_ids is None
     assert pro.price.get("test") is None  # a declared price's id is known only after apply
     assert pro.declared_price.recurring
+    assert pro.declared_price.period == ("month", 1)  # Stripe's default count
     assert pro.declared_price.in_modes(["test", "live"]) == ["test", "live"]
     assert pro.declared_price.lookup_key_for("proj_x", "PRO") == "licenzy_sync:proj_x:PRO"
 
     assert yearly.declared_price is not None
     assert yearly.declared_price.in_modes(["test", "live"]) == ["live"]
+    assert yearly.declared_price.period == ("year", 1)
     assert yearly.declared_price.lookup_key_for("proj_x", "YEARLY") == "pro_yearly"
     assert products["PASS"].declared_price is not None
     assert not products["PASS"].declared_price.recurring
+    assert products["PASS"].declared_price.period is None
 
     assert legacy.declared_price is None
     assert legacy.price_ids == PriceIds(test="price_1Legacy", live="price_2Legacy")

@@ -262,6 +262,14 @@ class PriceDeclaration(_Model):
     def recurring(self) -> bool:
         return self.interval is not None
 
+    @property
+    def period(self) -> tuple[Interval, int] | None:
+        """The billing period as Stripe stores it, the count 1 when omitted; None for a
+        one-time price. Compared as a whole: Stripe cannot change it on a price."""
+        if self.interval is None:
+            return None
+        return self.interval, self.interval_count or 1
+
     def in_modes(self, declared: Sequence[Mode]) -> list[Mode]:
         """The modes the price exists in, in the order of ``MODES``; ``declared`` are the
         modes the file declares, the default."""
