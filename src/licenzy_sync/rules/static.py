@@ -125,10 +125,9 @@ def _products(loaded: LoadedConfig) -> Iterator[Finding]:
                     loaded.position(*where),
                 )
             owners.setdefault((mode, price_id), []).append(code)
-        test_id = product.price.get("test")
-        if test_id and test_id == product.price.get("live"):
+        if product.price.get("test") and product.price.get("test") == product.price.get("live"):
             yield r.PRICE_IN_BOTH_MODES.finding(
-                f"{code} uses '{test_id}' in both modes",
+                f"{code} uses '{product.price.get('test')}' in both modes",
                 f"products.{code}.price.live",
                 loaded.position(*at, "price", "live"),
             )
