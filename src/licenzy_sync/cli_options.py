@@ -37,9 +37,21 @@ def configs_option(f: F) -> F:
         multiple=True,
         default=[DEFAULT_CONFIG],
         show_default=True,
-        help="Path to licenzy.yaml. Repeat it, or give a quoted glob such as "
-        "'licenzy/*.yaml', for several projects (one file each).",
+        help="Path to licenzy.yaml (- reads it from stdin). Repeat it, or give a quoted glob "
+        "such as 'licenzy/*.yaml', for several projects (one file each).",
     )(f)
+
+
+def output_option(what: str) -> Callable[[F], F]:
+    """-o for the commands that write a licenzy.yaml (init, import); - is stdout."""
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+        default=DEFAULT_CONFIG,
+        show_default=True,
+        help=f"Where to write {what}; - for stdout.",
+    )
 
 
 def console_options(f: F) -> F:
@@ -58,14 +70,18 @@ def sandbox_option(f: F) -> F:
     )(f)
 
 
-def mode_option(f: F) -> F:
+def modes_to(verb: str) -> Callable[[F], F]:
+    """--mode, its help saying what the command does with the modes it selects."""
     return click.option(
         "--mode",
         type=click.Choice(["test", "live", "all"]),
         default="all",
         show_default=True,
-        help="Which mode blocks to plan.",
-    )(f)
+        help=f"Which mode blocks to {verb}.",
+    )
+
+
+mode_option = modes_to("plan")
 
 
 def format_option(markdown_for: str) -> Callable[[F], F]:

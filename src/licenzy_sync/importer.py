@@ -13,8 +13,6 @@ the file's content, pure) and `to_yaml` (content -> commented YAML text, pure).
 
 from __future__ import annotations
 
-import json
-import os
 import tempfile
 import textwrap
 from collections.abc import Iterator, Mapping
@@ -36,6 +34,7 @@ from licenzy_sync.redact import redact
 from licenzy_sync.render.findings_text import format_findings, printable
 from licenzy_sync.rules.static import static_findings
 from licenzy_sync.runtime import prepare
+from licenzy_sync.scaffold import MODELINE, replace_file, schema_note, write_schema
 from licenzy_sync.state import LicenzyModeSnapshot, LicenzyProduct, StripePrice, StripeSnapshot
 
 TOKEN_REF = "${LICENZY_PORTAL_TOKEN}"
@@ -47,10 +46,6 @@ WEBHOOK_SECRET_REFS: dict[Mode, str] = {
     "test": "${STRIPE_TEST_WEBHOOK_SECRET}",
     "live": "${STRIPE_LIVE_WEBHOOK_SECRET}",
 }
-SCHEMA_FILE = "licenzy.schema.json"
-MODELINE = f"# yaml-language-server: $schema=./{SCHEMA_FILE}"
-"""Relative to the written file: import puts the schema beside it, so the modeline resolves in
-any repository, offline, and matches the licenzy-sync version that wrote the file."""
 SOURCE = "(import)"
 COMMENT_COLUMN = 35
 LINE_WIDTH = 100
@@ -501,32 +496,7 @@ def write_config(text: str, target: Path | None, console: Console) -> None:
             ) from None
     if target is None:
         console.out(text.rstrip("\n"))
+        schema_note(console)
         return
-    _replace(target, text)
-    _write_schema(target.with_name(SCHEMA_FILE), console)
-
-
-def _replace(target: Path, text: str) -> None:
-    partial_file = target.with_name(f".{target.name}.import-tmp")
-    try:
-        partial_file.write_text(text, encoding="utf-8")
-        os.replace(partial_file, target)
-    except OSError as error:
-        partial_file.unlink(missing_ok=True)
-        raise LicenzySyncError(f"{target}: cannot write: {error.strerror or error}") from None
-
-
-def _write_schema(path: Path, console: Console) -> None:
-    """The schema the modeline names, beside the config; a file of that name that is not
-    licenzy-sync's schema is left alone."""
-    from licenzy_sync.config.schema import SCHEMA_ID, json_schema_text
-
-    try:
-        existing = json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
-    except (OSError, ValueError):
-        existing = {}
-    ours = isinstance(existing, dict) and existing.get("$id") == SCHEMA_ID
-    if existing is not None and not ours:
-        console.err(f"note: {path} exists and is not licenzy-sync's schema; left as it is")
-        return
-    _replace(path, json_schema_text())
+    replace_file(target, text)
+    write_schema(target, console)

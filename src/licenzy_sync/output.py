@@ -19,8 +19,13 @@ def color_enabled(no_color_flag: bool, stream: TextIO) -> bool:
 
 
 class Console:
-    def __init__(self, no_color: bool = False, verbose: int = 0) -> None:
-        self.color = color_enabled(no_color, sys.stdout)
+    def __init__(
+        self, no_color: bool = False, verbose: int = 0, *, stdout_taken: bool = False
+    ) -> None:
+        """``stdout_taken``: standard output carries a file (`plan --out -`), so what would be
+        shown there goes to standard error instead."""
+        self._out = sys.stderr if stdout_taken else sys.stdout
+        self.color = color_enabled(no_color, self._out)
         self.err_color = color_enabled(no_color, sys.stderr)
         self.verbose = verbose
 
@@ -32,7 +37,7 @@ class Console:
         return f"\033[{codes}m{text}\033[0m"
 
     def out(self, text: str = "") -> None:
-        sys.stdout.write(redact(text) + "\n")
+        self._out.write(redact(text) + "\n")
 
     def err(self, text: str = "") -> None:
         sys.stderr.write(redact(text) + "\n")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from collections import Counter
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 
 _PROJECTS_TOP_KEYS = ("format_version", PROJECTS_KEY, "errors")
 
+STDOUT = Path("-")
 PLAN_MAX_BYTES = 256 * MIB
 """Plans of tens of thousands of products stay far below this; /dev/zero does not."""
 
@@ -36,8 +38,21 @@ def write_plans(outcomes: Sequence[Outcome[Plan]], path: Path) -> None:
     _write(plans_json(outcomes), path)
 
 
+def to_stdout(path: Path | None) -> bool:
+    """`--out -`: the saved plan goes to standard output (and what plan shows, to stderr)."""
+    return path == STDOUT
+
+
+def saved_message(path: Path) -> str:
+    return "plan written to stdout" if to_stdout(path) else f"plan saved to {path}"
+
+
 def _write(text: str, path: Path) -> None:
     """A crash mid-write must never leave a truncated plan that apply could half-trust."""
+    if to_stdout(path):
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
     directory = path.parent if str(path.parent) else Path(".")
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
     try:

@@ -63,6 +63,10 @@ def plan_loaded(
 
     modes = select_modes(loaded, requested_mode)
     run = prepare(loaded, modes, sandbox=sandbox)
+    if sandbox:
+        from licenzy_sync.sandbox.seed import require_seeded
+
+        require_seeded(loaded, modes)
     state = read_remote(
         run.targets,
         referenced_prices(loaded, modes),

@@ -419,3 +419,4 @@ def test_sandbox_defaults(
     assert data["project"] == "proj_sandbox"
     assert data["products"] == {}
     assert "lzp_sandbox" not in result.text and "sk_test_sandbox" not in result.text
+    assert "note: its first line names ./licenzy.schema.json for editors" in result.err

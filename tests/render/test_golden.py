@@ -210,7 +210,170 @@ def secret_free() -> Plan:
     )
 
 
+# The planner's shapes, as `plan` makes them: what a user meets in the text plan.
+MANAGED = {"managed_by": "licenzy-sync"}
+DESCRIPTION = "Licenzy tenant webhook (managed by licenzy-sync)"
+TENANT_URL = "https://licenzy.app/v1/webhooks/stripe/tenant"
+REQUIRED = [
+    "charge.dispute.closed",
+    "charge.dispute.created",
+    "charge.refunded",
+    "checkout.session.completed",
+    "checkout.session.expired",
+    "customer.subscription.created",
+    "customer.subscription.deleted",
+    "customer.subscription.updated",
+    "invoice.payment_failed",
+    "invoice.payment_succeeded",
+    "refund.created",
+    "refund.updated",
+]
+
+
+def acme(resources: list[ResourceChange], **fields: Any) -> Plan:
+    """A test-mode plan of proj_acme, as `plan` makes one for a plain licenzy.yaml."""
+    return Plan("proj_acme", ["test"], resources, config_file="licenzy.yaml", **fields)
+
+
+def endpoint(
+    action: Action, reason: str, before: dict[str, Any] | None, after: dict[str, Any]
+) -> ResourceChange:
+    changes = tuple(
+        FieldChange(k, before[k], after[k]) for k in after if before and before[k] != after[k]
+    )
+    address = "stripe.test.webhook_endpoint[tenant]"
+    return ResourceChange(
+        address, "stripe", "test", "webhook_endpoint", "tenant", action, reason, changes,
+        before, after,
+    )
+
+
+def stored_secret(action: Action, reason: str, source: str) -> ResourceChange:
+    return ResourceChange(
+        "licenzy.test.webhook_secret[tenant]", "licenzy", "test", "webhook_secret", "tenant",
+        action, reason, (FieldChange("source", None, source),),
+        {"stored": action == "update"}, {"stored": True, "source": source},
+    )
+
+
+def managed_endpoint(**fields: Any) -> dict[str, Any]:
+    return {
+        "url": TENANT_URL,
+        "enabled_events": REQUIRED,
+        "status": "enabled",
+        "description": DESCRIPTION,
+        "metadata": MANAGED,
+        **fields,
+    }
+
+
+def managed_product(kind: str, price: str, name: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "stripe_price_id": price,
+        "name": name,
+        "units": None,
+        "duration_days": None,
+        "metadata": MANAGED,
+        "status": "active",
+        **fields,
+    }
+
+
+def added_event() -> Plan:
+    """The managed endpoint lacks one required event: one event added, not two lists."""
+    before = {"id": "we_1Tenant", **managed_endpoint(enabled_events=REQUIRED[:-2] + REQUIRED[-1:])}
+    return acme(
+        [endpoint("update", "", before, managed_endpoint())],
+        fingerprints={"stripe.test.webhook_endpoint[tenant]": "sha256:" + "e" * 64},
+    )
+
+
+def created_product() -> Plan:
+    """A new product and a new managed endpoint: no markers, status or description shown."""
+    credits = managed_product(
+        "usage_pack", "price_1Credits", "Credits", units=100, metadata={"tier": "gold", **MANAGED}
+    )
+    return acme(
+        [
+            product("test", "CREDITS", "create", reason="not in Licenzy", after=credits),
+            endpoint("create", "no endpoint delivers to Licenzy", None, managed_endpoint()),
+            stored_secret(
+                "create",
+                "Licenzy does not hold the endpoint's signing secret",
+                "the new endpoint's signing secret",
+            ),
+        ]
+    )
+
+
+def replaced_endpoint() -> Plan:
+    """Duplicated managed endpoints: what is replaced, why, and what becomes of the old ones."""
+    before = {
+        "id": "we_1Old",
+        **managed_endpoint(url="https://old.example/hook"),
+        "duplicates": ["we_2Dup", "we_3Dup"],
+    }
+    why = (
+        "3 endpoints carry licenzy-sync's marker (one is kept), and Stripe reveals a secret "
+        "only at creation"
+    )
+    return acme(
+        [
+            endpoint("replace", why, before, managed_endpoint()),
+            stored_secret(
+                "update",
+                "Licenzy holds a different signing secret",
+                "the replacement endpoint's signing secret",
+            ),
+        ],
+        fingerprints={"stripe.test.webhook_endpoint[tenant]": "sha256:" + "f" * 64},
+    )
+
+
+def archived_product() -> Plan:
+    """`--prune`: what is archived, in one line; no `status: "active"`."""
+    before = managed_product("subscription", "price_1Old", "Old plan")
+    archive = product(
+        "test",
+        "OLD_PLAN",
+        "archive",
+        reason="no longer in licenzy.yaml (--prune)",
+        changes=(FieldChange("status", "active", "archived"),),
+        before=before,
+        after={**before, "status": "archived"},
+    )
+    return acme([archive], fingerprints={"licenzy.test.product[OLD_PLAN]": "sha256:" + "1" * 64})
+
+
+def with_errors() -> Plan:
+    """An inactive price: the plan opens with what apply will do (nothing) and marks the
+    change the error is about."""
+    pro = managed_product("subscription", "price_1Gone", "Pro")
+    inactive = Finding(
+        "LZ102",
+        Severity.ERROR,
+        "price_1Gone is inactive in Stripe",
+        field="products.PRO.price.test",
+        position=Position("licenzy.yaml", 12, 20),
+        hint="reactivate the price in Stripe or map the product to an active price",
+        address="licenzy.test.product[PRO]",
+    )
+    return acme(
+        [
+            product("test", "PRO", "create", reason="not in Licenzy", after=pro),
+            endpoint("create", "no endpoint delivers to Licenzy", None, managed_endpoint()),
+        ],
+        findings=[inactive],
+    )
+
+
 SAMPLES: dict[str, Callable[[], Plan]] = {
+    "added_event": added_event,
+    "archived_product": archived_product,
+    "created_product": created_product,
+    "replaced_endpoint": replaced_endpoint,
+    "with_errors": with_errors,
     "no_changes": no_changes,
     "mixed_with_findings": mixed_with_findings,
     "replace_with_reason": replace_with_reason,
@@ -263,7 +426,7 @@ def test_renderers_do_not_depend_on_input_order() -> None:
 
 
 def test_secret_free_sample_says_that_a_secret_is_stored_not_what_it_is() -> None:
-    for render in RENDERERS.values():
+    for extension, render in RENDERERS.items():
         text = render(secret_free())
-        assert "secret_set" in text or "secret\\_set" in text
+        assert ("secret_set" if extension == "json" else "stores stripe.test.webhook") in text
         assert "whsec_" not in text

@@ -22,7 +22,13 @@ from licenzy_sync.render.markdown import (
     measure,
     render_markdown,
 )
-from tests.render.test_golden import mixed_with_findings, product
+from tests.render.test_golden import (
+    added_event,
+    created_product,
+    mixed_with_findings,
+    product,
+    with_errors,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 HOSTILE = (
@@ -30,7 +36,7 @@ HOSTILE = (
     "![pixel](https://evil.example/p.png) `code` | pipe ~~strike~~ @octocat "
     "</details></summary><!-- x --> \\ &amp; \n\n# heading"
 )
-OUR_TAGS = re.compile(r"</?(code|details|summary)>|<br>|<!-- licenzy-sync:plan project=\S+ -->")
+OUR_TAGS = re.compile(r"</?(b|code|details|summary)>|<br>|<!-- licenzy-sync:plan project=\S+ -->")
 
 
 def hostile_plan() -> Plan:
@@ -85,7 +91,7 @@ def test_hostile_strings_cannot_add_html_links_images_or_mentions() -> None:
     assert text.count("</details>") == 1
     assert text.count("-->") == 1
     for line in text.splitlines():
-        assert not line.startswith("#") or line.startswith(("## ", "### "))
+        assert not line.startswith("#") or line.startswith(("## ", "### ", "#### Products"))
 
 
 def test_hostile_strings_cannot_break_tables() -> None:
@@ -178,7 +184,7 @@ def test_ten_thousand_resources_drop_details_from_the_end_and_say_so() -> None:
     assert 0 < shown < changed
     assert (
         f"Omitted: the details of {changed - shown:,} of {changed:,} changed resources "
-        f"(those of the first {shown:,} by address are shown)."
+        f"(those of the first {shown:,} are shown)."
     ) in text
     assert "Run `licenzy-sync plan --format text` to see the full plan." in text
     assert f"_Details of {changed - shown:,} more changed resources not shown" in text
@@ -261,3 +267,26 @@ def test_template_ships_with_the_package() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     patterns = config["tool"]["setuptools"]["package-data"]["licenzy_sync"]
     assert any(fnmatch("render/templates/plan.md.j2", pattern) for pattern in patterns)
+
+
+def test_errors_say_at_the_top_that_apply_writes_nothing_and_mark_what_they_block() -> None:
+    text = render_markdown(with_errors())
+    caution = text.index("> [!CAUTION]\n> **1 error: apply will write nothing.**")
+    assert caution < text.index("| Action | Resources |")
+    assert (
+        "<code>licenzy.test.product[PRO]</code> will be created <b>(blocked by LZ102)</b>: "
+        "not in Licenzy</summary>"
+    ) in text
+    assert text.count("(blocked by") == 1
+    assert "[!CAUTION]" not in render_markdown(created_product())
+
+
+def test_changes_read_like_the_text_plan() -> None:
+    text = render_markdown(created_product())
+    assert text.index("#### Webhook and connection") < text.index("#### Products")
+    assert 'usage\\_pack "Credits", 100 units, price price\\_1Credits' in text
+    assert "managed\\_by" not in text
+    assert "Licenzy tenant webhook" not in text
+    assert "| enabled\\_events | — | <code>+ refund.created</code> |" in render_markdown(
+        added_event()
+    )

@@ -7,9 +7,21 @@ import pytest
 from licenzy_sync.findings import Finding, Position, Severity
 from licenzy_sync.output import Console
 from licenzy_sync.plan.model import FieldChange, Plan, ResourceChange
+from licenzy_sync.render.blocking import errors_line, nothing_written
+from licenzy_sync.render.changes import field_rows, summary
 from licenzy_sync.render.findings_text import printable
-from licenzy_sync.render.text import field_rows, render_text, summary_line
-from tests.render.test_golden import mixed_with_findings, no_changes, product, replace_with_reason
+from licenzy_sync.render.json_render import render_json
+from licenzy_sync.render.text import WIDTH, render_text, summary_line
+from tests.render.test_golden import (
+    added_event,
+    created_product,
+    mixed_with_findings,
+    no_changes,
+    product,
+    replace_with_reason,
+    replaced_endpoint,
+    with_errors,
+)
 
 
 def tag(text: str, *styles: str) -> str:
@@ -145,3 +157,126 @@ def test_control_and_bidi_characters_cannot_reach_the_terminal() -> None:
 def test_printable_keeps_ordinary_unicode() -> None:
     assert printable("Café ✓ 日本 😀") == "Café ✓ 日本 😀"
     assert printable("a\nb\tc") == "a\\u000ab\\u0009c"
+
+
+def test_a_list_change_shows_what_is_added_and_removed_not_both_lists() -> None:
+    before = ["a.one", "b.two", "c.three"]
+    after = ["a.one", "c.three", "d.four"]
+    resource = product(
+        "test",
+        "PRO",
+        "update",
+        changes=(FieldChange("enabled_events", before, after),),
+    )
+    text = render_text(_plan([resource], []))
+    assert "      enabled_events: + d.four, - b.two\n" in text
+    assert "a.one" not in text
+
+
+def test_metadata_differs_key_by_key_and_markers_are_never_shown() -> None:
+    resource = product(
+        "test",
+        "PRO",
+        "update",
+        changes=(
+            FieldChange(
+                "metadata",
+                {"tier": "silver", "keep": "x"},
+                {"tier": "gold", "keep": "x", "managed_by": "licenzy-sync"},
+            ),
+        ),
+    )
+    text = render_text(_plan([resource], []))
+    assert '      metadata.tier: "silver" -> "gold"\n' in text
+    assert "keep" not in text
+    assert "managed_by" not in text
+
+
+def test_an_update_of_markers_only_says_so() -> None:
+    resource = product(
+        "test",
+        "PRO",
+        "update",
+        changes=(FieldChange("metadata", {}, {"managed_by": "licenzy-sync"}),),
+    )
+    text = render_text(_plan([resource], []))
+    assert "      only licenzy-sync's ownership markers change\n" in text
+    assert "managed_by" not in text
+
+
+def test_fields_licenzy_sync_sets_itself_stay_in_the_json_only() -> None:
+    plan = created_product()
+    text = render_text(plan)
+    for internal in ("managed_by", "status", "active", '"enabled"', "description", "stored"):
+        assert internal not in text
+    document = render_json(plan)
+    for internal in ("managed_by", '"status": "active"', '"status": "enabled"', "description"):
+        assert internal in document
+
+
+def test_every_change_has_a_reason_even_without_one_from_the_planner() -> None:
+    text = render_text(added_event())
+    assert "will be updated  # differs from licenzy.yaml\n" in text
+
+
+def test_a_long_reason_is_wrapped_within_the_width() -> None:
+    text = render_text(replaced_endpoint())
+    assert max(len(line) for line in text.splitlines()) <= WIDTH
+    assert "      # 3 endpoints carry licenzy-sync's marker" in text
+
+
+def test_a_created_product_is_two_lines() -> None:
+    text = render_text(created_product())
+    block = text[text.index("  + licenzy.test.product[CREDITS]") :].split("\n\n")[0]
+    assert block.splitlines() == [
+        "  + licenzy.test.product[CREDITS] will be created  # not in Licenzy",
+        '      usage_pack "Credits", 100 units, price price_1Credits, metadata tier="gold"',
+    ]
+
+
+def test_webhook_and_connection_changes_come_before_products() -> None:
+    text = render_text(created_product())
+    assert text.index("Webhook and connection:") < text.index("stripe.test.webhook_endpoint")
+    assert text.index("licenzy.test.webhook_secret") < text.index("Products:")
+    assert text.index("Products:") < text.index("licenzy.test.product[CREDITS]")
+
+
+def test_a_plan_with_errors_says_first_that_apply_writes_nothing() -> None:
+    text = render_text(with_errors(), tag)
+    assert text.startswith("<red+bold>1 error: apply will write nothing.</>\n\n")
+    assert "licenzy-sync would perform, once the errors are fixed, the following" in text
+    assert (
+        "  <green>+</> <bold>licenzy.test.product[PRO]</> will be created "
+        "<red+bold>(blocked by LZ102)</>"
+    ) in text
+    assert "webhook_endpoint[tenant]</> will be created  " in text  # not what LZ102 is about
+
+
+def test_errors_line_and_nothing_written() -> None:
+    assert errors_line(added_event()) is None
+    assert errors_line(mixed_with_findings()) == "2 errors: apply will write nothing."
+    assert nothing_written(with_errors()) == "1 error: nothing written."
+    read_only = _plan([], [Finding("LZ140", Severity.WARNING, "the key may not write")])
+    assert read_only.blocks_apply
+    assert nothing_written(read_only).endswith(": nothing written.")
+    assert nothing_written(read_only).startswith("LZ140")
+
+
+def test_a_protected_product_says_so_in_its_line_and_the_plan_is_not_changed() -> None:
+    after = {
+        "kind": "time_pass",
+        "name": "Week",
+        "duration_days": 7,
+        "stripe_price_id": "price_1Week",
+        "metadata": {"managed_by": "licenzy-sync", "protect": "true", "team": "growth"},
+        "status": "active",
+    }
+    resource = product("test", "WEEK", "create", reason="not in Licenzy", after=after)
+    assert summary(resource) == (
+        'time_pass "Week", 7 days, price price_1Week, protected, metadata team="growth"'
+    )
+    assert after["metadata"] == {
+        "managed_by": "licenzy-sync",
+        "protect": "true",
+        "team": "growth",
+    }

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 from click.testing import CliRunner
@@ -21,11 +22,13 @@ from licenzy_sync.sandbox.seed import (
     SeedPrice,
     SeedSpec,
     SeedWebhook,
+    follow_licenzy,
     seed,
     spec_from_config,
 )
 from licenzy_sync.sandbox.stripe_api import DEFAULT_ACCOUNT_ID, get_price
 
+TENANT = "http://lz.test/v1/webhooks/stripe/tenant"
 SPEC = SeedSpec(
     project_id="proj_acme",
     project_name="Acme",
@@ -213,9 +216,9 @@ def test_spec_from_config(tmp_path: Path) -> None:
             SeedPrice("test", "price_1CreditsTest", "usage_pack"),
             SeedPrice("test", "price_1DayTest", "time_pass"),
         ),
-        webhooks=(
-            SeedWebhook("test", "http://lz.test/v1/webhooks/stripe/tenant", REQUIRED_EVENTS),
-            SeedWebhook("live", "http://lz.test/v1/webhooks/stripe/tenant", REQUIRED_EVENTS),
+        webhooks=tuple(
+            SeedWebhook(mode, TENANT, REQUIRED_EVENTS, follows_licenzy=True)
+            for mode in ("test", "live")
         ),
     )
 
@@ -300,3 +303,31 @@ def test_cli_reports_an_unusable_state_directory(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert f"Cannot open the sandbox state in {blocker / 'state'}" in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_seeded_endpoints_follow_the_licenzy_they_are_reached_at(
+    box: Sandbox, tmp_path: Path
+) -> None:
+    """`sandbox serve` moves the endpoints seeded for the sandbox's own Licenzy to its URL (and
+    back when it stops); seeding again for another URL moves them instead of adding one."""
+    path = tmp_path / "licenzy.yaml"
+    path.write_text(CONFIG)
+    seed(box, spec_from_config(path, "http://sandbox.invalid/licenzy"))
+    moved = follow_licenzy(box, "http://127.0.0.1:7421/licenzy")
+    assert [mode for mode, _ in moved] == ["test", "live"]
+    assert follow_licenzy(box, "http://127.0.0.1:7421/licenzy") == []
+    again = seed(box, spec_from_config(path, "http://lz.test"))
+    assert again.created == []
+    assert len(again.moved) == 2
+    assert all(line.endswith(f"to {TENANT}") for line in again.moved)
+    with box.store.transaction() as tx:
+        urls = [e["url"] for _, e in tx.iter("webhook_endpoint", f"{DEFAULT_ACCOUNT_ID}/test")]
+    assert urls == [TENANT]
+
+
+def test_an_endpoint_url_the_config_names_stays_where_it_is(box: Sandbox, tmp_path: Path) -> None:
+    path = tmp_path / "licenzy.yaml"
+    named = '{secret_key: "${STRIPE_TEST_SECRET_KEY}"}\n    webhook: {url: "https://lz.example/h"}'
+    path.write_text(CONFIG.replace('{secret_key: "${STRIPE_TEST_SECRET_KEY}"}', named))
+    seed(box, spec_from_config(path, "http://sandbox.invalid/licenzy"))
+    assert follow_licenzy(box, "http://127.0.0.1:7421/licenzy") == [("live", ANY)]

@@ -162,7 +162,7 @@ def _apply_one(plan: Plan, run: Run, config_path: Path, rounds: int, options: _O
         steps = manual_section(plan)
         matched = "Stripe matches" if steps else "Stripe and Licenzy match"
         console.out(
-            f"Apply complete: {written} change(s) written; {matched} licenzy.yaml. "
+            f"Apply complete: {written} change(s) written; {matched} {plan.config_file}. "
             f"Requests: {_requests(options.channels)}."
         )
         for line in steps:

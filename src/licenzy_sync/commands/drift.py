@@ -11,7 +11,7 @@ from licenzy_sync.cli_options import (
     configs_option,
     console_options,
     format_option,
-    mode_option,
+    modes_to,
     sandbox_option,
 )
 from licenzy_sync.errors import EXIT_CHANGES, EXIT_OK
@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 
 @click.command()
 @configs_option
-@mode_option
-@format_option("a GitHub issue body (json: docs/drift-format.md)")
+@modes_to("check for drift")
+@format_option("a GitHub issue body")
 @click.option(
     "--fail-on",
     type=click.Choice(["breaking", "any"]),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from licenzy_sync.cli_options import DEFAULT_CONFIG, console_options, sandbox_option
+from licenzy_sync.cli_options import console_options, output_option, sandbox_option
 from licenzy_sync.output import Console
 
 
@@ -24,14 +24,7 @@ from licenzy_sync.output import Console
     help="Licenzy project id (proj_...) or exact name. With --sandbox it defaults to the "
     "sandbox's project.",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
-    default=DEFAULT_CONFIG,
-    show_default=True,
-    help="Where to write the file; - for stdout.",
-)
+@output_option("the file")
 @click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
 @sandbox_option
 @console_options

@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     "--out",
     type=click.Path(path_type=Path, dir_okay=False),
     help="Also save the plan (JSON, with fingerprints) for `apply PLANFILE`; with several "
-    "configs, every project's plan in one file.",
+    "configs, every project's plan in one file. - writes it to stdout (and the plan shown, "
+    "to stderr).",
 )
 @click.option(
     "--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes (0 when none)."
@@ -61,13 +62,13 @@ def plan(
     --detailed-exitcode, 3 rule violations, 1 error.
     """
     from licenzy_sync.plan.manual import manual_section
-    from licenzy_sync.planfile import write_plan
+    from licenzy_sync.planfile import saved_message, to_stdout, write_plan
     from licenzy_sync.projects import expand_configs
     from licenzy_sync.render.select import render
     from licenzy_sync.workflow import make_plan
 
     configs = expand_configs(config_paths)
-    console = Console(no_color, verbose)
+    console = Console(no_color, verbose, stdout_taken=to_stdout(out))
     if len(configs) > 1:
         _plan_projects(configs, mode, fmt, out, detailed_exitcode, prune, sandbox, console)
         return
@@ -77,7 +78,7 @@ def plan(
         (console.err if fmt == "json" else console.out)(line)
     if out is not None:
         write_plan(result, out)
-        console.err(f"plan saved to {out}")
+        console.err(saved_message(out))
     if result.has_errors:
         raise click.exceptions.Exit(EXIT_INVALID)
     if detailed_exitcode and result.changes:
@@ -101,7 +102,7 @@ def _plan_projects(
     sandbox: bool,
     console: Console,
 ) -> None:
-    from licenzy_sync.planfile import write_plans
+    from licenzy_sync.planfile import saved_message, write_plans
     from licenzy_sync.projects import combine, exit_code, plan_projects, results
     from licenzy_sync.providers.retry import Channels
     from licenzy_sync.render.projects import failure_lines, render_plans
@@ -121,7 +122,7 @@ def _plan_projects(
         console.err(f"plan not saved to {out}: {len(failed)} project(s) could not be planned")
     elif out is not None:
         write_plans(outcomes, out)
-        console.err(f"plan saved to {out}")
+        console.err(saved_message(out))
     code = combine(exit_code(o, lambda p: _exit_code(p, detailed_exitcode)) for o in outcomes)
     if code:
         raise click.exceptions.Exit(code)

@@ -15,7 +15,7 @@ from licenzy_sync.cli_options import (
     configs_option,
     console_options,
     format_option,
-    mode_option,
+    modes_to,
     sandbox_option,
 )
 from licenzy_sync.errors import EXIT_INVALID, EXIT_OK, LicenzySyncError
@@ -35,7 +35,7 @@ LIVE_BANNER = (
 
 @click.command()
 @configs_option
-@mode_option
+@modes_to("verify")
 @click.option(
     "--product",
     "products",

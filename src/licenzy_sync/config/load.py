@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from licenzy_sync.config.models import LITERAL_SECRET, Config
-from licenzy_sync.config.reading import CONFIG_MAX_BYTES, decode_config, read_limited
+from licenzy_sync.config.reading import CONFIG_MAX_BYTES, decode_config, read_config_source
 from licenzy_sync.config.yamlsource import Path as DataPath
 from licenzy_sync.config.yamlsource import SourceMap, YamlError, dotted, load_yaml
 from licenzy_sync.errors import ConfigInvalid, LicenzySyncError
@@ -54,14 +54,15 @@ def _without_secrets(finding: Finding) -> Finding:
     )
 
 
-def _load(path: Path) -> LoadedConfig:
-    display = str(path)
+def _load(given: Path) -> LoadedConfig:
     try:
-        raw = read_limited(path, "the configuration", CONFIG_MAX_BYTES)
+        raw, path = read_config_source(given, CONFIG_MAX_BYTES)
     except FileNotFoundError:
         raise LicenzySyncError(
-            f"{display}: no such file (pass -c/--config, or start from licenzy.yaml.example)"
+            f"{given}: no such file (pass -c/--config, or write a starter with "
+            "`licenzy-sync init`)"
         ) from None
+    display = str(path)
     text = decode_config(raw, display)
     in_text = _secrets_in_text(text, display)
     try:
@@ -76,7 +77,7 @@ def _load(path: Path) -> LoadedConfig:
                     Severity.ERROR,
                     f"the top level must be a mapping of settings, not {_kind_of(data)}",
                     position=source.of_value(()),
-                    hint="start from licenzy.yaml.example",
+                    hint="`licenzy-sync init` writes a starter",
                 ),
                 *in_text,
             ]

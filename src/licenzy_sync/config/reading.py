@@ -8,9 +8,12 @@ with the line and column where they stand.
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
+import sys
 from pathlib import Path
+from typing import TextIO
 
 from licenzy_sync.errors import ConfigInvalid, LicenzySyncError
 from licenzy_sync.findings import Finding, Position, Severity
@@ -61,6 +64,33 @@ def read_limited(path: Path, what: str, limit: int) -> bytes:
             "licenzy-sync reads"
         )
     return data
+
+
+STDIN = Path("-")
+STDIN_DISPLAY = "<stdin>"
+"""How a config read from standard input (`-c -`) is named in file:line messages."""
+
+
+def read_config_source(path: Path, limit: int) -> tuple[bytes, Path]:
+    """The bytes of a config and the name to show for it: ``-`` is standard input, read up to
+    ``limit`` like a file (a pipe, so the regular-file rule of files does not apply). Standard
+    input is read once; a command that loads the config again (apply's proving plan, a plan's
+    manual steps, both name it ``<stdin>``) gets the same text."""
+    if path not in (STDIN, Path(STDIN_DISPLAY)):
+        return read_limited(path, "the configuration", limit), path
+    data = _read_once(sys.stdin, limit)
+    if len(data) > limit:
+        raise LicenzySyncError(
+            f"{STDIN_DISPLAY}: the configuration is larger than {limit // MIB} MiB ({limit} "
+            "bytes), the most licenzy-sync reads"
+        )
+    return data, Path(STDIN_DISPLAY)
+
+
+@functools.cache
+def _read_once(stream: TextIO, limit: int) -> bytes:
+    """Keyed by the stream itself, so a process that is handed another stdin reads that."""
+    return stream.buffer.read(limit + 1)
 
 
 def _reason(path: Path, exc: OSError) -> str:

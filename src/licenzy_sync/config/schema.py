@@ -21,13 +21,7 @@ from licenzy_sync.config.models import (
 )
 from licenzy_sync.endpoints import URL_PATTERN
 from licenzy_sync.keys import secret_pattern
-from licenzy_sync.rules.static import (
-    CODE,
-    CURRENCY,
-    PRICE_ID,
-    RESERVED_METADATA_KEYS,
-    STRIPE_ID,
-)
+from licenzy_sync.rules.static import CODE, CURRENCY, PRICE_ID, RESERVED_METADATA_KEYS
 
 SCHEMA_ID = "https://licenzy-sync.dev/licenzy.schema.json"
 DRAFT = "http://json-schema.org/draft-07/schema#"
@@ -73,11 +67,8 @@ def _tighten(schema: dict[str, Any], definitions: dict[str, Any]) -> None:
     """The static rules a schema can express, on top of what the models say."""
     properties = schema["properties"]
     properties["version"] = {**properties["version"], "const": 1}  # LZ001
-    stripe_ids = STRIPE_ID.pattern.removeprefix("^").upper()
-    properties["products"]["propertyNames"] = {  # LZ002, LZ003
-        "pattern": CODE.pattern,
-        "not": {"pattern": f"^{stripe_ids}"},
-    }
+    # LZ002, and LZ003 with it: a Stripe id starts in lower case, which CODE refuses.
+    properties["products"]["propertyNames"] = {"pattern": CODE.pattern}
     prices = definitions["PriceIds"]
     for mode in ("test", "live"):
         _string_branch(prices["properties"][mode])["pattern"] = PRICE_ID.pattern  # LZ004

@@ -295,6 +295,6 @@ def load_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
         )
     root = documents[0] if documents else None
     if root is None:
-        raise _error(file, None, "the file is empty", hint="start from licenzy.yaml.example")
+        raise _error(file, None, "the file is empty", hint="`licenzy-sync init` writes a starter")
     builder = _Builder(file)
     return builder.build(root, ()), builder.source

@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from licenzy_sync.drift import CLASSIFICATIONS, FORMAT_VERSION, DriftItem, DriftReport
 from licenzy_sync.output import Console
+from licenzy_sync.render.changes import value_text
 from licenzy_sync.render.findings_text import Styler, printable
 from licenzy_sync.render.markdown import (
     CAP_NAME,
@@ -23,7 +24,6 @@ from licenzy_sync.render.markdown import (
     escape_markdown,
     measure,
 )
-from licenzy_sync.render.text import value_text
 
 MARKER_PREFIX = "<!-- licenzy-sync:drift project="
 FULL_COMMAND = "licenzy-sync drift"

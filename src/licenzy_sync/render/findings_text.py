@@ -45,10 +45,14 @@ def format_finding(finding: Finding, style: Styler = _plain) -> str:
     return line
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 product``, ``2 products``: a count and its noun, in agreement."""
+    return f"{count} {noun}{'s' * (count != 1)}"
+
+
 def summary(findings: Sequence[Finding]) -> str:
     errors = sum(1 for f in findings if f.severity is Severity.ERROR)
-    warnings = len(findings) - errors
-    return f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
+    return f"{plural(errors, 'error')}, {plural(len(findings) - errors, 'warning')}"
 
 
 def format_findings(findings: Sequence[Finding], style: Styler = _plain) -> list[str]:

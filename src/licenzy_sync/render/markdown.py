@@ -17,10 +17,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from licenzy_sync.plan.model import Plan
+from licenzy_sync.plan.model import Plan, ResourceChange
 from licenzy_sync.plan.serialize import canonical, ensure_secret_free
+from licenzy_sync.render.blocking import blocked_by, blocked_note, errors_line
+from licenzy_sync.render.changes import field_rows, reason, replace_notes, sections
+from licenzy_sync.render.changes import summary as one_line
 from licenzy_sync.render.findings_text import printable, summary
-from licenzy_sync.render.text import SYMBOLS, VERBS, field_rows
+from licenzy_sync.render.text import SYMBOLS, VERBS
 
 if TYPE_CHECKING:
     import jinja2
@@ -130,7 +133,7 @@ def _omissions(plan: Plan, cut: _Cut) -> list[str]:
     elif cut.details < changes:
         notes.append(
             f"the details of {changes - cut.details:,} of {changes:,} changed resources "
-            f"(those of the first {cut.details:,} by address are shown)"
+            f"(those of the first {cut.details:,} are shown)"
         )
     if cut.findings < len(plan.findings):
         rest = plan.findings[cut.findings :]
@@ -161,6 +164,7 @@ def render_markdown(
         "unchanged": plan.counts()["no-op"],
         "findings_summary": summary(plan.findings),
         "command": FULL_PLAN_COMMAND,
+        "stop": errors_line(plan),
         "room": room or f"GitHub's {limit:,}-character comment limit",
     }
     # Each finding row and resource section is rendered once, by the template's macros, and
@@ -168,10 +172,12 @@ def render_markdown(
     # The macros are attributes jinja2 cannot type, hence Any.
     macros: Any = template.make_module({**page, "finding_rows": [], "details": [], "omitted": []})
     finding_rows = _pieces((macros.finding_row(f) for f in plan.findings), limit)
+    blocked = blocked_by(plan)
     details = _pieces(
         (
-            macros.resource_details(r, SYMBOLS[r.action], VERBS[r.action], field_rows(r))
-            for r in plan.changes
+            macros.resource_details(r, _view(r, blocked.get(r.address, ())), "" if i else title)
+            for title, members in sections(plan.changes)
+            for i, r in enumerate(members)
         ),
         limit,
     )
@@ -195,6 +201,19 @@ def render_markdown(
         if measure(without_details) <= limit:
             return _fit(render, details, lambda k: _Cut(all_findings, k), limit)
     return _fit(render, finding_rows, lambda k: _Cut(k, 0), limit)
+
+
+def _view(resource: ResourceChange, blocked: tuple[str, ...]) -> dict[str, Any]:
+    """What the template shows of one change (render.changes decides, as for text)."""
+    return {
+        "symbol": SYMBOLS[resource.action],
+        "verb": VERBS[resource.action],
+        "blocked": blocked_note(blocked),
+        "reason": reason(resource),
+        "notes": replace_notes(resource),
+        "summary": one_line(resource),
+        "rows": field_rows(resource),
+    }
 
 
 def _pieces(rendered: Iterable[str], limit: int) -> list[str]:

@@ -1,21 +1,31 @@
-"""`plan --format text`: a Terraform-like plan for terminals and CI logs.
+"""`plan --format text`: a Terraform-like plan for terminals and CI logs, read in seconds.
 
-Findings come first because errors block apply whatever the changes are; then one block per
-resource that would change; unchanged resources are only counted. Colour comes from the
-caller's styler, so `--no-color` and NO_COLOR are decided in one place, and the plain output
-is deterministic. The field formatting here is shared with the Markdown renderer so both show
-the same values.
+A plan with errors opens by saying apply will write nothing; then come the findings, because
+errors block apply whatever the changes are; then the changes, the webhook and connection
+first (what customers' access depends on), then the products, each change with its reason;
+unchanged resources are only counted. What each change shows is decided in `changes`, shared
+with the Markdown renderer. Colour comes from the caller's styler, so `--no-color` and
+NO_COLOR are decided in one place, and the plain output is deterministic.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from typing import Any
+import textwrap
 
 from licenzy_sync.plan.model import Action, Plan, ResourceChange
 from licenzy_sync.plan.serialize import canonical, ensure_secret_free
-from licenzy_sync.render.findings_text import Styler, format_findings, printable, summary
+from licenzy_sync.render.blocking import blocked_by, blocked_note, errors_line
+from licenzy_sync.render.changes import (
+    FieldRow,
+    field_rows,
+    markers_only,
+    reason,
+    replace_notes,
+    sections,
+    summary,
+)
+from licenzy_sync.render.findings_text import Styler, format_findings, printable
+from licenzy_sync.render.findings_text import summary as findings_summary
 
 # Only changing actions are ever shown as blocks; no-op resources are counted.
 SYMBOLS: dict[Action, str] = {
@@ -31,65 +41,14 @@ VERBS: dict[Action, str] = {
     "archive": "will be archived",
 }
 _COLORS: dict[Action, str] = {"create": "green", "update": "yellow", "archive": "red"}
-_ABSENT = object()
+WIDTH = 100
+"""Lines are wrapped to fit a CI log or a 100-column terminal where that is possible."""
+_FIELD = "      "
+_CONTINUED = "        "
 
 
 def _plain(text: str, *styles: str) -> str:
     return text
-
-
-def value_text(value: Any) -> str:
-    """One line of JSON: strings quoted, null for None, the same spelling as the plan file."""
-    return printable(json.dumps(value, ensure_ascii=False, sort_keys=True))
-
-
-@dataclass(frozen=True)
-class FieldRow:
-    """One field of a resource as shown to people; None means absent (JSON null is ``"null"``)."""
-
-    field: str
-    before: str | None
-    after: str | None
-
-
-def field_rows(resource: ResourceChange) -> list[FieldRow]:
-    """The field-level view of a change, with values already formatted by value_text.
-
-    The planner's ``changes`` are authoritative; without them a create shows what will exist
-    (fields left empty are not worth a line),
-    an archive what existed, and an update the fields whose before and after differ.
-    """
-    action = resource.action
-    if action == "no-op":
-        return []
-    if resource.changes:
-        return [
-            FieldRow(
-                printable(c.field),
-                None if action == "create" else value_text(c.before),
-                None if action == "archive" else value_text(c.after),
-            )
-            for c in resource.changes
-        ]
-    before = resource.before or {}
-    after = resource.after or {}
-    if action == "create":
-        return [
-            FieldRow(printable(k), None, value_text(after[k]))
-            for k in sorted(after)
-            if after[k] is not None
-        ]
-    if action == "archive":
-        return [FieldRow(printable(k), value_text(before[k]), None) for k in sorted(before)]
-    return [
-        FieldRow(
-            printable(k),
-            value_text(before[k]) if k in before else None,
-            value_text(after[k]) if k in after else None,
-        )
-        for k in sorted(before.keys() | after.keys())
-        if before.get(k, _ABSENT) != after.get(k, _ABSENT)
-    ]
 
 
 def _symbol(action: Action, style: Styler) -> str:
@@ -98,26 +57,83 @@ def _symbol(action: Action, style: Styler) -> str:
     return style(SYMBOLS[action], _COLORS[action])
 
 
-def _resource_block(resource: ResourceChange, style: Styler) -> list[str]:
-    head = f"  {_symbol(resource.action, style)} {style(printable(resource.address), 'bold')}"
-    lines = [f"{head} {VERBS[resource.action]}"]
-    if resource.reason:
-        lines.append("      " + style(f"# {printable(resource.reason)}", "dim"))
-    for row in field_rows(resource):
-        if resource.action == "create":
-            lines.append(f"      {row.field}: {row.after}")
-        elif resource.action == "archive":
-            lines.append(f"      {row.field}: {row.before}")
+def _header(resource: ResourceChange, blocked: tuple[str, ...], style: Styler) -> list[str]:
+    """``  + address will be created  # reason``; a reason too long for the line gets its own."""
+    action = resource.action
+    address = printable(resource.address)
+    note = blocked_note(blocked)
+    plain = f"  {SYMBOLS[action]} {address} {VERBS[action]}{' ' * bool(note)}{note}"
+    head = f"  {_symbol(action, style)} {style(address, 'bold')} {VERBS[action]}"
+    if note:
+        head += " " + style(note, "red", "bold")
+    why = f"# {reason(resource)}"
+    if len(plain) + 2 + len(why) <= WIDTH:
+        return [f"{head}  {style(why, 'dim')}"]
+    wrapped = textwrap.wrap(why, WIDTH - len(_CONTINUED), break_on_hyphens=False)
+    lines = [_FIELD + style(wrapped[0], "dim")]
+    lines += [_CONTINUED + style(line, "dim") for line in wrapped[1:]]
+    return [head, *lines]
+
+
+def _wrapped(label: str, items: list[str]) -> list[str]:
+    """``label: a, b, c`` broken between items to keep lines within WIDTH."""
+    lines = [f"{_FIELD}{label}:"]
+    for index, item in enumerate(items):
+        piece = item + ("," if index < len(items) - 1 else "")
+        if len(lines[-1]) + 1 + len(piece) > WIDTH and lines[-1].strip() != f"{label}:":
+            lines.append(_CONTINUED + piece)
         else:
-            before, after = row.before or "(absent)", row.after or "(absent)"
-            lines.append(f"      {row.field}: {before} -> {after}")
+            lines[-1] += " " + piece
+    return lines
+
+
+def _row_lines(resource: ResourceChange, row: FieldRow) -> list[str]:
+    if row.is_list:
+        if resource.action == "create":
+            return _wrapped(row.field, list(row.added))
+        return _wrapped(
+            row.field, [f"+ {i}" for i in row.added] + [f"- {i}" for i in row.removed]
+        )
+    if resource.action == "create":
+        return [f"{_FIELD}{row.field}: {row.after}"]
+    return [f"{_FIELD}{row.field}: {row.before or '(absent)'} -> {row.after or '(absent)'}"]
+
+
+def _resource_block(
+    resource: ResourceChange, blocked: tuple[str, ...], style: Styler
+) -> list[str]:
+    lines = _header(resource, blocked, style)
+    one_line = summary(resource)
+    if one_line is not None:
+        lines.append(_FIELD + one_line)
+    lines += [_FIELD + note for note in replace_notes(resource)]
+    for row in field_rows(resource):
+        lines += _row_lines(resource, row)
+    if markers_only(resource):
+        lines.append(_FIELD + style("only licenzy-sync's ownership markers change", "dim"))
+    return lines
+
+
+def _section_lines(
+    resources: list[ResourceChange], blocked: dict[str, tuple[str, ...]], style: Styler
+) -> list[str]:
+    """Short blocks (a created product) are listed without blank lines between them; a
+    longer block stands apart from its neighbours."""
+    lines: list[str] = []
+    previous = 0
+    for resource in resources:
+        block = _resource_block(resource, blocked.get(resource.address, ()), style)
+        if lines and max(previous, len(block)) > 2:
+            lines.append("")
+        lines += block
+        previous = len(block)
     return lines
 
 
 def summary_line(plan: Plan) -> str:
     """The last line: what apply would do, then the findings count if there are any."""
     counts = plan.counts()
-    findings = f" {summary(plan.findings)}." if plan.findings else ""
+    findings = f" {findings_summary(plan.findings)}." if plan.findings else ""
     if not plan.changes:
         config = printable(plan.config_file or "licenzy.yaml")
         if any(f.is_error for f in plan.findings):
@@ -134,17 +150,20 @@ def render_text(plan: Plan, style: Styler = _plain) -> str:
     ensure_secret_free(plan, "show the plan")
     plan = canonical(plan)
     lines: list[str] = []
+    stop = errors_line(plan)
+    if stop:
+        lines += [style(stop, "red", "bold"), ""]
     if plan.findings:
         lines += format_findings(plan.findings, style)
         lines.append("")
     changes = plan.changes
     if changes:
-        lines.append(
-            f"licenzy-sync will perform the following actions on {printable(plan.project)}:"
-        )
-        for resource in changes:
-            lines.append("")
-            lines += _resource_block(resource, style)
+        verb = "would perform, once the errors are fixed," if stop else "will perform"
+        lines.append(f"licenzy-sync {verb} the following actions on {printable(plan.project)}:")
+        blocked = blocked_by(plan)
+        for title, members in sections(changes):
+            lines += ["", style(f"{title}:", "bold")]
+            lines += _section_lines(members, blocked, style)
         lines.append("")
     unchanged = plan.counts()["no-op"]
     if unchanged:

@@ -154,7 +154,7 @@ ENV_MISSING = _rule(
     "LZ023",
     E,
     "a referenced environment variable is not set",
-    "export the variable, or run with --sandbox to use the sandbox's defaults",
+    "export the variable where the command runs (in CI, from the job's secrets)",
 )
 ENDPOINT_UNUSABLE = _rule(
     "LZ024",
@@ -225,7 +225,7 @@ PRICE_MISSING = _rule(
 PRICE_INACTIVE = _rule(
     "LZ102",
     E,
-    "referenced Stripe price is archived (inactive)",
+    "referenced Stripe price is inactive (archived in Stripe)",
     "reactivate the price in Stripe or map the product to an active price",
 )
 PRICE_OTHER_MODE = _rule(
@@ -305,7 +305,8 @@ ENDPOINT_WRONG_URL = _rule(
     "LZ124",
     E,
     "a tenant webhook endpoint points at the wrong URL",
-    "point it at {licenzy url}/v1/webhooks/stripe/tenant, or let licenzy-sync manage it",
+    "point it at the tenant URL this message names, or set `webhook.manage: true` so apply "
+    "creates one there",
 )
 ENDPOINT_UNOWNED = _rule(
     "LZ125",

@@ -22,7 +22,9 @@ from licenzy_sync.rules import catalog as r
 
 SUPPORTED_VERSIONS = (1,)
 CODE = re.compile(r"^[A-Z][A-Z0-9_]{1,63}$")
-STRIPE_ID = re.compile(r"^(price|prod|plan|sku|sub|cus|acct|pi|cs|whsec|we)_", re.IGNORECASE)
+STRIPE_ID = re.compile(r"^(price|prod|plan|sku|sub|cus|acct|pi|cs|whsec|we)_[A-Za-z0-9]")
+"""What can really be a Stripe id: its prefix is lower case, so an upper-case code such as
+SUB_MONTHLY or PI_DAY is a valid Licenzy code; LZ003 only says why a code failed LZ002."""
 PRICE_ID = re.compile(r"^price_[A-Za-z0-9_]+$")
 RESERVED_METADATA_KEYS = ("managed_by", "protect")
 CURRENCY = re.compile(r"^[A-Za-z]{3}$")

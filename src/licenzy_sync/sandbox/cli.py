@@ -28,10 +28,16 @@ from licenzy_sync.runtime import (
 )
 from licenzy_sync.sandbox.app import Sandbox, sandbox_dir
 from licenzy_sync.sandbox.inprocess import LICENZY_BASE
-from licenzy_sync.sandbox.seed import seed, spec_from_config
+from licenzy_sync.sandbox.seed import follow_licenzy, seed, spec_from_config
 from licenzy_sync.sandbox.server import LOOPBACK, SandboxServer
 
 DEFAULT_PORT = 7421
+STARTER_VARIABLES = {
+    "LICENZY_PORTAL_TOKEN": SANDBOX_PORTAL_TOKEN,
+    "STRIPE_TEST_SECRET_KEY": SANDBOX_STRIPE_KEYS["test"],
+    "STRIPE_LIVE_SECRET_KEY": SANDBOX_STRIPE_KEYS["live"],
+}
+"""What a plan against the served sandbox needs set (`--sandbox` defaults them itself)."""
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -92,12 +98,20 @@ def serve(port: int, directory: Path | None) -> None:
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     server.start()
     base = server.base_url
+    moved = follow_licenzy(box, f"{base}/licenzy")
     click.echo(f"Sandbox listening on {base} (state in {state})")
+    for mode, endpoint_id in moved:
+        click.echo(f"  the hand-made {mode} endpoint {endpoint_id} (seeded) now delivers here")
     click.echo(f"  Stripe:  {base}/stripe")
     click.echo(f"  Licenzy: {base}/licenzy")
-    click.echo("Point licenzy-sync at it:")
+    click.echo(
+        "Point licenzy-sync at it, with the sandbox's keys in the variables of the starter "
+        "`licenzy-sync init` writes:"
+    )
     click.echo(f"  export LICENZY_URL={base}/licenzy")
     click.echo(f"  export LICENZY_SYNC_STRIPE_API_BASE={base}/stripe")
+    for name, value in STARTER_VARIABLES.items():
+        click.echo(f"  export {name}={value}")
     click.echo(
         f"Defaults: portal token {SANDBOX_PORTAL_TOKEN}, project {SANDBOX_PROJECT_ID} "
         f"(runtime keys once seeded: {SANDBOX_RUNTIME_KEYS['test']}, "
@@ -112,6 +126,7 @@ def serve(port: int, directory: Path | None) -> None:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         server.stop()
+        follow_licenzy(box, LICENZY_BASE)
         box.store.close()
     click.echo("Sandbox stopped.")
 
@@ -159,15 +174,15 @@ def status(fmt: str, directory: Path | None) -> None:
     "-c",
     "--config",
     "config",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=click.Path(exists=True, dir_okay=False, path_type=Path, allow_dash=True),
     default=Path("licenzy.yaml"),
     show_default=True,
-    help="The licenzy.yaml whose project, modes and prices to create.",
+    help="The licenzy.yaml whose project, modes and prices to create (- reads stdin).",
 )
 @click.option(
     "--licenzy-url", envvar=LICENZY.env, default=LICENZY_BASE, show_default=True,
-    help="Licenzy URL the hand-made (manage: false) tenant endpoints point at; set it to the "
-    "served sandbox's Licenzy URL when plans run against `sandbox serve`.",
+    help="Licenzy URL the hand-made (manage: false) tenant endpoints point at; `sandbox "
+    "serve` moves them to its own URL while it runs.",
 )
 @_dir_option
 def seed_command(config: Path, licenzy_url: str, directory: Path | None) -> None:
@@ -185,6 +200,8 @@ def seed_command(config: Path, licenzy_url: str, directory: Path | None) -> None
         raise click.ClickException(str(exc)) from None
     for line in report.skipped:
         click.echo(f"  skipped {line}", err=True)
+    for line in report.moved:
+        click.echo(f"  moved the hand-made {line}")
     if not report.created:
         click.echo(f"The sandbox in {state} already holds everything {config} refers to.")
         return

@@ -11,16 +11,19 @@ changes nothing.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
 
-from licenzy_sync.config.load import load_config
+from licenzy_sync.config.load import LoadedConfig, load_config
 from licenzy_sync.config.models import ProductKind
+from licenzy_sync.config.reading import STDIN_DISPLAY
+from licenzy_sync.errors import LicenzySyncError
 from licenzy_sync.keys import MODES, Mode
 from licenzy_sync.providers.stripe_client import STRIPE_API_VERSION
 from licenzy_sync.runtime import SANDBOX_STRIPE_KEYS, sandbox_project_id, sandbox_runtime_key
-from licenzy_sync.sandbox import stripe_api
+from licenzy_sync.sandbox import stripe_api, stripe_webhooks
 from licenzy_sync.sandbox.app import Sandbox
 from licenzy_sync.sandbox.http import Request
 from licenzy_sync.sandbox.licenzy_api import (
@@ -32,6 +35,7 @@ from licenzy_sync.sandbox.licenzy_api import (
 )
 from licenzy_sync.sandbox.licenzy_base import SCOPE, get_connection, mode_scope
 from licenzy_sync.sandbox.store import Tx
+from licenzy_sync.sandbox.stripe_ids import scope as stripe_scope
 from licenzy_sync.targets import TENANT_WEBHOOK_PATH
 
 SUBSCRIPTION_INTERVAL = "month"
@@ -54,11 +58,15 @@ class SeedPrice:
 
 @dataclass(frozen=True)
 class SeedWebhook:
-    """A hand-made tenant endpoint: created in Stripe, its secret stored in Licenzy."""
+    """A hand-made tenant endpoint: created in Stripe, its secret stored in Licenzy.
+
+    ``follows_licenzy``: the URL is the tenant URL of the Licenzy the sandbox is reached at
+    (the config names none), so it moves with it between `--sandbox` and `sandbox serve`."""
 
     mode: Mode
     url: str
     events: tuple[str, ...]
+    follows_licenzy: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,10 +84,12 @@ class SeedSpec:
 
 @dataclass
 class SeedReport:
-    """What a seed created and what it could not, each as one human-readable line."""
+    """What a seed created, moved (`follow_licenzy`) and could not create, each as one
+    human-readable line."""
 
     created: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    moved: list[str] = field(default_factory=list)
 
 
 def seed(sandbox: Sandbox, spec: SeedSpec) -> SeedReport:
@@ -104,6 +114,25 @@ def seed(sandbox: Sandbox, spec: SeedSpec) -> SeedReport:
     return report
 
 
+def follow_licenzy(sandbox: Sandbox, licenzy_url: str) -> list[tuple[Mode, str]]:
+    """Point the hand-made endpoints seeding made for the sandbox's own Licenzy at the tenant
+    URL of ``licenzy_url``, where plans now expect them: `sandbox serve` calls it with its
+    URL when it starts and with the in-process one when it stops, so neither meets LZ124.
+
+    Bookkeeping of the emulator, not a Stripe request: no counter or fault sees it. Returns
+    the mode and id of each endpoint moved."""
+    url = licenzy_url.rstrip("/") + TENANT_WEBHOOK_PATH
+    moved: list[tuple[Mode, str]] = []
+    with sandbox.store.transaction() as tx:
+        for mode in MODES:
+            where = stripe_scope(stripe_api.DEFAULT_ACCOUNT_ID, mode)
+            for _, endpoint in tx.iter(stripe_webhooks.KIND, where):
+                if endpoint.get(stripe_webhooks.FOLLOWS_LICENZY) and endpoint["url"] != url:
+                    tx.put(stripe_webhooks.KIND, where, endpoint["id"], {**endpoint, "url": url})
+                    moved.append((mode, endpoint["id"]))
+    return moved
+
+
 def _webhook(sandbox: Sandbox, project_id: str, webhook: SeedWebhook, report: SeedReport) -> None:
     """Done through the emulators' own APIs, the way a person would in the two dashboards."""
     key = f"Bearer {SANDBOX_STRIPE_KEYS[webhook.mode]}"
@@ -113,6 +142,11 @@ def _webhook(sandbox: Sandbox, project_id: str, webhook: SeedWebhook, report: Se
     ).payload()
     if any(endpoint["url"] == webhook.url for endpoint in listed["data"]):
         return
+    if webhook.follows_licenzy:
+        moved = follow_licenzy(sandbox, webhook.url.removesuffix(TENANT_WEBHOOK_PATH))
+        report.moved += [f"{mode} webhook endpoint {id_} to {webhook.url}" for mode, id_ in moved]
+        if any(mode == webhook.mode for mode, _ in moved):
+            return
     form = urlencode(
         [("url", webhook.url), *((f"enabled_events[{i}]", e) for i, e in enumerate(webhook.events))]
     )
@@ -141,6 +175,13 @@ def _webhook(sandbox: Sandbox, project_id: str, webhook: SeedWebhook, report: Se
     )
     if stored.status != 200:
         raise SeedConfigError(f"Licenzy refused the {webhook.mode} webhook secret")
+    if webhook.follows_licenzy:
+        with sandbox.store.transaction() as tx:
+            where = stripe_scope(stripe_api.DEFAULT_ACCOUNT_ID, webhook.mode)
+            endpoint = tx.get(stripe_webhooks.KIND, where, created["id"])
+            assert endpoint is not None
+            endpoint[stripe_webhooks.FOLLOWS_LICENZY] = True
+            tx.put(stripe_webhooks.KIND, where, created["id"], endpoint)
     report.created.append(
         f"Stripe {webhook.mode} webhook endpoint {created['id']} (by hand: manage is false) and "
         "its secret in Licenzy"
@@ -150,9 +191,9 @@ def _webhook(sandbox: Sandbox, project_id: str, webhook: SeedWebhook, report: Se
 def _project(tx: Tx, spec: SeedSpec, report: SeedReport) -> str:
     project_id = spec.project_id
     if project_id is None and spec.project_name is not None:
-        for _, project in tx.iter("project", SCOPE, newest_first=False):
-            if project["name"] == spec.project_name:
-                return str(project["id"])
+        found = _find_project(tx, spec.project_name)
+        if found is not None:
+            return found
         project_id = _id_for_name(spec.project_name)
     project_id = project_id or DEFAULT_PROJECT_ID
     if tx.get("project", SCOPE, project_id) is None:
@@ -160,6 +201,43 @@ def _project(tx: Tx, spec: SeedSpec, report: SeedReport) -> str:
         ensure_project(tx, project_id, name)
         report.created.append(f"Licenzy project {project_id} ({name})")
     return project_id
+
+
+def require_seeded(loaded: LoadedConfig, modes: Sequence[Mode]) -> None:
+    """Before a `--sandbox` plan: a sandbox that holds neither the config's project nor a
+    Stripe connection for any of its modes was never seeded for it, and one line saying so
+    beats a finding per missing object, each with a hint about the Licenzy portal."""
+    box = Sandbox.open()
+    try:
+        with box.store.transaction() as tx:
+            project_id = _find_project(tx, loaded.config.project)
+            connected = project_id is not None and any(
+                get_connection(tx, project_id, mode)["connected"] for mode in modes
+            )
+    finally:
+        box.store.close()
+    if connected:
+        return
+    missing = (
+        f"no project {loaded.config.project!r}"
+        if project_id is None
+        else f"no Stripe connection of {project_id} for {' or '.join(modes)} mode"
+    )
+    given = "-" if str(loaded.path) == STDIN_DISPLAY else str(loaded.path)
+    raise LicenzySyncError(
+        f"the sandbox in {box.store.path} holds {missing}: it was not seeded for "
+        f"{loaded.path}; run `licenzy-sync sandbox seed -c {given}` first"
+    )
+
+
+def _find_project(tx: Tx, project: str) -> str | None:
+    """The id of the project a config names (its id, or its exact name), if the sandbox has it."""
+    if tx.get("project", SCOPE, project) is not None:
+        return project
+    for _, stored in tx.iter("project", SCOPE, newest_first=False):
+        if stored["name"] == project:
+            return str(stored["id"])
+    return None
 
 
 def _id_for_name(name: str) -> str:
@@ -208,6 +286,7 @@ def spec_from_config(path: Path, licenzy_url: str) -> SeedSpec:
             mode,
             settings.webhook.url or licenzy_url.rstrip("/") + TENANT_WEBHOOK_PATH,
             tuple(settings.webhook.event_list()),
+            follows_licenzy=settings.webhook.url is None,
         )
         for mode in config.modes.declared()
         if (settings := config.modes.get(mode)) is not None and not settings.webhook.manage

@@ -141,6 +141,19 @@ def _enter_wal(conn: _Executes, *, patience: float = 30.0) -> None:
             time.sleep(0.01)
 
 
+GITIGNORE = "# Written by licenzy-sync: the sandbox's state is never committed.\n*\n"
+
+
+def _make_ignored_dir(path: Path) -> None:
+    """Create ``path``; the outermost directory this creates (``.licenzy-sync/`` by default)
+    gets a ``.gitignore`` ignoring everything in it, itself included, as a virtualenv does.
+    A directory that already existed is left as it is: it may be the user's."""
+    created = next((p for p in reversed([path, *path.parents]) if not p.exists()), None)
+    path.mkdir(parents=True, exist_ok=True)
+    if created is not None:
+        (created / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
+
+
 class Store:
     """The sandbox's state, in memory (``path=None``) or in a directory shared by processes."""
 
@@ -149,7 +162,7 @@ class Store:
         if path is None:
             target = ":memory:"
         else:
-            path.mkdir(parents=True, exist_ok=True)
+            _make_ignored_dir(path)
             target = str(path / STATE_FILE)
         self._lock = threading.RLock()
         self._conn = sqlite3.connect(

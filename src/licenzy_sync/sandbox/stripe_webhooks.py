@@ -42,7 +42,9 @@ MAX_ENDPOINTS = 16
 DEFAULT_API_VERSION = "2025-09-30.clover"
 """What events carry for endpoints created without ``api_version`` (the account default)."""
 
-_PRIVATE = ("secret", "_connect")
+FOLLOWS_LICENZY = "_follows_licenzy"
+"""Private flag of an endpoint `sandbox seed` made by hand for the sandbox's own Licenzy."""
+_PRIVATE = ("secret", "_connect", FOLLOWS_LICENZY)
 _CREATE = {"api_version", "connect", "description", "enabled_events", "expand", "metadata", "url"}
 _UPDATE = {"description", "disabled", "enabled_events", "expand", "metadata", "url"}
 

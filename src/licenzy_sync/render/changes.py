@@ -1,0 +1,247 @@
+"""One change as people read it, shared by the text and Markdown renderers.
+
+The JSON plan keeps every field apply needs; people need only what they wrote and what
+differs. So lists show what is added and removed, metadata shows the keys that differ,
+licenzy-sync's own ownership markers and the fields it always sets on a new object (its
+status, the endpoint's description) are left out, a created or archived product is one line,
+and a replace says what becomes of the objects it replaces.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from licenzy_sync.keys import MODES
+from licenzy_sync.plan.model import Action, ResourceChange
+from licenzy_sync.plan.ownership import MANAGED_BY_KEY, PROTECT_KEY, SECRET_LAST4_KEY
+from licenzy_sync.render.findings_text import printable
+
+MARKER_KEYS = frozenset({MANAGED_BY_KEY, SECRET_LAST4_KEY})
+"""Metadata licenzy-sync stamps for itself; no user ever writes these keys."""
+SET_ON_CREATE = frozenset({"status", "description"})
+"""Fields a new object always gets from licenzy-sync, whatever licenzy.yaml says."""
+WITHOUT_REASON: dict[Action, str] = {
+    "create": "missing",
+    "update": "differs from licenzy.yaml",
+    "replace": "cannot be changed in place",
+    "archive": "no longer in licenzy.yaml",
+    "no-op": "",
+}
+_SECTIONS = ("Webhook and connection", "Products")
+_ABSENT = object()
+
+
+def value_text(value: Any) -> str:
+    """One line of JSON: strings quoted, null for None, the same spelling as the plan file."""
+    return printable(json.dumps(value, ensure_ascii=False, sort_keys=True))
+
+
+def item_text(item: Any) -> str:
+    """A list item: event names and ids read best without quotes."""
+    return printable(item) if isinstance(item, str) else value_text(item)
+
+
+@dataclass(frozen=True)
+class FieldRow:
+    """One field as shown to people; None means absent (JSON null is ``"null"``).
+
+    A list field also carries its items: all of them on a create, else what is added and
+    what is removed, so one added event does not print both whole lists.
+    """
+
+    field: str
+    before: str | None
+    after: str | None
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+    @property
+    def is_list(self) -> bool:
+        return bool(self.added or self.removed)
+
+
+def reason(resource: ResourceChange) -> str:
+    """Why the change is planned; every change has one, even if the planner gave none."""
+    return printable(resource.reason or WITHOUT_REASON[resource.action])
+
+
+def section(resource: ResourceChange) -> str:
+    """Products last: the webhook and connection are what customers' access depends on."""
+    return _SECTIONS[1] if resource.type == "product" else _SECTIONS[0]
+
+
+def sections(changes: Sequence[ResourceChange]) -> Iterator[tuple[str, list[ResourceChange]]]:
+    """The changes by section, each in mode order (test first), the endpoint before the secret
+    it provides, then by address."""
+
+    def order(resource: ResourceChange) -> tuple[int, int, str]:
+        mode = MODES.index(resource.mode) if resource.mode in MODES else len(MODES)
+        return mode, 0 if resource.system == "stripe" else 1, resource.address
+
+    for title in _SECTIONS:
+        members = sorted((r for r in changes if section(r) == title), key=order)
+        if members:
+            yield title, members
+
+
+def summary(resource: ResourceChange) -> str | None:
+    """A created or archived product in one line, e.g. ``usage_pack "Credits", 100 units,
+    price price_1Abc``, and a stored webhook secret as where it comes from; None for every
+    other change, which is shown field by field."""
+    source = (resource.after or {}).get("source")
+    if resource.type == "webhook_secret" and isinstance(source, str):
+        return f"stores {printable(source)}"
+    if resource.type != "product" or resource.action not in ("create", "archive"):
+        return None
+    fields = dict((resource.after if resource.action == "create" else resource.before) or {})
+    parts = [printable(str(fields.pop("kind", "product")))]
+    if fields.get("name") is not None:
+        parts[0] += f" {value_text(fields['name'])}"
+    fields.pop("name", None)
+    if fields.get("duration_days") is not None:
+        parts.append(f"{value_text(fields.pop('duration_days'))} days")
+    if fields.get("units") is not None:
+        parts.append(f"{value_text(fields.pop('units'))} units")
+    if fields.get("stripe_price_id") is not None:
+        parts.append(f"price {item_text(fields.pop('stripe_price_id'))}")
+    metadata = fields.get("metadata")
+    if isinstance(metadata, dict):
+        del fields["metadata"]
+        if metadata.get(PROTECT_KEY) == "true":
+            parts.append("protected")
+    shown = _user_metadata(metadata) if isinstance(metadata, dict) else []
+    if shown:
+        parts.append("metadata " + ", ".join(f"{printable(k)}={value_text(v)}" for k, v in shown))
+    fields.pop("status", None)
+    rest = sorted((k, v) for k, v in fields.items() if v is not None)
+    parts += [f"{printable(k)}: {value_text(v)}" for k, v in rest]
+    return ", ".join(parts)
+
+
+def replace_notes(resource: ResourceChange) -> list[str]:
+    """What becomes of what a replace replaces: apply deletes it once the new object exists."""
+    if resource.action != "replace":
+        return []
+    before = resource.before or {}
+    notes = []
+    if before.get("id"):
+        notes.append(f"replaces {item_text(before['id'])}, deleted once the new one exists")
+    duplicates = before.get("duplicates") or []
+    if duplicates:
+        ids = ", ".join(item_text(d) for d in duplicates)
+        notes.append(f"duplicates {ids} are deleted as well")
+    return notes
+
+
+def field_rows(resource: ResourceChange) -> list[FieldRow]:
+    """The fields a person needs, formatted; empty for a one-line product (see `summary`).
+
+    The planner's ``changes`` are authoritative; without them a create shows what will exist
+    (fields left empty are not worth a line), an archive what existed, and an update the
+    fields whose before and after differ.
+    """
+    action = resource.action
+    if action == "no-op" or summary(resource) is not None:
+        return []
+    rows: list[FieldRow] = []
+    # Where an object delivers matters more than what; the rest is in field order.
+    changed = sorted(_raw_changes(resource), key=lambda change: change[0] != "url")
+    for name, before, after in changed:
+        if action == "create" and name in SET_ON_CREATE:
+            continue
+        shape = _shape(before, after)
+        if shape is dict:
+            rows += _dict_rows(name, before, after)
+        elif shape is list:
+            rows += _list_rows(name, before, after, action)
+        else:
+            rows.append(FieldRow(printable(name), _shown(before), _shown(after)))
+    return rows
+
+
+def markers_only(resource: ResourceChange) -> bool:
+    """An update whose every change is one of licenzy-sync's own markers, so no row shows."""
+    return resource.action == "update" and summary(resource) is None and not field_rows(resource)
+
+
+def _raw_changes(resource: ResourceChange) -> list[tuple[str, Any, Any]]:
+    """(field, before, after) with ``_ABSENT`` for a side that has no value."""
+    action = resource.action
+    if resource.changes:
+        return [
+            (
+                c.field,
+                _ABSENT if action == "create" else c.before,
+                c.after,
+            )
+            for c in resource.changes
+        ]
+    before = resource.before or {}
+    after = resource.after or {}
+    if action == "create":
+        return [(k, _ABSENT, after[k]) for k in sorted(after) if after[k] is not None]
+    if action == "archive":
+        return [(k, before[k], _ABSENT) for k in sorted(before)]
+    return [
+        (k, before.get(k, _ABSENT), after.get(k, _ABSENT))
+        for k in sorted(before.keys() | after.keys())
+        if k not in ("id", "duplicates") and before.get(k, _ABSENT) != after.get(k, _ABSENT)
+    ]
+
+
+def _shape(before: Any, after: Any) -> type:
+    """dict or list when the values are (one side may be absent or null), else object."""
+    for shape in (dict, list):
+        sides = [v for v in (before, after) if v is not _ABSENT and v is not None]
+        if sides and all(isinstance(v, shape) for v in sides):
+            return shape
+    return object
+
+
+def _shown(value: Any) -> str | None:
+    return None if value is _ABSENT else value_text(value)
+
+
+def _user_metadata(metadata: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The keys a user wrote; ``protect`` is shown as the word "protected" instead."""
+    hidden = MARKER_KEYS | {PROTECT_KEY}
+    return sorted((k, v) for k, v in metadata.items() if k not in hidden)
+
+
+def _dict_rows(name: str, before: Any, after: Any) -> list[FieldRow]:
+    """One row per key that differs (``metadata.tier``), markers left out."""
+    old = before if isinstance(before, dict) else {}
+    new = after if isinstance(after, dict) else {}
+    return [
+        FieldRow(
+            printable(f"{name}.{key}"),
+            value_text(old[key]) if key in old else None,
+            value_text(new[key]) if key in new else None,
+        )
+        for key in sorted(old.keys() | new.keys())
+        if key not in MARKER_KEYS and old.get(key, _ABSENT) != new.get(key, _ABSENT)
+    ]
+
+
+def _list_rows(name: str, before: Any, after: Any, action: Action) -> list[FieldRow]:
+    old = before if isinstance(before, list) else []
+    new = after if isinstance(after, list) else []
+    if action == "create":
+        items = tuple(item_text(i) for i in new)
+        return [FieldRow(printable(name), None, ", ".join(items), added=items)] if items else []
+    added = tuple(item_text(i) for i in new if i not in old)
+    removed = tuple(item_text(i) for i in old if i not in new)
+    if not (added or removed):
+        return []
+    return [
+        FieldRow(
+            printable(name),
+            ", ".join(f"- {i}" for i in removed) or None,
+            ", ".join(f"+ {i}" for i in added) or None,
+            added,
+            removed,
+        )
+    ]
