@@ -43,6 +43,7 @@ from licenzy_sync.providers.fields import (
     strings,
 )
 from licenzy_sync.providers.retry import Channels, Retryable, parse_retry_after
+from licenzy_sync.providers.stripe_catalog import StripePriceDetail, price_detail_of
 from licenzy_sync.providers.stripe_client import new_client
 from licenzy_sync.redact import shorten
 from licenzy_sync.state import (
@@ -65,6 +66,8 @@ RETRIEVE_MAX = 10
 """Up to this many ids are always retrieved one by one (concurrently) rather than listed."""
 PAGE_LIMIT = 100
 """Stripe's largest page."""
+LOOKUP_KEYS_MAX = 10
+"""Lookup keys Stripe's price list filters by in one request."""
 RETRIEVE_WORKERS = 8
 """Concurrent retrieves per mode; the rate limiter, not this, bounds the request rate."""
 CONFLICT = 409
@@ -73,6 +76,19 @@ CONFLICT = 409
 retried like a 5xx, as Stripe's SDK does."""
 RATE_LIMITED = 429
 PRICE_TYPES: tuple[PriceType, ...] = ("one_time", "recurring")
+SubscriptionStatus = Literal[
+    "active",
+    "all",
+    "canceled",
+    "ended",
+    "incomplete",
+    "incomplete_expired",
+    "past_due",
+    "paused",
+    "trialing",
+    "unpaid",
+]
+"""Stripe's `status` filter of the subscription list."""
 PROBE_ENDPOINT_ID = "we_licenzysyncpermissionprobe"
 """An id no endpoint has (Stripe's are ``we_`` and 24 alphanumerics)."""
 
@@ -263,6 +279,49 @@ class StripeReader:
                 return None
             raise
         return self._price(answer, f"GET {path}")
+
+    # What a declared price needs: its holder by lookup key, and whether anyone pays it.
+
+    def prices_by_lookup_key(self, lookup_keys: Collection[str]) -> dict[str, StripePriceDetail]:
+        """The price holding each of ``lookup_keys`` (a declared price's identity; the file
+        holds no id), active or archived; keys no price holds are absent.
+
+        Stripe filters by at most 10 keys a request and lists archived prices only when
+        asked, so this costs two requests per 10 keys, sent concurrently.
+        """
+        keys = sorted(set(lookup_keys))
+        chunks = [keys[i : i + LOOKUP_KEYS_MAX] for i in range(0, len(keys), LOOKUP_KEYS_MAX)]
+        calls = [
+            partial(self._keyed_prices, chunk, active)
+            for chunk in chunks
+            for active in (True, False)
+        ]
+        found: dict[str, StripePriceDetail] = {}
+        for page in parallel(calls, workers=RETRIEVE_WORKERS):
+            for price in page:
+                if price.lookup_key is not None:
+                    found[price.lookup_key] = price
+        return found
+
+    def _keyed_prices(self, keys: list[str], active: bool) -> list[StripePriceDetail]:
+        params = {"lookup_keys": keys, "active": active, "limit": PAGE_LIMIT}
+        answer = self._get("list prices by lookup key", "/v1/prices", params)
+        items, _ = self._parse("GET /v1/prices", answer, _page_of)
+        prices = [self._parse("GET /v1/prices", item, price_detail_of) for item in items]
+        for price in prices:
+            self._observe(price.livemode)
+        return prices
+
+    def price_in_use(self, price_id: str, *, status: SubscriptionStatus | None = None) -> bool:
+        """Whether a subscription is on ``price_id``: one request (``price``, ``status``,
+        ``limit=1``), whatever the number of subscribers. Without ``status`` Stripe counts
+        every subscription that is not canceled, i.e. every one still billed on the price."""
+        params: dict[str, str | int] = {"price": price_id, "limit": 1}
+        if status is not None:
+            params["status"] = status
+        answer = self._get(f"list subscriptions on price {price_id}", "/v1/subscriptions", params)
+        items, _ = self._parse("GET /v1/subscriptions", answer, _page_of)
+        return bool(items)
 
     # What verify needs: a Checkout Session's prices and the events about it.
 
