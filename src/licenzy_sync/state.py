@@ -12,6 +12,7 @@ from typing import Literal
 
 from licenzy_sync.config.models import ProductKind
 from licenzy_sync.keys import Mode
+from licenzy_sync.providers.stripe_catalog import StripePriceDetail, StripeProduct
 
 PriceType = Literal["one_time", "recurring"]
 
@@ -72,6 +73,12 @@ class StripeSnapshot:
     prices: dict[str, StripePrice] = field(default_factory=dict)
     """Every price the config references for this mode that exists in this mode."""
     endpoints: list[StripeEndpoint] = field(default_factory=list)
+    declared: dict[str, StripePriceDetail] = field(default_factory=dict)
+    """The price holding each declared price's lookup key, active or archived, by key."""
+    catalog_products: dict[str, StripeProduct] = field(default_factory=dict)
+    """The Stripe products of ``declared``, by id (read along with them, no request more)."""
+    in_use: set[str] = field(default_factory=set)
+    """Of the declared prices a plan replaces, those that still have subscribers."""
 
 
 @dataclass(frozen=True)

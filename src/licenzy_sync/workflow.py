@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from licenzy_sync.config.load import LoadedConfig, load_config
+from licenzy_sync.config.models import PriceDeclaration
 from licenzy_sync.errors import EXIT_INVALID, ConfigInvalid, LicenzySyncError
 from licenzy_sync.findings import Finding, sort_key
 from licenzy_sync.keys import Mode
@@ -32,6 +33,23 @@ def referenced_prices(loaded: LoadedConfig, modes: list[Mode]) -> dict[Mode, set
             price_id = product.price.get(mode)
             if price_id:
                 wanted[mode].add(price_id)
+    return wanted
+
+
+def declared_prices(
+    loaded: LoadedConfig, modes: list[Mode]
+) -> dict[Mode, dict[str, PriceDeclaration]]:
+    """Per mode, the declared prices that exist in it, by lookup key: their identity."""
+    config = loaded.config
+    in_file = config.modes.declared()
+    wanted: dict[Mode, dict[str, PriceDeclaration]] = {mode: {} for mode in modes}
+    for code, product in config.products.items():
+        declared = product.declared_price
+        if declared is None:
+            continue
+        for mode in declared.in_modes(in_file):
+            if mode in wanted:
+                wanted[mode][declared.lookup_key_for(config.project, code)] = declared
     return wanted
 
 
@@ -73,6 +91,7 @@ def plan_loaded(
         run.transports,
         modes=modes,
         channels=channels,
+        declared=declared_prices(loaded, modes),
     )
     for system, count in sorted(state.requests.items()):
         console.debug(f"requests: {system}: {count}")

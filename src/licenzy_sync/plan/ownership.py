@@ -12,6 +12,9 @@ SECRET_LAST4_KEY = "licenzy_secret_last4"
 shows of the secret it stores. Stripe never reveals an endpoint's secret after creation, so
 this is the only way to see that Licenzy holds *this* endpoint's secret and not a stale one.
 Internal: never rendered."""
+REPLACES_KEY = "licenzy_replaces"
+"""On a declared price made to replace another: the id of the price it replaces, until that
+one is archived. A rotation interrupted after its price was created is finished from it."""
 
 
 def markers(protect: bool) -> dict[str, str]:

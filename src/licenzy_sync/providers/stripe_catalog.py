@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from licenzy_sync.config.models import PriceDeclaration
 from licenzy_sync.providers import fingerprinted
 from licenzy_sync.providers.fields import (
     as_object,
@@ -50,6 +51,28 @@ class StripePriceDetail:
     tax_behavior: str | None
     metadata: dict[str, str]
     fingerprint: str
+
+
+IMMUTABLE_FIELDS = ("amount", "currency", "interval", "interval_count", "tax_behavior")
+"""What Stripe cannot change on a price (``tax_behavior`` once set to inclusive or exclusive):
+a declaration that differs there needs a new price."""
+TAX_UNSET = (None, "unspecified")
+
+
+def replaced_fields(declared: PriceDeclaration, price: StripePriceDetail) -> list[str]:
+    """The immutable fields in which ``price`` differs from ``declared``: a new price is due
+    when there is any."""
+    period = declared.period
+    differs = {
+        "amount": price.unit_amount != declared.amount,
+        "currency": price.currency != declared.currency,
+        "interval": price.interval != (period[0] if period else None),
+        "interval_count": period is not None and (price.interval_count or 1) != period[1],
+        "tax_behavior": declared.tax_behavior is not None
+        and price.tax_behavior not in TAX_UNSET
+        and price.tax_behavior != declared.tax_behavior,
+    }
+    return [name for name in IMMUTABLE_FIELDS if differs[name]]
 
 
 def product_of(body: Mapping[str, Any]) -> StripeProduct:

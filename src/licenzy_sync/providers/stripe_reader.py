@@ -22,6 +22,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import quote
 
+from licenzy_sync.config.models import PriceDeclaration
 from licenzy_sync.keys import classify
 from licenzy_sync.providers import (
     ProviderError,
@@ -43,7 +44,13 @@ from licenzy_sync.providers.fields import (
     strings,
 )
 from licenzy_sync.providers.retry import Channels, Retryable, parse_retry_after
-from licenzy_sync.providers.stripe_catalog import StripePriceDetail, price_detail_of
+from licenzy_sync.providers.stripe_catalog import (
+    StripePriceDetail,
+    StripeProduct,
+    price_detail_of,
+    product_of,
+    replaced_fields,
+)
 from licenzy_sync.providers.stripe_client import new_client
 from licenzy_sync.redact import shorten
 from licenzy_sync.state import (
@@ -152,13 +159,20 @@ class StripeReader:
 
     # What a plan needs.
 
-    def snapshot(self, price_ids: Collection[str]) -> StripeSnapshot:
-        """Account, endpoints and the referenced prices, read concurrently."""
-        with ThreadPoolExecutor(max_workers=3) as pool:
+    def snapshot(
+        self, price_ids: Collection[str], declared: Mapping[str, PriceDeclaration] | None = None
+    ) -> StripeSnapshot:
+        """Account, endpoints, the referenced prices and the declared ones (by lookup key in
+        ``declared``), read concurrently; then whether the declared prices a plan will
+        replace still have subscribers."""
+        wanted = dict(declared or {})
+        with ThreadPoolExecutor(max_workers=4) as pool:
             account = pool.submit(self.account_id)
             endpoints = pool.submit(self.webhook_endpoints)
             prices = pool.submit(self.prices, price_ids)
-        raise_failures([account, endpoints, prices])
+            catalog = pool.submit(self.catalog, wanted.keys())
+        raise_failures([account, endpoints, prices, catalog])
+        holders, products = catalog.result()
         return StripeSnapshot(
             mode=self.target.mode,
             key_kind=self.key_kind,
@@ -166,7 +180,25 @@ class StripeReader:
             account_id=account.result(),
             prices=prices.result(),
             endpoints=endpoints.result(),
+            declared=holders,
+            catalog_products=products,
+            in_use=self._replaced_in_use(holders, wanted),
         )
+
+    def _replaced_in_use(
+        self, holders: Mapping[str, StripePriceDetail], declared: Mapping[str, PriceDeclaration]
+    ) -> set[str]:
+        """One cheap request per price a plan will replace, none for the others."""
+        replaced = sorted(
+            price.id
+            for key, price in holders.items()
+            if price.active and replaced_fields(declared[key], price)
+        )
+        found = parallel(
+            [partial(self.price_in_use, price_id) for price_id in replaced],
+            workers=RETRIEVE_WORKERS,
+        )
+        return {price_id for price_id, used in zip(replaced, found, strict=True) if used}
 
     def account_id(self) -> str | None:
         """Only secret keys ask: restricted keys get 403 on /v1/account, and even a secret
@@ -284,10 +316,17 @@ class StripeReader:
 
     def prices_by_lookup_key(self, lookup_keys: Collection[str]) -> dict[str, StripePriceDetail]:
         """The price holding each of ``lookup_keys`` (a declared price's identity; the file
-        holds no id), active or archived; keys no price holds are absent.
+        holds no id), active or archived; keys no price holds are absent."""
+        return self.catalog(lookup_keys)[0]
+
+    def catalog(
+        self, lookup_keys: Collection[str]
+    ) -> tuple[dict[str, StripePriceDetail], dict[str, StripeProduct]]:
+        """`prices_by_lookup_key` and the Stripe products of those prices, by id.
 
         Stripe filters by at most 10 keys a request and lists archived prices only when
-        asked, so this costs two requests per 10 keys, sent concurrently.
+        asked, so this costs two requests per 10 keys, sent concurrently; the products come
+        expanded in the same answers (their ``default_price`` matters to a rotation).
         """
         keys = sorted(set(lookup_keys))
         chunks = [keys[i : i + LOOKUP_KEYS_MAX] for i in range(0, len(keys), LOOKUP_KEYS_MAX)]
@@ -297,20 +336,38 @@ class StripeReader:
             for active in (True, False)
         ]
         found: dict[str, StripePriceDetail] = {}
+        products: dict[str, StripeProduct] = {}
         for page in parallel(calls, workers=RETRIEVE_WORKERS):
-            for price in page:
+            for price, product in page:
                 if price.lookup_key is not None:
                     found[price.lookup_key] = price
-        return found
+                if product is not None:
+                    products[product.id] = product
+        return found, products
 
-    def _keyed_prices(self, keys: list[str], active: bool) -> list[StripePriceDetail]:
-        params = {"lookup_keys": keys, "active": active, "limit": PAGE_LIMIT}
+    def _keyed_prices(
+        self, keys: list[str], active: bool
+    ) -> list[tuple[StripePriceDetail, StripeProduct | None]]:
+        params = {
+            "lookup_keys": keys,
+            "active": active,
+            "limit": PAGE_LIMIT,
+            "expand": ["data.product"],
+        }
         answer = self._get("list prices by lookup key", "/v1/prices", params)
         items, _ = self._parse("GET /v1/prices", answer, _page_of)
-        prices = [self._parse("GET /v1/prices", item, price_detail_of) for item in items]
-        for price in prices:
+        found = []
+        for item in items:
+            price = self._parse("GET /v1/prices", item, price_detail_of)
             self._observe(price.livemode)
-        return prices
+            body = item.get("product")
+            product = (
+                self._parse("GET /v1/prices", body, product_of)
+                if isinstance(body, Mapping)
+                else None
+            )
+            found.append((price, product))
+        return found
 
     def price_in_use(self, price_id: str, *, status: SubscriptionStatus | None = None) -> bool:
         """Whether a subscription is on ``price_id``: one request (``price``, ``status``,

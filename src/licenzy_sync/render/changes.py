@@ -15,13 +15,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from licenzy_sync.keys import MODES
-from licenzy_sync.plan.model import Action, ResourceChange
-from licenzy_sync.plan.ownership import MANAGED_BY_KEY, PROTECT_KEY, SECRET_LAST4_KEY
+from licenzy_sync.plan.model import Action, KnownAfterApply, ResourceChange
+from licenzy_sync.plan.ownership import (
+    MANAGED_BY_KEY,
+    PROTECT_KEY,
+    REPLACES_KEY,
+    SECRET_LAST4_KEY,
+)
+from licenzy_sync.providers.stripe_catalog import IMMUTABLE_FIELDS
 from licenzy_sync.render.findings_text import printable
 
-MARKER_KEYS = frozenset({MANAGED_BY_KEY, SECRET_LAST4_KEY})
+MARKER_KEYS = frozenset({MANAGED_BY_KEY, SECRET_LAST4_KEY, REPLACES_KEY})
 """Metadata licenzy-sync stamps for itself; no user ever writes these keys."""
-SET_ON_CREATE = frozenset({"status", "description"})
+SET_ON_CREATE = frozenset({"status", "description", "active"})
 """Fields a new object always gets from licenzy-sync, whatever licenzy.yaml says."""
 WITHOUT_REASON: dict[Action, str] = {
     "create": "missing",
@@ -30,7 +36,9 @@ WITHOUT_REASON: dict[Action, str] = {
     "archive": "no longer in licenzy.yaml",
     "no-op": "",
 }
-_SECTIONS = ("Webhook and connection", "Products")
+_SECTIONS = ("Webhook and connection", "Prices", "Products")
+_PRICE_KINDS = frozenset({"stripe_price", "default_price"})
+"""Declared prices: the Stripe product and price licenzy-sync owns, and which is current."""
 _ABSENT = object()
 
 
@@ -69,17 +77,21 @@ def reason(resource: ResourceChange) -> str:
 
 
 def section(resource: ResourceChange) -> str:
-    """Products last: the webhook and connection are what customers' access depends on."""
-    return _SECTIONS[1] if resource.type == "product" else _SECTIONS[0]
+    """Products last: the webhook and connection are what customers' access depends on;
+    declared prices before the products that map to them."""
+    if resource.type == "product":
+        return _SECTIONS[2]
+    return _SECTIONS[1] if resource.type in _PRICE_KINDS else _SECTIONS[0]
 
 
 def sections(changes: Sequence[ResourceChange]) -> Iterator[tuple[str, list[ResourceChange]]]:
     """The changes by section, each in mode order (test first), the endpoint before the secret
     it provides, then by address."""
 
-    def order(resource: ResourceChange) -> tuple[int, int, str]:
+    def order(resource: ResourceChange) -> tuple[int, int, bool, str]:
         mode = MODES.index(resource.mode) if resource.mode in MODES else len(MODES)
-        return mode, 0 if resource.system == "stripe" else 1, resource.address
+        system = 0 if resource.system == "stripe" else 1
+        return mode, system, resource.type == "default_price", resource.address
 
     for title in _SECTIONS:
         members = sorted((r for r in changes if section(r) == title), key=order)
@@ -106,7 +118,9 @@ def summary(resource: ResourceChange) -> str | None:
     if fields.get("units") is not None:
         parts.append(f"{value_text(fields.pop('units'))} units")
     if fields.get("stripe_price_id") is not None:
-        parts.append(f"price {item_text(fields.pop('stripe_price_id'))}")
+        price = fields.pop("stripe_price_id")
+        known = isinstance(price, KnownAfterApply)
+        parts.append(f"price ({printable(price)})" if known else f"price {item_text(price)}")
     metadata = fields.get("metadata")
     if isinstance(metadata, dict):
         del fields["metadata"]
@@ -127,6 +141,11 @@ def replace_notes(resource: ResourceChange) -> list[str]:
         return []
     before = resource.before or {}
     notes = []
+    if resource.type == "stripe_price":
+        return [
+            f"replaces {item_text(before['id'])}, archived (never deleted) once the new one "
+            "is sold and is the default"
+        ]
     if before.get("id"):
         notes.append(f"replaces {item_text(before['id'])}, deleted once the new one exists")
     duplicates = before.get("duplicates") or []
@@ -158,8 +177,16 @@ def field_rows(resource: ResourceChange) -> list[FieldRow]:
         elif shape is list:
             rows += _list_rows(name, before, after, action)
         else:
-            rows.append(FieldRow(printable(name), _shown(before), _shown(after)))
+            label = f"{name} (forces replacement)" if name in _forcing(resource) else name
+            rows.append(FieldRow(printable(label), _shown(before), _shown(after)))
     return rows
+
+
+def _forcing(resource: ResourceChange) -> frozenset[str]:
+    """The fields that make a declared price's replace: Stripe cannot change them."""
+    if resource.type != "stripe_price" or resource.action != "replace":
+        return frozenset()
+    return frozenset(IMMUTABLE_FIELDS)
 
 
 def markers_only(resource: ResourceChange) -> bool:
@@ -202,6 +229,9 @@ def _shape(before: Any, after: Any) -> type:
 
 
 def _shown(value: Any) -> str | None:
+    """A value known only after apply reads as what it will be, not as a quoted string."""
+    if isinstance(value, KnownAfterApply):
+        return f"({printable(value)})"
     return None if value is _ABSENT else value_text(value)
 
 

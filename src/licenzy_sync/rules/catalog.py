@@ -252,6 +252,12 @@ KEY_LIVEMODE = _rule(
     "Stripe says the key of this block belongs to the other mode",
     "use the test key in `modes.test` and the live key in `modes.live`",
 )
+LOOKUP_KEY_TAKEN = _rule(
+    "LZ107",
+    E,
+    "a declared price's lookup key is held by a price licenzy-sync did not create",
+    "give the declaration another `lookup_key`, or remove the key from that price in Stripe",
+)
 CONNECTION_MISSING = _rule(
     "LZ110",
     E,
