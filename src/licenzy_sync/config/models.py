@@ -337,6 +337,13 @@ class Product(_Model):
         """The declaration when the price is declared rather than mapped."""
         return self.price if isinstance(self.price, PriceDeclaration) else None
 
+    def priced_in(self, mode: Mode, declared: Sequence[Mode]) -> bool:
+        """Whether the product is sold in ``mode``: a mapped id for it, or a declared price
+        existing in it (``declared`` are the modes the file declares)."""
+        if isinstance(self.price, PriceDeclaration):
+            return mode in self.price.in_modes(declared)
+        return bool(self.price.get(mode))
+
     @property
     def price_ids(self) -> PriceIds | None:
         """The mapped ids when the price maps existing Stripe prices."""
