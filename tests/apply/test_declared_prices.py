@@ -5,6 +5,7 @@ after a crash at any step of the rotation."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -173,3 +174,21 @@ def test_a_price_without_subscribers_says_nothing_of_them(world: World) -> None:
     run = world.plan("--mode", "test")
     change = next(r for r in run.plan["resources"] if r["address"].endswith("stripe_price[PRO]"))
     assert "subscribers" not in change["reason"]
+
+
+def test_a_saved_plan_creates_and_rotates_a_declared_price(world: World, tmp_path: Path) -> None:
+    """A plan file keeps a value known after apply as its text; apply still hands the new
+    price's id to the Licenzy product and the default price."""
+    declared(world)
+    planfile = tmp_path / "plan.json"
+    assert world.plan("--out", str(planfile)).code == 0
+    applied = world.apply(str(planfile), "--auto-approve", "-c", str(world.config))
+    assert applied.code == 0, applied.text
+    price = holder(world, "test")
+    assert licenzy_price(world, "test") == price.id
+    assert default_price(world, "test", price.product) == price.id
+    declared(world, DECLARED.replace("amount: 1900", "amount: 2900"))
+    assert world.plan("--mode", "test", "--out", str(planfile)).code == 0
+    rotated = world.apply(str(planfile), "--auto-approve", "-c", str(world.config))
+    assert rotated.code == 0, rotated.text
+    assert_rotated(world, price)
