@@ -98,6 +98,8 @@ def seed_state(directory: Path, config: Path, products: list[Product], converged
     product checked as the portal checks it, in two transactions."""
     box = Sandbox.open(directory)
     try:
+        for name in ("STRIPE_TEST_KEY", "STRIPE_LIVE_KEY"):
+            box.control.ensure_stripe_key(ENV[name])
         seed(box, spec_from_config(config, "http://unused.invalid"))
         if not converged:
             return

@@ -57,7 +57,8 @@ from licenzy_sync.config.models import REQUIRED_EVENTS
 from licenzy_sync.keys import MODES
 from licenzy_sync.kinds.webhook_endpoint import ENDPOINT_DESCRIPTION
 from licenzy_sync.plan.ownership import MANAGED_BY, MANAGED_BY_KEY, SECRET_LAST4_KEY
-from licenzy_sync.sandbox.cli import PORTAL_TOKEN, PROJECT_ID
+from licenzy_sync.runtime import SANDBOX_PORTAL_TOKEN as PORTAL_TOKEN
+from licenzy_sync.runtime import SANDBOX_PROJECT_ID as PROJECT_ID
 from licenzy_sync.targets import TENANT_WEBHOOK_PATH
 
 SIZES = (10, 200, 2_000)

@@ -164,8 +164,9 @@ def test_the_declared_price_permissions_are_enough(
 def test_prices_are_found_by_lookup_key_active_or_archived(
     endpoints: Endpoints, channels: Channels
 ) -> None:
-    """A declared price's identity: 12 keys cost two chunks of ten, each asked for active and
-    archived prices, and a key no price holds is simply absent."""
+    """A declared price's identity, active or archived; a key no price holds is simply
+    absent. The account holds few prices, so reading them all (one page of active, one of
+    archived prices) is cheaper than asking two chunks of ten keys twice."""
     stripe = writer(endpoints, channels)
     product = stripe.create_product({"name": "Many"}, idempotency_key="licenzy-sync-p")
     made = {
@@ -185,4 +186,19 @@ def test_prices_are_found_by_lookup_key_active_or_archived(
     found = stripe.prices_by_lookup_key([*made, "licenzy_sync:proj_sandbox:NOBODY"])
     assert found == made
     assert not found["licenzy_sync:proj_sandbox:CODE_03"].active
-    assert paths.count("stripe", "/v1/prices") == 4
+    assert paths.count("stripe", "/v1/prices") == 2
+
+
+def test_a_few_keys_in_a_large_account_are_looked_up_not_listed(
+    endpoints: Endpoints, channels: Channels
+) -> None:
+    """Listing stops once it costs what looking the missing keys up costs."""
+    for index in range(250):
+        endpoints.sandbox.control.put_price("test", f"price_1Other{index:03d}")
+    stripe = writer(endpoints, channels)
+    product = stripe.create_product({"name": "Few"}, idempotency_key="licenzy-sync-few")
+    made = declared(stripe, product.id, 900, "licenzy-sync-few-price")
+    paths = Paths(endpoints.sandbox)
+    found = stripe.prices_by_lookup_key(["licenzy_sync:proj_sandbox:PRO", "other:key"])
+    assert found == {"licenzy_sync:proj_sandbox:PRO": made}
+    assert paths.count("stripe", "/v1/prices") <= 4

@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import quote
@@ -103,6 +104,24 @@ PROBE_ENDPOINT_ID = "we_licenzysyncpermissionprobe"
 def system_name(target: StripeTarget) -> str:
     """The counter and rate-limit key: Stripe limits each mode separately."""
     return f"stripe.{target.mode}"
+
+
+@dataclass
+class _Found:
+    """What a catalog read still looks for, and what it found."""
+
+    wanted: set[str]
+    prices: dict[str, StripePriceDetail] = field(default_factory=dict)
+    products: dict[str, StripeProduct] = field(default_factory=dict)
+
+    def keep(self, page: list[tuple[StripePriceDetail, StripeProduct | None]]) -> None:
+        for price, product in page:
+            if price.lookup_key not in self.wanted:
+                continue
+            self.prices[price.lookup_key] = price
+            self.wanted.discard(price.lookup_key)
+            if product is not None:
+                self.products[product.id] = product
 
 
 class StripeApiError(ProviderError):
@@ -322,41 +341,64 @@ class StripeReader:
     def catalog(
         self, lookup_keys: Collection[str]
     ) -> tuple[dict[str, StripePriceDetail], dict[str, StripeProduct]]:
-        """`prices_by_lookup_key` and the Stripe products of those prices, by id.
+        """`prices_by_lookup_key` and the Stripe products of those prices, by id (expanded in
+        the same answers: their ``default_price`` matters to a rotation).
 
-        Stripe filters by at most 10 keys a request and lists archived prices only when
-        asked, so this costs two requests per 10 keys, sent concurrently; the products come
-        expanded in the same answers (their ``default_price`` matters to a rotation).
+        Two ways to find them: Stripe filters the price list by at most 10 lookup keys a
+        request (active and archived prices asked apart, so two requests per 10 keys), or
+        the whole list is read, 100 prices a page. Each pass (active, then archived) lists
+        pages only while that costs less than looking up the keys still missing, then looks
+        those up: a few keys cost a few requests, thousands cost the account's pages.
         """
-        keys = sorted(set(lookup_keys))
+        found = _Found(set(lookup_keys))
+        for active in (True, False):
+            if not found.wanted:
+                break
+            if not self._list_for_keys(found, active):
+                passes = (True, False) if active else (False,)
+                self._look_up_keys(found, passes)
+                break
+        return found.prices, found.products
+
+    def _list_for_keys(self, found: _Found, active: bool) -> bool:
+        """Pages of the price list while cheaper than lookups; whether it reached the end."""
+        passes = 2 if active else 1
+        cursor: str | None = None
+        pages = 0
+        while pages < passes * -(-len(found.wanted) // LOOKUP_KEYS_MAX):
+            params: dict[str, Any] = {"limit": PAGE_LIMIT, "active": active}
+            if cursor is not None:
+                params["starting_after"] = cursor
+            page, has_more = self._detail_page("list prices", params)
+            pages += 1
+            found.keep(page)
+            if not has_more or not page:
+                return True
+            cursor = page[-1][0].id
+        return not found.wanted
+
+    def _look_up_keys(self, found: _Found, passes: tuple[bool, ...]) -> None:
+        keys = sorted(found.wanted)
         chunks = [keys[i : i + LOOKUP_KEYS_MAX] for i in range(0, len(keys), LOOKUP_KEYS_MAX)]
         calls = [
-            partial(self._keyed_prices, chunk, active)
+            partial(
+                self._detail_page,
+                "list prices by lookup key",
+                {"lookup_keys": chunk, "active": active, "limit": PAGE_LIMIT},
+            )
             for chunk in chunks
-            for active in (True, False)
+            for active in passes
         ]
-        found: dict[str, StripePriceDetail] = {}
-        products: dict[str, StripeProduct] = {}
-        for page in parallel(calls, workers=RETRIEVE_WORKERS):
-            for price, product in page:
-                if price.lookup_key is not None:
-                    found[price.lookup_key] = price
-                if product is not None:
-                    products[product.id] = product
-        return found, products
+        for page, _ in parallel(calls, workers=RETRIEVE_WORKERS):
+            found.keep(page)
 
-    def _keyed_prices(
-        self, keys: list[str], active: bool
-    ) -> list[tuple[StripePriceDetail, StripeProduct | None]]:
-        params = {
-            "lookup_keys": keys,
-            "active": active,
-            "limit": PAGE_LIMIT,
-            "expand": ["data.product"],
-        }
-        answer = self._get("list prices by lookup key", "/v1/prices", params)
-        items, _ = self._parse("GET /v1/prices", answer, _page_of)
-        found = []
+    def _detail_page(
+        self, op: str, params: Mapping[str, Any]
+    ) -> tuple[list[tuple[StripePriceDetail, StripeProduct | None]], bool]:
+        """One page of prices with their products expanded, and whether more follow."""
+        answer = self._get(op, "/v1/prices", {**params, "expand": ["data.product"]})
+        items, has_more = self._parse("GET /v1/prices", answer, _page_of)
+        page = []
         for item in items:
             price = self._parse("GET /v1/prices", item, price_detail_of)
             self._observe(price.livemode)
@@ -366,8 +408,8 @@ class StripeReader:
                 if isinstance(body, Mapping)
                 else None
             )
-            found.append((price, product))
-        return found
+            page.append((price, product))
+        return page, has_more
 
     def price_in_use(self, price_id: str, *, status: SubscriptionStatus | None = None) -> bool:
         """Whether a subscription is on ``price_id``: one request (``price``, ``status``,
