@@ -70,11 +70,6 @@ BREAKING_FIELDS = {
 }
 
 
-def new_price(mode: Mode, code: str) -> Output:
-    """The id of the price a create or replace of this product's declared price made."""
-    return Output(addresses.stripe_price(mode, code), PRICE_ID)
-
-
 def declared_in(ctx: PlanContext, mode: Mode) -> Iterator[tuple[str, Product, PriceDeclaration]]:
     """The products whose price is declared and exists in ``mode``."""
     in_file = ctx.loaded.config.modes.declared()
