@@ -25,6 +25,7 @@ from urllib.parse import quote
 
 from licenzy_sync.config.models import PriceDeclaration
 from licenzy_sync.keys import classify
+from licenzy_sync.plan.ownership import is_managed
 from licenzy_sync.providers import (
     ProviderError,
     fingerprinted,
@@ -211,7 +212,7 @@ class StripeReader:
         replaced = sorted(
             price.id
             for key, price in holders.items()
-            if price.active and replaced_fields(declared[key], price)
+            if price.active and is_managed(price.metadata) and replaced_fields(declared[key], price)
         )
         found = parallel(
             [partial(self.price_in_use, price_id) for price_id in replaced],
