@@ -143,8 +143,7 @@ def replace_notes(resource: ResourceChange) -> list[str]:
     notes = []
     if resource.type == "stripe_price":
         return [
-            f"replaces {item_text(before['id'])}, archived (never deleted) once the new one "
-            "is sold and is the default"
+            f"replaces {item_text(before['id'])}, archived once the new one is the default"
         ]
     if before.get("id"):
         notes.append(f"replaces {item_text(before['id'])}, deleted once the new one exists")
