@@ -18,6 +18,7 @@ from licenzy_sync.runtime import Run, prepare, select_modes
 
 if TYPE_CHECKING:
     from licenzy_sync.providers.retry import Channels
+    from licenzy_sync.stripe_permissions import Resource
 
 
 class PlanRefused(LicenzySyncError):
@@ -98,16 +99,16 @@ def plan_loaded(
     plan = build_plan(
         loaded, state, run.targets, modes=modes, prune=prune, static=static, secrets=run.secrets
     )
-    probe = partial(_may_write_endpoints, run, channels or Channels())
+    probe = partial(_may_write, run, channels or Channels())
     missing = write_access_findings(loaded, plan, state, probe)
     plan.findings = sorted([*plan.findings, *missing], key=sort_key)
     return plan, run
 
 
-def _may_write_endpoints(run: Run, channels: Channels, mode: Mode) -> bool:
+def _may_write(run: Run, channels: Channels, mode: Mode, resource: Resource) -> bool:
     from licenzy_sync.providers.stripe_reader import StripeReader
 
-    return StripeReader(run.targets.stripe[mode], channels, run.transports).may_write_endpoints()
+    return StripeReader(run.targets.stripe[mode], channels, run.transports).may_write(resource)
 
 
 def make_plan(

@@ -62,7 +62,14 @@ from licenzy_sync.state import (
     StripePrice,
     StripeSnapshot,
 )
-from licenzy_sync.stripe_permissions import permission_label, required
+from licenzy_sync.stripe_permissions import (
+    PRICES,
+    PRODUCTS,
+    WEBHOOK_ENDPOINTS,
+    Resource,
+    permission_label,
+    required,
+)
 from licenzy_sync.targets import StripeTarget, Transports
 
 if TYPE_CHECKING:
@@ -98,8 +105,17 @@ SubscriptionStatus = Literal[
     "unpaid",
 ]
 """Stripe's `status` filter of the subscription list."""
-PROBE_ENDPOINT_ID = "we_licenzysyncpermissionprobe"
-"""An id no endpoint has (Stripe's are ``we_`` and 24 alphanumerics)."""
+PROBE_IDS = {
+    WEBHOOK_ENDPOINTS: "we_licenzysyncpermissionprobe",
+    PRODUCTS: "prod_licenzysyncpermissionprobe",
+    PRICES: "price_licenzysyncpermissionprobe",
+}
+"""Ids no object has (Stripe's are a prefix and 14 to 24 alphanumerics), for `may_write`."""
+PROBE_PATHS = {
+    WEBHOOK_ENDPOINTS: "/v1/webhook_endpoints",
+    PRODUCTS: "/v1/products",
+    PRICES: "/v1/prices",
+}
 
 
 def system_name(target: StripeTarget) -> str:
@@ -242,17 +258,22 @@ class StripeReader:
         return self._livemode
 
     def may_write_endpoints(self) -> bool:
-        """Whether this key may write webhook endpoints, asked without writing anything.
+        return self.may_write(WEBHOOK_ENDPOINTS)
+
+    def may_write(self, resource: Resource) -> bool:
+        """Whether this key may write ``resource``, asked without writing anything.
 
         Stripe checks a restricted key's permission before it looks the object up, so
-        updating an endpoint that cannot exist answers 403 without the permission and 404
+        updating an object that cannot exist answers 403 without the permission and 404
         with it; nothing is changed either way.
         """
+        path = f"{PROBE_PATHS[resource]}/{PROBE_IDS[resource]}"
         try:
             self._call(
-                "check write access to webhook endpoints",
-                partial(self._client.v1.webhook_endpoints.update, PROBE_ENDPOINT_ID),
-                needs=required("POST", "/v1/webhook_endpoints"),
+                f"check write access to {resource.name.lower()}",
+                partial(self._client.raw_request, "post", path),
+                request=f"POST {path}",
+                needs=resource.needs("write"),
             )
         except _Forbidden:
             return False
