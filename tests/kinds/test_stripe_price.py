@@ -215,3 +215,19 @@ def test_the_units_are_registered_in_dependency_order() -> None:
     names = [unit.name for unit in KINDS]
     assert names.index(StripePriceKind.name) < names.index("product")
     assert names.index("product") < names.index(DefaultPriceKind.name)
+
+
+def test_a_hand_made_price_named_by_its_lookup_key_is_adopted_as_it_is(tmp_path: Path) -> None:
+    """`import --declare-prices` writes the key of a price made in the Dashboard: equal but
+    for the marker it is no change, and its product's default is not ours to move."""
+    named = DECLARED.replace("nickname: Monthly", f"nickname: Monthly, lookup_key: {KEY!r}")
+    ctx = _plan(tmp_path, held(metadata={}), default="price_other", products=named)
+    change = _change(ctx, PRICE_AT)
+    assert change is not None
+    assert change.action == "no-op"
+    assert _change(ctx, DEFAULT_AT) is None
+    assert ctx.findings == []
+    edited = _change(_plan(tmp_path, held(metadata={}, nickname="x"), products=named), PRICE_AT)
+    assert edited is not None
+    assert [c.field for c in edited.changes] == ["nickname", "metadata"]
+    assert (edited.after or {})["metadata"] == MARKED

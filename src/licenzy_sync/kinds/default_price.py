@@ -33,7 +33,7 @@ from licenzy_sync.plan.model import (
     Plan,
     ResourceChange,
 )
-from licenzy_sync.plan.ownership import REPLACES_KEY
+from licenzy_sync.plan.ownership import REPLACES_KEY, is_managed
 
 NAME = "default_price"
 
@@ -107,7 +107,8 @@ def _plan_default(ctx: PlanContext, mode: Mode, code: str) -> None:
     else:
         holder = snapshot.declared[(price.after or {})["lookup_key"]]
         new, old = holder.id, holder.metadata.get(REPLACES_KEY)
-        if (product is None or current == new) and old is None:
+        adopted = not is_managed(holder.metadata)  # made by hand: its product is not ours
+        if (product is None or current == new or adopted) and old is None:
             return
         reason = f"a replace did not finish: {old} is archived" if old else "not the default"
     ctx.observed(address, product.fingerprint if product else ABSENT)

@@ -22,7 +22,6 @@ from licenzy_sync.errors import LicenzySyncError
 from licenzy_sync.keys import Mode
 from licenzy_sync.kinds.base import Output, Verdict, Writes, field_verdicts, unclassified
 from licenzy_sync.plan import addresses
-from licenzy_sync.plan.addresses import Address
 from licenzy_sync.plan.context import PlanContext
 from licenzy_sync.plan.model import (
     ABSENT,
@@ -199,10 +198,12 @@ def _plan_price(
         change = ResourceChange(at=address, action="create", reason=reason, after=after)
         ctx.resources.append(change)
         return
-    if not _usable(ctx, mode, code, holder, address):
+    if not _usable(ctx, mode, code, holder, declared):
         return
     before = observed_price(holder)
     after = {**after, "product": holder.product}
+    if _adopted_as_is(before, after):
+        after = {**after, "metadata": before["metadata"]}
     changes = tuple(
         FieldChange(name, before[name], after[name])
         for name in COMPARED
@@ -227,17 +228,28 @@ def _plan_price(
     )
 
 
+def _adopted_as_is(before: dict[str, Any], after: dict[str, Any]) -> bool:
+    """A price made by hand that the file declares by its lookup key, equal but for
+    licenzy-sync's marker, is adopted as it is (`import --declare-prices` writes such
+    declarations); any real change stamps the marker."""
+    return not is_managed(before["metadata"]) and all(
+        before[name] == after[name] for name in COMPARED if name != "metadata"
+    )
+
+
 def _usable(
-    ctx: PlanContext, mode: Mode, code: str, holder: StripePriceDetail, address: Address
+    ctx: PlanContext, mode: Mode, code: str, holder: StripePriceDetail, declared: PriceDeclaration
 ) -> bool:
-    """A price holding the lookup key is ours to change only when it carries the marker and
-    lives in the mode it was read for."""
+    """A price holding the lookup key is ours to change when it carries the marker, or when
+    the file names its lookup key (a price made by hand, adopted), and lives in the mode it
+    was read for."""
     where = ("products", code, "price")
-    if not is_managed(holder.metadata):
+    address = addresses.stripe_price(mode, code)
+    if not is_managed(holder.metadata) and declared.lookup_key is None:
         ctx.report(
             r.LOOKUP_KEY_TAKEN,
             f"{holder.lookup_key} is held by {holder.id} ({mode}), which licenzy-sync did not "
-            "create; left alone",
+            "create; left alone (write the key as `lookup_key` to adopt it)",
             address,
             *where,
         )
