@@ -22,9 +22,9 @@ import httpx
 
 from licenzy_sync.keys import MODES, Mode
 from licenzy_sync.plan.ownership import markers
-from licenzy_sync.runtime import SANDBOX_PORTAL_TOKEN as PORTAL_TOKEN
-from licenzy_sync.runtime import SANDBOX_PROJECT_ID as PROJECT_ID
 from licenzy_sync.sandbox.app import Sandbox
+from licenzy_sync.sandbox.defaults import SANDBOX_PORTAL_TOKEN as PORTAL_TOKEN
+from licenzy_sync.sandbox.defaults import SANDBOX_PROJECT_ID as PROJECT_ID
 from licenzy_sync.sandbox.http import Request
 from licenzy_sync.sandbox.licenzy_base import Call
 from licenzy_sync.sandbox.licenzy_portal import create_product
@@ -98,9 +98,9 @@ def seed_state(directory: Path, config: Path, products: list[Product], converged
     product checked as the portal checks it, in two transactions."""
     box = Sandbox.open(directory)
     try:
-        for name in ("STRIPE_TEST_KEY", "STRIPE_LIVE_KEY"):
-            box.control.ensure_stripe_key(ENV[name])
         seed(box, spec_from_config(config, "http://unused.invalid"))
+        for mode in MODES:  # Stripe knows only the keys made for it, as in the Dashboard
+            box.control.ensure_stripe_key(ENV[f"STRIPE_{mode.upper()}_KEY"])
         if not converged:
             return
         with box.store.transaction() as tx:

@@ -46,8 +46,8 @@ from common import (
 
 from licenzy_sync.keys import MODES
 from licenzy_sync.providers.retry import DEFAULT_RATES
-from licenzy_sync.runtime import SANDBOX_PROJECT_ID, sandbox_runtime_key
 from licenzy_sync.sandbox.app import Sandbox
+from licenzy_sync.sandbox.defaults import SANDBOX_PROJECT_ID, sandbox_runtime_key
 from licenzy_sync.sandbox.stripe_checkout import KIND as SESSION_KIND
 from licenzy_sync.verify.runner import CHECKOUT_WORKERS
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -136,6 +137,49 @@ def test_help_and_validate_do_not_import_heavy_modules() -> None:
     )
 
 
+def test_help_imports_no_config_loader_and_validate_scans_no_plugins() -> None:
+    """What start-up leaves for later: `--help` reads no package metadata and loads neither
+    pydantic nor YAML; `validate` never asks for pydantic's plugins (an entry-point scan of
+    every installed distribution)."""
+    code = (
+        "import sys\n"
+        "from licenzy_sync.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit: pass\n"
+        "early = {'importlib.metadata', 'pydantic', 'yaml', 'licenzy_sync.config.load'}\n"
+        "assert not early & set(sys.modules), early & set(sys.modules)\n"
+        "import importlib.metadata as m\n"
+        "scans = []\n"
+        "original = m.entry_points\n"
+        "m.entry_points = lambda **kw: scans.append(kw) or original(**kw)\n"
+        "try:\n    main(['validate', '-c', sys.argv[1]])\nexcept SystemExit: pass\n"
+        "assert 'pydantic' in sys.modules\n"
+        "assert not [kw for kw in scans if kw.get('group') == 'pydantic'], scans\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(EXAMPLE)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_plan_on_the_in_process_sandbox_loads_no_network_stack(tmp_path: Path) -> None:
+    """httpcore and h11 (connections, the HTTP/1.1 parser) are for the network only."""
+    code = (
+        "import sys\n"
+        "from licenzy_sync.cli import main\n"
+        "for args in (['sandbox', 'seed'], ['plan', '--sandbox']):\n"
+        "    try:\n        main([*args, '-c', sys.argv[1]])\n    except SystemExit: pass\n"
+        "assert 'licenzy_sync.sandbox.inprocess' in sys.modules\n"
+        "network = {'httpcore', 'h11'} & set(sys.modules)\n"
+        "assert not network, network\n"
+    )
+    env = {**os.environ, "LICENZY_SYNC_SANDBOX_DIR": str(tmp_path / "sandbox")}
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(EXAMPLE)],
+        capture_output=True, text=True, check=False, env=env,
+    )
+    assert done.returncode == 0, done.stderr
+
+
 def test_module_entry_point_and_version() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "licenzy_sync", "--version"],
@@ -197,3 +241,16 @@ def test_what_can_really_be_a_stripe_id_is_lz003(
     assert result.code == 3
     assert f"LZ003 products.{code}:" in result.out
     assert "LZ002" not in result.out
+
+
+def test_one_product_is_counted_in_the_singular(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 12, observation 3: validate said "1 products"."""
+    path = write(
+        tmp_path,
+        "products:\n  PRO:\n    kind: subscription\n    name: Pro\n    price: {test: price_1}\n",
+    )
+    result = run_cli(capsys, "validate", "-c", str(path))
+    assert result.code == 0, result.text
+    assert "valid (1 product; modes: test)" in result.out

@@ -21,7 +21,7 @@ import pytest
 import stripe
 
 from licenzy_sync.keys import Mode
-from licenzy_sync.plan.ownership import SECRET_LAST4_KEY, markers
+from licenzy_sync.plan.ownership import SECRET_LAST4_KEY, endpoint_markers, markers
 from licenzy_sync.sandbox.app import Sandbox
 from licenzy_sync.sandbox.licenzy_base import SCOPE, iso, sha256_hex
 from licenzy_sync.sandbox.seed import seed, spec_from_config
@@ -216,7 +216,7 @@ class World(Served):
                 "url": self.tenant_url,
                 "enabled_events": sorted(REQUIRED_EVENTS),
                 "description": ENDPOINT_DESCRIPTION,
-                "metadata": markers(False),
+                "metadata": endpoint_markers(PROJECT, "test"),
             }
         )
         self.stripe("test").v1.webhook_endpoints.update(

@@ -161,27 +161,12 @@ def validate(
     or FILES), each is checked and two files naming the same project are an error. Exit 0
     valid, 3 invalid, 1 error; with several files the worst of these (1, then 3).
     """
-    from licenzy_sync.config.load import load_config
     from licenzy_sync.projects import expand_configs
 
     console = Console(no_color, verbose)
     explicit = ctx.get_parameter_source("config_paths") is not click.core.ParameterSource.DEFAULT
     given = (*config_paths, *files) if explicit or not files else files
-    configs = expand_configs(given)
-    if len(configs) > 1:
-        _validate_files(configs, strict, fmt, console)
-        return
-    try:
-        loaded = load_config(configs[0])
-    except ConfigInvalid as error:
-        if fmt == "text":
-            raise
-        _show_findings(error.findings, configs[0], fmt, console)
-        console.out(f"{configs[0]}: invalid")
-        raise click.exceptions.Exit(EXIT_INVALID) from None
-    code = _validate_loaded(loaded, strict, fmt, console)
-    if code:
-        raise click.exceptions.Exit(code)
+    _validate_files(expand_configs(given), strict, fmt, console)
 
 
 def _show_findings(findings: Sequence[Finding], path: Path, fmt: str, console: Console) -> None:
@@ -198,7 +183,7 @@ def _show_findings(findings: Sequence[Finding], path: Path, fmt: str, console: C
 
 def _validate_loaded(loaded: LoadedConfig, strict: bool, fmt: str, console: Console) -> int:
     """Print the findings and the verdict line of one loaded file; return its exit code."""
-    from licenzy_sync.render.findings_text import summary
+    from licenzy_sync.render.findings_text import plural, summary
     from licenzy_sync.rules.static import static_findings
 
     findings = static_findings(loaded)
@@ -210,15 +195,19 @@ def _validate_loaded(loaded: LoadedConfig, strict: bool, fmt: str, console: Cons
         return EXIT_INVALID
     modes = ", ".join(config.modes.declared()) or "none"
     tail = f"; {summary(findings)}" if findings else ""
-    console.out(f"{loaded.path}: valid ({len(config.products)} products; modes: {modes}{tail})")
+    products = plural(len(config.products), "product")
+    console.out(f"{loaded.path}: valid ({products}; modes: {modes}{tail})")
     return EXIT_OK
 
 
 def _validate_files(configs: list[Path], strict: bool, fmt: str, console: Console) -> None:
+    """Every file checked; one reads as it always did (a file that cannot be read, or an
+    invalid one in text, is the command's error), several end with a count of each verdict."""
     from licenzy_sync.config.load import load_config
     from licenzy_sync.projects import Outcome, combine, refuse_duplicates, then
     from licenzy_sync.render.findings_text import summary
 
+    several = len(configs) > 1
     loaded = then([Outcome(path, path) for path in configs], load_config)
     refuse_duplicates(
         Outcome(o.config, o.result, project=o.result.config.project)
@@ -232,18 +221,22 @@ def _validate_files(configs: list[Path], strict: bool, fmt: str, console: Consol
             continue
         error = outcome.error
         assert error is not None
+        if not several and (fmt == "text" or not isinstance(error, ConfigInvalid)):
+            raise error
         if isinstance(error, ConfigInvalid):
             _show_findings(error.findings, outcome.config, fmt, console)
-            console.out(f"{outcome.config}: invalid ({summary(error.findings)})")
+            verdict = f" ({summary(error.findings)})" if several else ""
+            console.out(f"{outcome.config}: invalid{verdict}")
         else:
             console.out(f"error: {redact(str(error))}")
         codes.append(error.exit_code)
-    unreadable = codes.count(EXIT_ERROR)
-    tail = f", {unreadable} unreadable" if unreadable else ""
-    console.out(
-        f"{len(configs)} files: {codes.count(EXIT_OK)} valid, "
-        f"{codes.count(EXIT_INVALID)} invalid{tail}."
-    )
+    if several:
+        unreadable = codes.count(EXIT_ERROR)
+        tail = f", {unreadable} unreadable" if unreadable else ""
+        console.out(
+            f"{len(configs)} files: {codes.count(EXIT_OK)} valid, "
+            f"{codes.count(EXIT_INVALID)} invalid{tail}."
+        )
     code = combine(codes)
     if code:
         raise click.exceptions.Exit(code)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+
+if TYPE_CHECKING:
+    from licenzy_sync.runtime import Emulators
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -61,10 +64,18 @@ def console_options(f: F) -> F:
     )
 
 
+def _emulators(ctx: click.Context, param: click.Parameter, value: bool) -> Emulators | None:
+    from licenzy_sync.commands.transports import emulators
+
+    return emulators(value)
+
+
 def sandbox_option(f: F) -> F:
+    """--sandbox; the command receives the chosen `Emulators`, or None for the network."""
     return click.option(
         "--sandbox",
         is_flag=True,
+        callback=_emulators,
         help="Run against the local sandbox (LICENZY_SYNC_SANDBOX_DIR, default "
         ".licenzy-sync/sandbox/); unset credentials take the sandbox defaults.",
     )(f)

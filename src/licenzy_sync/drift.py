@@ -22,8 +22,9 @@ from licenzy_sync.findings import Finding, Position
 from licenzy_sync.keys import Mode
 from licenzy_sync.kinds.base import Classification, Verdict, unclassified
 from licenzy_sync.kinds.registry import unit_of
+from licenzy_sync.plan.canonical import canonical
 from licenzy_sync.plan.model import Action, Plan, ResourceChange
-from licenzy_sync.plan.serialize import canonical, ensure_secret_free
+from licenzy_sync.plan.secret_screen import ensure_secret_free
 from licenzy_sync.rules import catalog as r
 
 FORMAT_VERSION = 1

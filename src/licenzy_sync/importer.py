@@ -29,6 +29,7 @@ from licenzy_sync.config.yamlsource import SourceMap
 from licenzy_sync.errors import ConfigInvalid, LicenzySyncError
 from licenzy_sync.import_prices import declaration
 from licenzy_sync.keys import MODES, Mode, looks_like_secret
+from licenzy_sync.kinds.endpoint_owners import sort_endpoints
 from licenzy_sync.output import Console
 from licenzy_sync.plan.ownership import MANAGED_BY_KEY, PROTECT_KEY, is_managed, is_protected
 from licenzy_sync.providers import ProviderError, parallel, safe_text
@@ -36,7 +37,7 @@ from licenzy_sync.providers.stripe_catalog import StripePriceDetail
 from licenzy_sync.redact import redact
 from licenzy_sync.render.findings_text import format_findings, printable
 from licenzy_sync.rules.static import static_findings
-from licenzy_sync.runtime import prepare
+from licenzy_sync.runtime import Emulators, prepare
 from licenzy_sync.scaffold import MODELINE, replace_file, schema_note, write_schema
 from licenzy_sync.state import LicenzyModeSnapshot, LicenzyProduct, StripePrice, StripeSnapshot
 
@@ -98,7 +99,7 @@ def read_existing(
     project: str,
     modes: list[Mode],
     *,
-    sandbox: bool,
+    sandbox: Emulators | None,
     console: Console,
     declare_prices: bool = False,
 ) -> Existing:
@@ -263,13 +264,15 @@ def adopt(existing: Existing) -> Imported:
 
 def _webhook(existing: Existing, mode: Mode) -> ImportedWebhook:
     """`manage: true` only for an endpoint licenzy-sync created: taking over a hand-made one
-    would make apply rewrite (or, its secret unknown, replace) what someone set up."""
-    endpoints = existing.stripe[mode].endpoints
-    ours = [e for e in endpoints if is_managed(e.metadata)]
-    at_url = [e for e in endpoints if e.url == existing.tenant_url]
+    would make apply rewrite (or, its secret unknown, replace) what someone set up. Endpoints
+    licenzy-sync manages for other projects on the same Stripe account are not this one's."""
+    connection = existing.licenzy[mode].connection
+    owners = sort_endpoints(existing.stripe[mode].endpoints, existing.project_id, mode, connection)
+    ours = owners.mine
+    at_url = [e for e in owners.hand_made if e.url == existing.tenant_url]
     candidates = ours or at_url
     chosen = candidates[0] if candidates else None
-    secret_set = existing.licenzy[mode].connection.webhook_secret_set
+    secret_set = connection.webhook_secret_set
     notes: list[str] = []
     if chosen is None:
         comment = "no endpoint to verify yet"
@@ -383,7 +386,7 @@ def _price_note(price: StripePrice | None, mode: Mode, kind: ProductKind) -> str
     else:
         notes = ["one-time"]
     if not price.active:
-        notes.append("archived in Stripe (plan: LZ102)")
+        notes.append("inactive in Stripe (plan: LZ102)")
     needs = "recurring" if kind == "subscription" else "one_time"
     if price.type != needs:
         notes.append(f"a {kind} needs a {needs.replace('_', '-')} price (plan: LZ104)")

@@ -70,8 +70,13 @@ def is_server_key(value: str) -> bool:
 _ALWAYS_SECRET = ("sk_", "rk_", "whsec_", "lzp_")
 
 
+_ANY_PREFIX = tuple({prefix for prefix, _, _ in _PREFIXES} | set(_ALWAYS_SECRET))
+
+
 def looks_like_secret(value: str) -> bool:
     """True when a string is shaped like any credential that must never be written literally."""
+    if not value.startswith(_ANY_PREFIX):
+        return False  # most strings: one test instead of one per prefix
     return classify(value) is not None or value.startswith(_ALWAYS_SECRET)
 
 
@@ -95,9 +100,18 @@ def without_secret_words(text: str) -> str:
     )
 
 
+_PREFIXED_WORD = re.compile(
+    "(?<![A-Za-z0-9_])(?:"
+    + "|".join(map(re.escape, sorted(_ANY_PREFIX)))
+    + ")[A-Za-z0-9_]*"
+)
+"""The words `_WORD` finds that start with a credential prefix: a file of thousands of
+products has hundreds of thousands of words, and only these can be shaped like a secret."""
+
+
 def secret_shaped_words(text: str) -> Iterator[re.Match[str]]:
     """Words of free text (a whole file, comments included) shaped like a credential."""
-    for word in _WORD.finditer(text):
+    for word in _PREFIXED_WORD.finditer(text):
         value = word.group()
         if not looks_like_secret(value):
             continue

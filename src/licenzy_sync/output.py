@@ -18,6 +18,18 @@ def color_enabled(no_color_flag: bool, stream: TextIO) -> bool:
     return stream.isatty()
 
 
+_SLICE = 1 << 20
+
+
+def _write_line(stream: TextIO, text: str, end: int | None = None) -> None:
+    """``text[:end]`` and a newline, in slices: a plan of tens of thousands of resources is
+    tens of megabytes, and neither it nor its encoded bytes need exist twice at once."""
+    stop = len(text) if end is None else end
+    for start in range(0, stop, _SLICE):
+        stream.write(text[start : min(start + _SLICE, stop)])
+    stream.write("\n")
+
+
 class Console:
     def __init__(
         self, no_color: bool = False, verbose: int = 0, *, stdout_taken: bool = False
@@ -37,10 +49,21 @@ class Console:
         return f"\033[{codes}m{text}\033[0m"
 
     def out(self, text: str = "") -> None:
-        self._out.write(redact(text) + "\n")
+        _write_line(self._out, redact(text))
+
+    def document(self, text: str) -> None:
+        """A rendered document where `out` writes, as ``out(text.rstrip("\\n"))`` but without
+        copying a plan of tens of megabytes to strip its final newline."""
+        if redact(text) is not text:  # a registered secret slipped in: the copying way
+            self.out(text.rstrip("\n"))
+            return
+        end = len(text)
+        while end and text[end - 1] == "\n":
+            end -= 1
+        _write_line(self._out, text, end)
 
     def err(self, text: str = "") -> None:
-        sys.stderr.write(redact(text) + "\n")
+        _write_line(sys.stderr, redact(text))
 
     def debug(self, text: str) -> None:
         if self.verbose:

@@ -9,7 +9,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from licenzy_sync.config.reading import MIB, read_limited
 from licenzy_sync.errors import LicenzySyncError
@@ -25,14 +25,17 @@ PLAN_MAX_BYTES = 256 * MIB
 """Plans of tens of thousands of products stay far below this; /dev/zero does not."""
 
 
-def write_plan(plan: Plan, path: Path) -> None:
-    from licenzy_sync.render.json_render import render_json
-
-    _write(render_json(plan), path)
-
-
 def write_plans(outcomes: Sequence[Outcome[Plan]], path: Path) -> None:
-    """Several projects' plans in one file (docs/plan-format.md, "Several projects")."""
+    """One project's plan in its own form (docs/plan-format.md), several projects' plans in
+    one file (docs/plan-format.md, "Several projects")."""
+    from licenzy_sync.projects import alone
+
+    plan = alone(outcomes)
+    if plan is not None:
+        from licenzy_sync.render.json_render import render_json
+
+        _write(render_json(plan), path)
+        return
     from licenzy_sync.render.projects import plans_json
 
     _write(plans_json(outcomes), path)
@@ -70,7 +73,12 @@ def read_plans(path: Path) -> Plan | list[Plan]:
     A several-projects file is only ever written when every project was planned, so one that
     records failures, repeats a project or holds no plan is refused like any other bad file.
     """
-    from licenzy_sync.plan.serialize import plan_from_dict, plan_from_json
+    from licenzy_sync.plan.codec_read import (
+        DuplicateKey,
+        plan_from_dict,
+        plan_from_json,
+        unique_keys,
+    )
 
     try:
         text = read_limited(path, "the plan", PLAN_MAX_BYTES).decode("utf-8")
@@ -82,8 +90,8 @@ def read_plans(path: Path) -> Plan | list[Plan]:
             "licenzy-sync"
         ) from None
     try:
-        data = json.loads(text, object_pairs_hook=_unique_keys)
-    except (json.JSONDecodeError, _DuplicateKey):
+        data = json.loads(text, object_pairs_hook=unique_keys)
+    except (json.JSONDecodeError, DuplicateKey):
         data = None  # plan_from_json names the problem
     if not isinstance(data, dict) or PROJECTS_KEY not in data:
         return plan_from_json(text, str(path))
@@ -115,15 +123,3 @@ def read_plans(path: Path) -> Plan | list[Plan]:
         raise LicenzySyncError(f"{path}: project {repeated[0]} appears more than once")
     return plans
 
-
-class _DuplicateKey(ValueError):
-    pass
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _DuplicateKey(key)
-        result[key] = value
-    return result

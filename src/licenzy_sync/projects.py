@@ -28,7 +28,7 @@ from licenzy_sync.output import Console
 if TYPE_CHECKING:
     from licenzy_sync.plan.model import Plan
     from licenzy_sync.providers.retry import Channels
-    from licenzy_sync.runtime import Run
+    from licenzy_sync.runtime import Emulators, Run
 
 MAX_PARALLEL_PROJECTS = 4
 """Projects read at once. Each project's reads are already concurrent inside and every project
@@ -98,7 +98,8 @@ def exit_code(outcome: Outcome[T], code_of: Callable[[T], int]) -> int:
 
 def then(outcomes: Sequence[Outcome[A]], work: Callable[[A], T]) -> list[Outcome[T]]:
     """``work`` on every result, at most MAX_PARALLEL_PROJECTS at once, in the given order;
-    failures pass through, and a LicenzySyncError becomes the outcome of that file only."""
+    failures pass through, and a LicenzySyncError becomes the outcome of that file only. A
+    single file is worked on in the calling thread, as a run of one file always was."""
 
     def attempt(outcome: Outcome[A]) -> Outcome[T]:
         if outcome.result is None:
@@ -108,9 +109,26 @@ def then(outcomes: Sequence[Outcome[A]], work: Callable[[A], T]) -> list[Outcome
         except LicenzySyncError as error:
             return Outcome(outcome.config, error=error, project=outcome.project)
 
-    workers = max(1, min(MAX_PARALLEL_PROJECTS, len(outcomes)))
+    if len(outcomes) == 1:
+        return [attempt(outcomes[0])]
+    workers = min(MAX_PARALLEL_PROJECTS, len(outcomes))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(attempt, outcomes))
+
+
+def alone(outcomes: Sequence[Outcome[T]]) -> T | None:
+    """The result of a run of one file, which is shown in its own form (not the `projects`
+    form of several); None for several files."""
+    if len(outcomes) == 1 and outcomes[0].result is not None:
+        return outcomes[0].result
+    return None
+
+
+def raise_alone(outcomes: Sequence[Outcome[T]]) -> None:
+    """With one file, its failure is the command's, raised to be reported as any error is;
+    with several, each failure stays the outcome of its file and the others go on."""
+    if len(outcomes) == 1 and outcomes[0].error is not None:
+        raise outcomes[0].error
 
 
 def refuse_duplicates(outcomes: Iterable[Outcome[T]]) -> None:
@@ -131,7 +149,7 @@ def plan_projects(
     configs: Sequence[Path],
     requested_mode: str,
     *,
-    sandbox: bool,
+    sandbox: Emulators | None,
     prune: bool,
     console: Console,
     channels: Channels,
@@ -170,6 +188,31 @@ def plan_projects(
     ]
     refuse_duplicates(resolved)
     return resolved
+
+
+def plans(
+    config_paths: Sequence[Path],
+    requested_mode: str,
+    *,
+    sandbox: Emulators | None,
+    prune: bool,
+    console: Console,
+) -> list[Outcome[Plan]]:
+    """The -c values planned, as `plan` and `drift` show them; with one file, its failure is
+    raised (`raise_alone`)."""
+    from licenzy_sync.providers.retry import Channels
+
+    planned = plan_projects(
+        expand_configs(config_paths),
+        requested_mode,
+        sandbox=sandbox,
+        prune=prune,
+        console=console,
+        channels=Channels(),
+    )
+    outcomes = results(planned)
+    raise_alone(outcomes)
+    return outcomes
 
 
 def results(outcomes: Iterable[Outcome[tuple[A, T]]]) -> list[Outcome[A]]:

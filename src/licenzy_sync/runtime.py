@@ -7,9 +7,9 @@ any request is made.
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from licenzy_sync.config.load import LoadedConfig
 from licenzy_sync.config.secrets import Secret, env_name, lookup
@@ -20,31 +20,29 @@ from licenzy_sync.keys import MODES, Mode
 from licenzy_sync.rules import catalog as r
 from licenzy_sync.targets import StripeTarget, Targets, Transports
 
-SANDBOX_PORTAL_TOKEN = "lzp_sandbox"
-SANDBOX_STRIPE_KEYS: dict[Mode, str] = {"test": "sk_test_sandbox", "live": "sk_live_sandbox"}
-SANDBOX_PROJECT_ID = "proj_sandbox"
-SANDBOX_RUNTIME_KEYS: dict[Mode, str] = {"test": "lz_test_sandbox", "live": "lz_live_sandbox"}
-"""Licenzy runtime API keys seeding gives the sandbox's default project."""
 TOKEN_PATH = ("licenzy", "token")
 
 
-def sandbox_project_id(project: str) -> str:
-    """The id of a config's ``project`` (an id, or a name) in the sandbox, where seeding a
-    project by name derives its id from the name; ``proj_`` alone for a name without letters
-    or digits."""
-    if project.startswith("proj_"):
-        return project
-    return "proj_" + re.sub(r"[^a-z0-9]+", "_", project.lower()).strip("_")
+class Emulators(Protocol):
+    """Stand-ins for Stripe and Licenzy that the command layer may choose instead of the
+    network (the sandbox of `--sandbox`): how a run reaches them, and the credential an unset
+    variable takes there."""
 
+    portal_token: str
 
-def sandbox_runtime_key(mode: Mode, project: str) -> str:
-    """The runtime key the sandbox gives a project (an id, or a config's project name): the
-    default project has the bare known key, any other one the known key followed by its id
-    without ``proj_`` (``lz_test_sandbox_acme`` for ``proj_acme`` or a project named Acme)."""
-    project_id = sandbox_project_id(project)
-    if project_id == SANDBOX_PROJECT_ID:
-        return SANDBOX_RUNTIME_KEYS[mode]
-    return f"{SANDBOX_RUNTIME_KEYS[mode]}_{project_id.removeprefix('proj_')}"
+    def reach(self) -> tuple[Transports, str, str]:
+        """The transports, the Licenzy URL and the Stripe API base of every mode."""
+        ...
+
+    def require_ready(self, loaded: LoadedConfig, modes: Sequence[Mode]) -> None:
+        """Refuses (LicenzySyncError) a plan of ``loaded`` they were never set up for."""
+        ...
+
+    def stripe_key(self, mode: Mode) -> str: ...
+
+    def runtime_key(self, mode: Mode, project: str) -> str:
+        """The Licenzy runtime key of ``project`` (an id, or a config's project name)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -73,11 +71,11 @@ def prepare(
     loaded: LoadedConfig,
     modes: list[Mode],
     *,
-    sandbox: bool,
+    sandbox: Emulators | None,
     environ: Mapping[str, str] | None = None,
     runtime_keys: bool = False,
 ) -> Run:
-    """Resolve every credential the run needs; with --sandbox, unset ones take its defaults.
+    """Resolve every credential the run needs; with ``sandbox``, unset ones take its defaults.
 
     ``runtime_keys`` also resolves each mode's Licenzy runtime API key (for `verify`); the
     portal token is resolved only when the file uses the portal API.
@@ -86,10 +84,11 @@ def prepare(
     config = loaded.config
     problems: list[Finding] = []
 
-    def secret(ref: str, sandbox_default: str, *path: str) -> Secret | None:
+    def secret(ref: str, default: str | None, *path: str) -> Secret | None:
+        """The variable's value; unset, ``default`` (the sandbox's) or a finding."""
         found = lookup(ref, env)
-        if found is None and sandbox:
-            return Secret(sandbox_default, env_name(ref))
+        if found is None and default is not None:
+            return Secret(default, env_name(ref))
         if found is None:
             problems.append(
                 r.ENV_MISSING.finding(
@@ -99,24 +98,19 @@ def prepare(
         return found
 
     token_ref = config.licenzy.token if config.licenzy.portal == "api" else None
-    token = None if token_ref is None else secret(token_ref, SANDBOX_PORTAL_TOKEN, *TOKEN_PATH)
+    portal = None if sandbox is None else sandbox.portal_token
+    token = None if token_ref is None else secret(token_ref, portal, *TOKEN_PATH)
     keys: dict[Mode, Secret | None] = {}
     lz_keys: dict[Mode, Secret | None] = {}
     for mode in modes:
         settings = config.modes.get(mode)
         assert settings is not None
         path = ("modes", mode, "stripe", "secret_key")
-        keys[mode] = secret(settings.stripe.secret_key, SANDBOX_STRIPE_KEYS[mode], *path)
+        stripe_key = None if sandbox is None else sandbox.stripe_key(mode)
+        keys[mode] = secret(settings.stripe.secret_key, stripe_key, *path)
         if runtime_keys:
-            lz_keys[mode] = _runtime_key(loaded, mode, secret, problems)
-    if sandbox:
-        from licenzy_sync.sandbox.inprocess import sandbox_transports
-
-        transports, licenzy_url, stripe_base = sandbox_transports()
-        stripe_bases = dict.fromkeys(modes, stripe_base)
-    else:
-        transports = Transports()
-        licenzy_url, stripe_bases = endpoints(loaded, modes, env, problems)
+            lz_keys[mode] = _runtime_key(loaded, mode, secret, problems, sandbox)
+    transports, licenzy_url, stripe_bases = _reach(loaded, modes, env, sandbox, problems)
     if problems:
         raise ConfigInvalid(problems)
     stripe_targets = {
@@ -138,11 +132,28 @@ def _webhook_secrets(
     return {secret.env_name: secret for secret in found if secret is not None}
 
 
+def _reach(
+    loaded: LoadedConfig,
+    modes: list[Mode],
+    environ: Mapping[str, str],
+    sandbox: Emulators | None,
+    refusals: list[Finding],
+) -> tuple[Transports, str, dict[Mode, str]]:
+    """How the run reaches Stripe and Licenzy: the sandbox the command chose, or the network
+    at the endpoints the file and the environment name (see `endpoints`)."""
+    if sandbox is not None:
+        transports, licenzy_url, stripe_base = sandbox.reach()
+        return transports, licenzy_url, dict.fromkeys(modes, stripe_base)
+    licenzy_url, stripe_bases = endpoints(loaded, modes, environ, refusals)
+    return Transports(), licenzy_url, stripe_bases
+
+
 def _runtime_key(
     loaded: LoadedConfig,
     mode: Mode,
     secret: Callable[..., Secret | None],
     missing: list[Finding],
+    sandbox: Emulators | None,
 ) -> Secret | None:
     """The mode's runtime key; a block without ``licenzy.api_key`` is reported like an unset
     variable, at the block, since nothing can be verified without it."""
@@ -158,7 +169,7 @@ def _runtime_key(
         )
         return None
     path = ("modes", mode, "licenzy", "api_key")
-    default = sandbox_runtime_key(mode, loaded.config.project)
+    default = None if sandbox is None else sandbox.runtime_key(mode, loaded.config.project)
     return secret(settings.licenzy.api_key, default, *path)
 
 

@@ -7,18 +7,41 @@ rendered).
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
-from typing import Literal
+from functools import cached_property
+from typing import TYPE_CHECKING, Literal
 
 from licenzy_sync.config.models import ProductKind
 from licenzy_sync.keys import Mode
-from licenzy_sync.providers.stripe_catalog import StripePriceDetail, StripeProduct
+
+if TYPE_CHECKING:
+    from licenzy_sync.providers.stripe_catalog import StripePriceDetail, StripeProduct
 
 PriceType = Literal["one_time", "recurring"]
 
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+class Fingerprinted:
+    """An object read from Stripe or Licenzy, identified across reads by its fingerprint.
+
+    A plan records the fingerprint of each object it touches and apply reads the object again
+    and compares, so the digest is computed when first asked for: a catalog of thousands is
+    read in pages, and only what a plan records or apply checks needs one.
+    """
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """sha256 of the canonical JSON of the object's fields: two reads give the same value
+        exactly when every kept field is equal."""
+        fields = {name: value for name, value in vars(self).items() if name != "fingerprint"}
+        return hashlib.sha256(_CANONICAL_JSON.encode(fields).encode()).hexdigest()
+
 
 @dataclass(frozen=True)
-class StripePrice:
+class StripePrice(Fingerprinted):
     id: str
     livemode: bool
     active: bool
@@ -30,11 +53,10 @@ class StripePrice:
     unit_amount: int | None
     product: str
     lookup_key: str | None
-    fingerprint: str
 
 
 @dataclass(frozen=True)
-class StripeEndpoint:
+class StripeEndpoint(Fingerprinted):
     id: str
     livemode: bool
     url: str
@@ -44,7 +66,6 @@ class StripeEndpoint:
     api_version: str | None
     description: str | None
     metadata: dict[str, str]
-    fingerprint: str
 
 
 @dataclass(frozen=True)
@@ -82,7 +103,7 @@ class StripeSnapshot:
 
 
 @dataclass(frozen=True)
-class LicenzyConnection:
+class LicenzyConnection(Fingerprinted):
     mode: Mode
     connected: bool
     stripe_account_id: str | None
@@ -90,11 +111,10 @@ class LicenzyConnection:
     validated_at: str | None
     webhook_secret_set: bool
     webhook_secret_last4: str | None
-    fingerprint: str
 
 
 @dataclass(frozen=True)
-class LicenzyProduct:
+class LicenzyProduct(Fingerprinted):
     code: str
     mode: Mode
     kind: ProductKind
@@ -104,7 +124,6 @@ class LicenzyProduct:
     units: int | None
     duration_days: int | None
     metadata: dict[str, str]
-    fingerprint: str
 
 
 @dataclass(frozen=True)

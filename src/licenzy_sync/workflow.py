@@ -6,6 +6,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from licenzy_sync.collector import collector_paused
 from licenzy_sync.config.load import LoadedConfig, load_config
 from licenzy_sync.config.models import PriceDeclaration
 from licenzy_sync.errors import EXIT_INVALID, ConfigInvalid, LicenzySyncError
@@ -14,7 +15,7 @@ from licenzy_sync.keys import Mode
 from licenzy_sync.output import Console
 from licenzy_sync.plan.model import Plan
 from licenzy_sync.rules.static import static_findings
-from licenzy_sync.runtime import Run, prepare, select_modes
+from licenzy_sync.runtime import Emulators, Run, prepare, select_modes
 
 if TYPE_CHECKING:
     from licenzy_sync.providers.retry import Channels
@@ -57,8 +58,9 @@ def declared_prices(
 def load_checked(config_path: Path) -> tuple[LoadedConfig, list[Finding]]:
     """The config and its static findings; refuses (ConfigInvalid, exit 3) when it has errors,
     so no request is ever made for a broken file."""
-    loaded = load_config(config_path)
-    static = static_findings(loaded)
+    with collector_paused():
+        loaded = load_config(config_path)
+        static = static_findings(loaded)
     if any(finding.is_error for finding in static):
         raise ConfigInvalid(static)
     return loaded, static
@@ -69,7 +71,7 @@ def plan_loaded(
     static: list[Finding],
     requested_mode: str,
     *,
-    sandbox: bool,
+    sandbox: Emulators | None,
     prune: bool,
     console: Console,
     channels: Channels | None = None,
@@ -82,25 +84,24 @@ def plan_loaded(
 
     modes = select_modes(loaded, requested_mode)
     run = prepare(loaded, modes, sandbox=sandbox)
-    if sandbox:
-        from licenzy_sync.sandbox.seed import require_seeded
-
-        require_seeded(loaded, modes)
-    state = read_remote(
-        run.targets,
-        referenced_prices(loaded, modes),
-        run.transports,
-        modes=modes,
-        channels=channels,
-        declared=declared_prices(loaded, modes),
-    )
-    for system, count in sorted(state.requests.items()):
-        console.debug(f"requests: {system}: {count}")
-    plan = build_plan(
-        loaded, state, run.targets, modes=modes, prune=prune, static=static, secrets=run.secrets
-    )
-    probe = partial(_may_write, run, channels or Channels())
-    missing = write_access_findings(loaded, plan, state, probe)
+    if sandbox is not None:
+        sandbox.require_ready(loaded, modes)
+    with collector_paused():
+        state = read_remote(
+            run.targets,
+            referenced_prices(loaded, modes),
+            run.transports,
+            modes=modes,
+            channels=channels,
+            declared=declared_prices(loaded, modes),
+        )
+        for system, count in sorted(state.requests.items()):
+            console.debug(f"requests: {system}: {count}")
+        plan = build_plan(
+            loaded, state, run.targets, modes=modes, prune=prune, static=static, secrets=run.secrets
+        )
+        probe = partial(_may_write, run, channels or Channels())
+        missing = write_access_findings(loaded, plan, state, probe)
     plan.findings = sorted([*plan.findings, *missing], key=sort_key)
     return plan, run
 
@@ -115,7 +116,7 @@ def make_plan(
     config_path: Path,
     requested_mode: str,
     *,
-    sandbox: bool,
+    sandbox: Emulators | None,
     prune: bool,
     console: Console,
     channels: Channels | None = None,
@@ -143,7 +144,7 @@ def check_saved_plan(
     source: str,
     config_path: Path | None,
     *,
-    sandbox: bool,
+    sandbox: Emulators | None,
     console: Console,
     channels: Channels | None = None,
 ) -> tuple[Plan, Run]:
@@ -151,14 +152,22 @@ def check_saved_plan(
 
     The objects are read again and fingerprinted exactly as the plan did; any difference
     (changed, created or deleted since) refuses the plan and names the object. Every secret the
-    plan will write must still hold the value it was planned with (``plan.bindings``).
+    plan will write must still hold the value it was planned with (``plan.bindings``). A
+    targeted plan is checked for the objects its targets read, as it was planned.
     """
+    from licenzy_sync.plan.targeting import narrow
+    from licenzy_sync.render.blocking import nothing_written
+
     if saved.has_errors:
-        raise PlanRefused(f"{source}: the plan has rule violations; fix them and plan again")
+        raise PlanRefused(
+            f"{source}: the plan has rule violations ({nothing_written(saved).rstrip('.')}); "
+            "fix them and plan again"
+        )
     config = config_path or Path(saved.config_file)
     fresh, run = make_plan(
         config, mode_of(saved), sandbox=sandbox, prune=True, console=console, channels=channels
     )
+    fresh = narrow(fresh, saved.targets)
     if fresh.project != saved.project:
         raise PlanRefused(
             f"{source} was made for project {saved.project}, {config} names {fresh.project}"

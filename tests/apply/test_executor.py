@@ -85,13 +85,13 @@ class FakeStripe:
 
     def create_product(self, params: Any, *, idempotency_key: str) -> StripeProduct:
         self.log.append(("stripe.create_product", params["name"]))
-        return StripeProduct("prod_new", False, True, params["name"], None, {}, "fp")
+        return StripeProduct("prod_new", False, True, params["name"], None, {})
 
     def update_product(
         self, product_id: str, params: Any, *, idempotency_key: str
     ) -> StripeProduct:
         self.log.append(("stripe.update_product", product_id, dict(params)))
-        return StripeProduct(product_id, False, True, "", params.get("default_price"), {}, "fp")
+        return StripeProduct(product_id, False, True, "", params.get("default_price"), {})
 
     def create_price(self, params: Any, *, idempotency_key: str) -> StripePriceDetail:
         self.log.append(("stripe.create_price", params["product"], params["unit_amount"]))
@@ -108,7 +108,7 @@ class FakeStripe:
 
 def _price_detail(price_id: str, product_id: str) -> StripePriceDetail:
     return StripePriceDetail(
-        price_id, False, True, product_id, "eur", 900, None, None, None, None, None, {}, "fp"
+        price_id, False, True, product_id, "eur", 900, None, None, None, None, None, {}
     )
 
 
@@ -317,7 +317,7 @@ def test_duplicates_are_replaced_without_the_portal(tmp_path: Path) -> None:
 def test_a_replace_raced_by_another_writer_is_a_race(tmp_path: Path) -> None:
     remote = state(endpoints=[endpoint(), endpoint("we_2")])
     world = World(tmp_path, remote)
-    world.stripe.endpoints["we_1"] = replace(endpoint(), fingerprint="fp-moved")
+    world.stripe.endpoints["we_1"] = replace(endpoint(), description="changed meanwhile")
     with pytest.raises(Raced, match="changed by someone else during apply"):
         world.executor().execute()
     assert world.writes() == [("licenzy.connection", "test")]

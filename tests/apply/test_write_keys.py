@@ -25,7 +25,7 @@ SECRET_PUT = f"/licenzy/portal/projects/{PROJECT}/stripe-connection/test/webhook
 
 
 def _plan(world: World) -> Plan:
-    plan, _ = make_plan(world.config, "all", sandbox=False, prune=False, console=Console(True))
+    plan, _ = make_plan(world.config, "all", sandbox=None, prune=False, console=Console(True))
     return plan
 
 

@@ -18,7 +18,7 @@ import yaml
 
 from licenzy_sync.config.load import load_config
 from licenzy_sync.keys import Mode
-from licenzy_sync.plan.ownership import markers
+from licenzy_sync.plan.ownership import endpoint_markers, markers
 from licenzy_sync.sandbox import stripe_api
 from licenzy_sync.sandbox.licenzy_base import get_connection, iso, mode_scope
 from tests.cli_runner import Result, run_cli
@@ -238,6 +238,23 @@ def test_hand_made_setup_imports_as_verified_and_adopted(world: ImportWorld) -> 
     assert plan["findings"] == []
 
 
+def test_another_projects_endpoint_on_the_account_is_not_imported_as_this_ones(
+    world: ImportWorld,
+) -> None:
+    world.seed()
+    theirs = world.stripe("test").v1.webhook_endpoints.create(
+        params={
+            "url": world.tenant_url,
+            "enabled_events": ["*"],
+            "metadata": endpoint_markers("proj_other", "test"),
+        }
+    )
+    result = world.import_all()
+    assert result.code == 0, result.text
+    assert world.imported()["modes"]["test"]["webhook"]["manage"] is False
+    assert theirs.id not in world.out.read_text(encoding="utf-8")
+
+
 def test_setup_problems_are_imported_and_reported_by_plan(world: ImportWorld) -> None:
     world.converge()
     world.price("test", "price_1OneTimeTest", "usage_pack")
@@ -252,7 +269,7 @@ def test_setup_problems_are_imported_and_reported_by_plan(world: ImportWorld) ->
     assert products["WRONG_SHAPE"]["kind"] == "subscription"
     text = world.out.read_text(encoding="utf-8")
     assert "a subscription needs a recurring price (plan: LZ104)" in text
-    assert "archived in Stripe (plan: LZ102)" in text
+    assert "inactive in Stripe (plan: LZ102)" in text
     planned = world.plan_imported("--format", "json")
     assert planned.code == 3
     rules = {(f["rule_id"], f["address"]) for f in json.loads(planned.out)["findings"]}

@@ -15,7 +15,12 @@ from licenzy_sync.keys import Mode
 from licenzy_sync.kinds.registry import KINDS
 from licenzy_sync.kinds.webhook_endpoint import ENDPOINT_DESCRIPTION
 from licenzy_sync.plan.context import PlanContext
-from licenzy_sync.plan.ownership import MANAGED_BY, MANAGED_BY_KEY, SECRET_LAST4_KEY
+from licenzy_sync.plan.ownership import (
+    MANAGED_BY,
+    MANAGED_BY_KEY,
+    SECRET_LAST4_KEY,
+    endpoint_markers,
+)
 from licenzy_sync.state import (
     LicenzyConnection,
     LicenzyModeSnapshot,
@@ -30,11 +35,18 @@ from licenzy_sync.targets import StripeTarget, Targets
 LICENZY_URL = "https://lz.example"
 TENANT_URL = LICENZY_URL + "/v1/webhooks/stripe/tenant"
 MARKED = {MANAGED_BY_KEY: MANAGED_BY}
+STAMPED = endpoint_markers("proj_x", "test")
+"""What a managed endpoint of proj_x's test mode carries."""
 REQUIRED_EVENTS = tuple(sorted(WebhookSettings().event_list()))
 
 
-def config(tmp_path: Path, *, manage: bool = True, products: str = "{}") -> LoadedConfig:
+def config(
+    tmp_path: Path, *, manage: bool = True, products: str = "{}", adopt: bool = False
+) -> LoadedConfig:
+    """``adopt``: `manage: true` with the hand-made endpoint's secret in `webhook.secret`."""
     webhook = "{manage: true}" if manage else '{manage: false, secret: "${WH_SECRET}"}'
+    if adopt:
+        webhook = '{manage: true, secret: "${WH_SECRET}"}'
     path = tmp_path / "licenzy.yaml"
     path.write_text(
         "version: 1\n"
@@ -74,7 +86,6 @@ def price(price_id: str = "price_pro", *, recurring: bool = True) -> StripePrice
         unit_amount=900,
         product="prod_1",
         lookup_key=None,
-        fingerprint=f"fp-{price_id}",
     )
 
 
@@ -86,7 +97,7 @@ def endpoint(
     metadata: Mapping[str, str] | None = None,
     last4: str | None = "abcd",
 ) -> StripeEndpoint:
-    stamped = dict(MARKED if metadata is None else metadata)
+    stamped = dict(STAMPED if metadata is None else metadata)
     if last4 is not None:
         stamped[SECRET_LAST4_KEY] = last4
     return StripeEndpoint(
@@ -98,7 +109,6 @@ def endpoint(
         api_version=None,
         description=ENDPOINT_DESCRIPTION,
         metadata=stamped,
-        fingerprint=f"fp-{endpoint_id}",
     )
 
 
@@ -111,7 +121,6 @@ def connection(last4: str | None = "abcd") -> LicenzyConnection:
         validated_at="2026-01-01T00:00:00Z",
         webhook_secret_set=last4 is not None,
         webhook_secret_last4=last4,
-        fingerprint=f"fp-connection-{last4}",
     )
 
 
@@ -126,7 +135,6 @@ def product(code: str = "PRO", **fields: Any) -> LicenzyProduct:
         units=None,
         duration_days=None,
         metadata=dict(MARKED),
-        fingerprint=f"fp-{code}",
     )
     return replace(made, **fields)
 

@@ -15,6 +15,7 @@ from tests.kinds.builders import MARKED, PRO, config, context, product, state
 
 UNIT = ProductKind()
 AT = Address("licenzy", "test", "product", "PRO")
+DIFFERS = "differs from licenzy.yaml: "
 
 
 def _plan(tmp_path: Path, remote: list[Any], *, prune: bool = False, products: str = PRO) -> Any:
@@ -28,11 +29,16 @@ def _plan(tmp_path: Path, remote: list[Any], *, prune: bool = False, products: s
     [
         ([], "create", "not in Licenzy", []),
         ([product()], "no-op", "", []),
-        ([product(name="Old")], "update", "", ["name"]),
-        ([product(units=5)], "update", "", ["units"]),
-        ([product(stripe_price_id="price_old")], "update", "", ["stripe_price_id"]),
+        ([product(name="Old")], "update", DIFFERS + "name", ["name"]),
+        ([product(units=5)], "update", DIFFERS + "units", ["units"]),
+        (
+            [product(stripe_price_id="price_old")],
+            "update",
+            DIFFERS + "stripe_price_id",
+            ["stripe_price_id"],
+        ),
         ([product(status="archived")], "update", "archived in Licenzy", ["status"]),
-        ([product(metadata={"team": "x", **MARKED})], "update", "", ["metadata"]),
+        ([product(metadata={"team": "x", **MARKED})], "update", DIFFERS + "metadata", ["metadata"]),
         # Made in the portal, equal but for the marker: adopted as it is.
         ([product(metadata={})], "no-op", "", []),
     ],
@@ -44,7 +50,7 @@ def test_a_declared_product(
     [change] = ctx.resources
     assert (change.at, change.action, change.reason) == (AT, action, reason)
     assert [c.field for c in change.changes] == fields
-    assert ctx.fingerprints[str(AT)] == ("fp-PRO" if remote else "absent")
+    assert ctx.fingerprints[str(AT)] == (remote[0].fingerprint if remote else "absent")
     assert (change.after or {})["metadata"] == ({} if remote and not remote[0].metadata else MARKED)
 
 

@@ -41,13 +41,12 @@ def held(**fields: Any) -> StripePriceDetail:
         nickname="Monthly",
         tax_behavior="unspecified",
         metadata=dict(MARKED),
-        fingerprint="fp-held",
     )
     return replace(made, **fields)
 
 
 def stripe_product(default: str | None = "price_held") -> StripeProduct:
-    return StripeProduct("prod_1", False, True, "Pro", default, dict(MARKED), "fp-prod")
+    return StripeProduct("prod_1", False, True, "Pro", default, dict(MARKED))
 
 
 def _plan(
@@ -93,7 +92,7 @@ def test_a_declared_price_read_back(
     change = _change(ctx, PRICE_AT)
     assert change is not None
     assert (change.action, [c.field for c in change.changes]) == (action, fields)
-    assert ctx.fingerprints[str(PRICE_AT)] == "fp-held"
+    assert ctx.fingerprints[str(PRICE_AT)] == holder.fingerprint
     if action == "replace":
         assert f"{fields[0]} forces replacement" in change.reason
         assert "subscribers" not in change.reason

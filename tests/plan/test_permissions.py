@@ -101,10 +101,26 @@ def test_plan_reports_a_missing_webhook_write_permission_before_anything_is_writ
     assert "Webhook Endpoints: Write (rak_webhook_write)" in finding["message"]
     applied = world.apply("--auto-approve")
     assert applied.code == 3, applied.text
+    assert "LZ140: the Stripe key may not make a write this plan needs: nothing written." in (
+        applied.err
+    )
     assert world.managed_endpoints("test") == []
     with world.portal() as portal:
         assert portal.get("/products", params={"mode": "test"}).json()["data"] == []
     assert READ_ONLY_KEY not in "".join(world.outputs)
+
+
+def test_a_read_only_key_does_not_block_a_target_that_writes_no_endpoint(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_test_key(world, monkeypatch, READ_ONLY_KEY, ["rak_plan_read", "rak_webhook_read"])
+    applied = world.apply("--target", "licenzy.test.product[PRO]", "--auto-approve")
+    assert applied.code == 0, applied.text
+    assert "not targeted: " in applied.out
+    assert world.managed_endpoints("test") == []
+    with world.portal() as portal:
+        listed = portal.get("/products", params={"mode": "test"}).json()["data"]
+    assert [product["code"] for product in listed] == ["PRO"]
 
 
 def test_a_key_that_may_write_endpoints_gets_no_finding_and_applies(

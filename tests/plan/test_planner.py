@@ -41,7 +41,7 @@ def test_objects_from_the_other_mode_stop_the_plan(tmp_path: Path) -> None:
         {"test": StripeTarget("test", "https://stripe.example", key, "K")},
     )
     connection = LicenzyConnection(
-        "test", True, "acct_1", "secret", "2026-01-01T00:00:00Z", True, "abcd", "fp"
+        "test", True, "acct_1", "secret", "2026-01-01T00:00:00Z", True, "abcd"
     )
     state = RemoteState(
         "proj_x",

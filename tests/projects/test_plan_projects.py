@@ -220,7 +220,7 @@ def test_validate_checks_every_file_and_combines(world: MultiWorld) -> None:
     assert world.run("validate", "-c", _glob(world)).code == 0
     strict = world.run("validate", "--strict", "-c", _glob(world))
     assert strict.code == 3
-    assert f"{alpha}: valid (1 products; modes: test, live)" in strict.out
+    assert f"{alpha}: valid (1 product; modes: test, live)" in strict.out
     assert f"{beta}: invalid (0 errors, 1 warning)" in strict.out
     assert strict.out.rstrip("\n").splitlines()[-1] == "2 files: 1 valid, 1 invalid."
     gamma = world.write(GAMMA, "version: 1\nproject: [unclosed\n")

@@ -1,7 +1,11 @@
-"""What every provider shares: scrubbing remote text, fingerprints, fan-out with all errors."""
+"""What every provider shares: scrubbing remote text, fan-out with all errors; and the
+fingerprint every object read carries."""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,12 +17,17 @@ from licenzy_sync.config.secrets import Secret
 from licenzy_sync.providers import (
     DeadlineExceeded,
     ProviderError,
-    fingerprint,
-    fingerprinted,
     parallel,
     safe_text,
 )
 from licenzy_sync.providers.fields import Malformed, one_of, opt_int, string_map, strings
+from licenzy_sync.state import (
+    Fingerprinted,
+    LicenzyConnection,
+    LicenzyProduct,
+    StripeEndpoint,
+    StripePrice,
+)
 
 
 def test_safe_text_removes_registered_and_key_shaped_secrets() -> None:
@@ -34,22 +43,20 @@ def test_safe_text_removes_registered_and_key_shaped_secrets() -> None:
 
 
 @dataclass(frozen=True)
-class Thing:
+class Thing(Fingerprinted):
     name: str
     tags: tuple[str, ...]
     meta: dict[str, str] = field(default_factory=dict)
-    fingerprint: str = ""
 
 
-def test_fingerprint_is_canonical_and_ignores_its_own_field() -> None:
-    one = fingerprinted(Thing("a", ("x", "y"), {"k": "1", "j": "2"}))
-    two = fingerprinted(Thing("a", ("x", "y"), {"j": "2", "k": "1"}, fingerprint="stale"))
-    assert one.fingerprint == two.fingerprint == fingerprint(one)
+def test_fingerprint_is_canonical_and_ignores_its_own_value() -> None:
+    one = Thing("a", ("x", "y"), {"k": "1", "j": "2"})
+    two = Thing("a", ("x", "y"), {"j": "2", "k": "1"})
+    assert one.fingerprint == two.fingerprint
+    assert one.fingerprint == one.fingerprint  # computed once, then kept out of its own input
     assert len(one.fingerprint) == 64
-    assert fingerprinted(Thing("a", ("y", "x"))).fingerprint != one.fingerprint
-    assert fingerprinted(Thing("b", ("x", "y"), {"k": "1", "j": "2"})).fingerprint != (
-        one.fingerprint
-    )
+    assert Thing("a", ("y", "x")).fingerprint != one.fingerprint
+    assert Thing("b", ("x", "y"), {"k": "1", "j": "2"}).fingerprint != one.fingerprint
 
 
 def test_parallel_runs_calls_concurrently_and_keeps_their_order() -> None:
@@ -130,3 +137,27 @@ def test_fields_name_what_is_wrong(
 ) -> None:
     with pytest.raises(Malformed, match=message):
         check(body)
+
+
+def _digest_of_fields(obj: Any) -> str:
+    """The definition plans were saved with: sha256 of the sorted compact JSON of the fields."""
+    fields = dataclasses.asdict(obj)
+    text = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+READ_OBJECTS = [
+    StripePrice("price_1", False, True, "recurring", "month", "licensed", "eur", 900, "prod_1",
+                None),
+    StripeEndpoint("we_1", True, "https://x.example/h", ("a.b", "c.d"), "enabled", None,
+                   "Café ✓", {"managed_by": "licenzy-sync", "last4": "abcd"}),
+    LicenzyConnection("live", True, "acct_1", "secret", None, True, "wxyz"),
+    LicenzyProduct("PRO", "test", "time_pass", "price_1", None, "active", None, 30, {}),
+]
+
+
+@pytest.mark.parametrize("obj", READ_OBJECTS, ids=lambda obj: type(obj).__name__)
+def test_fingerprints_of_read_objects_are_those_saved_plans_hold(obj: Fingerprinted) -> None:
+    assert "fingerprint" not in vars(obj)  # nothing is hashed until a plan asks
+    assert obj.fingerprint == _digest_of_fields(obj)
+    assert vars(obj)["fingerprint"] == obj.fingerprint

@@ -12,7 +12,7 @@ from licenzy_sync.providers.licenzy_http import LicenzyApiError, refusal
 from licenzy_sync.providers.licenzy_runtime import LicenzyRuntime
 from licenzy_sync.providers.retry import Channels
 from licenzy_sync.redact import redact
-from licenzy_sync.runtime import SANDBOX_RUNTIME_KEYS
+from licenzy_sync.sandbox.defaults import SANDBOX_RUNTIME_KEYS
 from licenzy_sync.sandbox.faults import FaultSpec
 from licenzy_sync.sandbox.licenzy_api import add_api_key
 from licenzy_sync.sandbox.stripe_checkout import KIND

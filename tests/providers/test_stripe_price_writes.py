@@ -65,7 +65,6 @@ def test_product_and_price_are_created_with_every_declared_field(
         nickname="Pro",
         tax_behavior="exclusive",
         metadata=MARKERS,
-        fingerprint=price.fingerprint,
     )
     assert price.fingerprint
 

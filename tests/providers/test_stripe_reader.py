@@ -174,7 +174,7 @@ def test_retrieving_and_listing_find_exactly_the_same_prices(
         "price_does_not_exist",
     }
 
-    retrieved = reader(endpoints, channels, retrieve_max=len(wanted)).prices(wanted)
+    retrieved = reader(endpoints, channels)._retrieve(wanted)
     retrieves = channels.counter.counts()["stripe.test"]
     listed = reader(endpoints, channels, retrieve_max=0).prices(wanted)
     pages = channels.counter.counts()["stripe.test"] - retrieves
@@ -220,15 +220,36 @@ def test_listing_switches_to_retrieving_once_that_is_cheaper(
     assert channels.counter.counts() == {"stripe.test": 12 + 12}
 
 
-def test_up_to_the_threshold_ids_are_retrieved_concurrently(
+def test_a_few_ids_cost_one_page_and_a_retrieve_for_each_id_no_page_showed(
     endpoints: Endpoints, channels: Channels
 ) -> None:
+    """Not a retrieve per id: one page is one request and one round trip, the least any
+    two retrieves cost, and it holds a small account's every price."""
     seed_catalog(endpoints)
     paths = Paths(endpoints.sandbox)
     found = reader(endpoints, channels).prices({"price_pro_monthly", "price_credits", "price_x"})
     assert set(found) == {"price_pro_monthly", "price_credits"}
-    assert paths.count("stripe", "/v1/prices/") == 3
-    assert paths.count("stripe") == 3
+    assert paths.count("stripe", "/v1/prices/") == 1
+    assert paths.count("stripe") == 2
+
+
+def test_one_id_is_retrieved_not_listed(endpoints: Endpoints, channels: Channels) -> None:
+    seed_catalog(endpoints)
+    paths = Paths(endpoints.sandbox)
+    assert list(reader(endpoints, channels).prices({"price_credits"})) == ["price_credits"]
+    assert paths.count("stripe", "/v1/prices/price_credits") == 1
+    assert paths.count("stripe") == 1
+
+
+def test_up_to_the_threshold_ids_left_after_a_page_are_retrieved_concurrently(
+    endpoints: Endpoints, channels: Channels
+) -> None:
+    ids = bulk_prices(endpoints.sandbox, "test", 150)
+    paths = Paths(endpoints.sandbox)
+    wanted = {ids[0], *ids[-5:]}  # the newest are listed first: one page holds these five
+    assert set(reader(endpoints, channels).prices(wanted)) == wanted
+    assert paths.count("stripe", "/v1/prices/") == 1
+    assert paths.count("stripe") == 2
 
 
 @pytest.mark.parametrize(
@@ -370,7 +391,7 @@ def test_the_default_pace_keeps_a_read_under_stripes_limit(endpoints: Endpoints)
     endpoints.sandbox.control.set_rate_limit(True)
     paths = Paths(endpoints.sandbox)
     started = time.monotonic()
-    found = reader(endpoints, Channels(), mode="live", retrieve_max=len(ids)).prices(set(ids))
+    found = reader(endpoints, Channels(), mode="live")._retrieve(set(ids))
     elapsed = time.monotonic() - started
     assert set(found) == set(ids)
     assert paths.count("stripe", status=429) == 0
@@ -386,4 +407,4 @@ def test_unpaced_the_same_read_meets_the_limit(endpoints: Endpoints, sleeps: Sle
         policy=RetryPolicy(attempts=1, sleep=sleeps), rates={"stripe.live": 1_000_000.0}
     )
     with pytest.raises(ProviderError, match=r"failed \(not retried\): HTTP 429"):
-        reader(endpoints, unpaced, mode="live", retrieve_max=len(ids)).prices(set(ids))
+        reader(endpoints, unpaced, mode="live")._retrieve(set(ids))

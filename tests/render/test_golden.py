@@ -16,8 +16,9 @@ import pytest
 from licenzy_sync.findings import Finding, Position, Severity
 from licenzy_sync.keys import Mode
 from licenzy_sync.plan.addresses import Address
+from licenzy_sync.plan.canonical import canonical
+from licenzy_sync.plan.codec_read import plan_from_json
 from licenzy_sync.plan.model import Action, FieldChange, Plan, ResourceChange
-from licenzy_sync.plan.serialize import canonical, plan_from_json
 from licenzy_sync.render.json_render import render_json
 from licenzy_sync.render.markdown import render_markdown
 from licenzy_sync.render.text import render_text

@@ -248,7 +248,7 @@ def test_a_limit_below_the_page_itself_is_refused() -> None:
 def test_jinja2_is_not_imported_at_start_up() -> None:
     code = (
         "import sys, licenzy_sync.cli, licenzy_sync.render.markdown, licenzy_sync.render.text,"
-        " licenzy_sync.render.json_render, licenzy_sync.plan.serialize;"
+        " licenzy_sync.render.json_render, licenzy_sync.plan.codec_read;"
         " assert 'jinja2' not in sys.modules, 'jinja2 imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

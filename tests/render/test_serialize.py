@@ -15,13 +15,10 @@ from licenzy_sync.errors import LicenzySyncError
 from licenzy_sync.findings import Finding, Position, Severity
 from licenzy_sync.keys import MODES
 from licenzy_sync.plan.addresses import Address
+from licenzy_sync.plan.canonical import canonical
+from licenzy_sync.plan.codec import plan_to_dict
+from licenzy_sync.plan.codec_read import plan_from_dict, plan_from_json
 from licenzy_sync.plan.model import ACTIONS, FieldChange, Plan, ResourceChange, System
-from licenzy_sync.plan.serialize import (
-    canonical,
-    plan_from_dict,
-    plan_from_json,
-    plan_to_dict,
-)
 from licenzy_sync.redact import register
 from licenzy_sync.render.json_render import render_json
 from licenzy_sync.render.markdown import render_markdown

@@ -11,7 +11,7 @@ import httpx
 from stripe.params import PriceCreateParams
 
 from licenzy_sync.keys import Mode
-from licenzy_sync.runtime import SANDBOX_RUNTIME_KEYS
+from licenzy_sync.sandbox.defaults import SANDBOX_RUNTIME_KEYS
 from licenzy_sync.sandbox.licenzy_api import add_api_key
 from licenzy_sync.sandbox.licenzy_base import SCOPE, sha256_hex
 from licenzy_sync.sandbox.licenzy_runtime import KEY_INDEX

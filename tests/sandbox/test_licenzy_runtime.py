@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from licenzy_sync.runtime import SANDBOX_RUNTIME_KEYS, sandbox_runtime_key
+from licenzy_sync.sandbox.defaults import SANDBOX_RUNTIME_KEYS, sandbox_runtime_key
 from licenzy_sync.sandbox.licenzy_api import add_api_key
 from licenzy_sync.sandbox.seed import SeedSpec, seed
 from tests.conftest import Endpoints

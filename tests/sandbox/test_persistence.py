@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import stripe
 
-from licenzy_sync.runtime import SANDBOX_STRIPE_KEYS
 from licenzy_sync.sandbox.app import Sandbox
+from licenzy_sync.sandbox.defaults import SANDBOX_STRIPE_KEYS
 from licenzy_sync.sandbox.faults import FaultSpec
 from licenzy_sync.sandbox.inprocess import STRIPE_BASE, SandboxStripeClient
 from licenzy_sync.sandbox.store import _enter_wal

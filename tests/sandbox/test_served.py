@@ -19,9 +19,9 @@ import pytest
 import stripe
 from click.testing import CliRunner
 
-from licenzy_sync.runtime import SANDBOX_STRIPE_KEYS
 from licenzy_sync.sandbox.app import Sandbox
 from licenzy_sync.sandbox.cli import sandbox as sandbox_cli
+from licenzy_sync.sandbox.defaults import SANDBOX_STRIPE_KEYS
 from licenzy_sync.sandbox.stripe_api import DEFAULT_ACCOUNT_ID
 
 LISTENING = re.compile(r"Sandbox listening on (http://127\.0\.0\.1:(\d+)) ")

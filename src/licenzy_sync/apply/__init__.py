@@ -1,1 +1,1 @@
-"""Making Stripe and Licenzy match a Plan: ordering, idempotent writes, approval."""
+"""Making Stripe and Licenzy match a Plan: ordering, idempotent writes, the converge loop."""

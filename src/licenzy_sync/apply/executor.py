@@ -38,11 +38,9 @@ from licenzy_sync.runtime import Run
 
 __all__ = ["Executor", "Raced", "phase"]
 
-PRODUCT_WORKERS = 8
-"""Concurrent writes in a phase after the webhook's; the rate limiter, not this, bounds the
-request rate."""
 PARALLEL_FROM = 2
-"""The first phase whose writes run concurrently (the webhook's two halves go one by one)."""
+"""The first phase whose writes run concurrently (the webhook's two halves go one by one), as
+many at once as keep Licenzy's pace (`Channels.workers`)."""
 POLL_SECONDS = 0.2
 """How often the waiting thread looks for a stop request to announce."""
 
@@ -108,7 +106,8 @@ class Executor:
                 )
             for number in sorted({phase(step) for step in self.steps}):
                 batch = [step for step in self.steps if phase(step) == number]
-                self._run_batch(batch, PRODUCT_WORKERS if number >= PARALLEL_FROM else 1, number)
+                workers = self._channels.workers("licenzy") if number >= PARALLEL_FROM else 1
+                self._run_batch(batch, workers, number)
         if self._stop.requested:
             raise ApplyStopped(self.landing, signal=self._stop.signal)
 

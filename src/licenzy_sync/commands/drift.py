@@ -19,6 +19,7 @@ from licenzy_sync.output import Console
 
 if TYPE_CHECKING:
     from licenzy_sync.drift import FailOn
+    from licenzy_sync.runtime import Emulators
 
 
 @click.command()
@@ -39,7 +40,7 @@ def drift(
     mode: str,
     fmt: str,
     fail_on: str,
-    sandbox: bool,
+    sandbox: Emulators | None,
     no_color: bool,
     verbose: int,
 ) -> None:
@@ -57,44 +58,21 @@ def drift(
     Exit 0 no drift (or only benign drift with --fail-on breaking), 2 drift, 3 invalid
     configuration, 1 error.
     """
-    from licenzy_sync.drift import FailOn, detect
-    from licenzy_sync.projects import expand_configs
-    from licenzy_sync.render.drift import render_drift
-    from licenzy_sync.workflow import make_plan
-
-    configs = expand_configs(config_paths)
-    console = Console(no_color, verbose)
-    if len(configs) > 1:
-        _drift_projects(configs, mode, fmt, cast(FailOn, fail_on), sandbox, console)
-        return
-    plan, _ = make_plan(configs[0], mode, sandbox=sandbox, prune=False, console=console)
-    report = detect(plan)
-    console.out(render_drift(report, fmt, console).rstrip("\n"))
-    if report.fails(cast(FailOn, fail_on)):
-        raise click.exceptions.Exit(EXIT_CHANGES)
-
-
-def _drift_projects(
-    configs: list[Path], mode: str, fmt: str, fail_on: FailOn, sandbox: bool, console: Console
-) -> None:
     from licenzy_sync.drift import detect
-    from licenzy_sync.projects import combine, exit_code, plan_projects, results, then
-    from licenzy_sync.providers.retry import Channels
-    from licenzy_sync.render.projects import failure_lines, render_reports
+    from licenzy_sync.projects import combine, exit_code, plans, raise_alone, then
+    from licenzy_sync.render.select import failure_notes, render_reports
 
-    planned = results(
-        plan_projects(
-            configs, mode, sandbox=sandbox, prune=False, console=console, channels=Channels()
-        )
+    console = Console(no_color, verbose)
+    outcomes = then(
+        plans(config_paths, mode, sandbox=sandbox, prune=False, console=console), detect
     )
-    outcomes = then(planned, detect)
+    raise_alone(outcomes)
     console.out(render_reports(outcomes, fmt, console).rstrip("\n"))
-    if fmt != "text":
-        for outcome in outcomes:
-            if outcome.error is not None:
-                console.err(f"{outcome.config}: " + "\n".join(failure_lines(outcome.error)))
+    for note in failure_notes(outcomes, fmt):
+        console.err(note)
+    threshold = cast("FailOn", fail_on)
     code = combine(
-        exit_code(o, lambda report: EXIT_CHANGES if report.fails(fail_on) else EXIT_OK)
+        exit_code(o, lambda report: EXIT_CHANGES if report.fails(threshold) else EXIT_OK)
         for o in outcomes
     )
     if code:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from licenzy_sync.cli_options import console_options, output_option, sandbox_option
 from licenzy_sync.output import Console
+
+if TYPE_CHECKING:
+    from licenzy_sync.runtime import Emulators
 
 
 @click.command("import")
@@ -40,7 +44,7 @@ def import_(
     output: Path,
     force: bool,
     declare_prices: bool,
-    sandbox: bool,
+    sandbox: Emulators | None,
     no_color: bool,
     verbose: int,
 ) -> None:
@@ -69,7 +73,7 @@ def import_(
 
     console = Console(no_color, verbose)
     if project is None:
-        if not sandbox:
+        if sandbox is None:
             raise click.UsageError("--project is required (or set LICENZY_PROJECT)")
         from licenzy_sync.sandbox.licenzy_api import DEFAULT_PROJECT_ID
 

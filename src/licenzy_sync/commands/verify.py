@@ -23,6 +23,7 @@ from licenzy_sync.keys import Mode
 from licenzy_sync.output import Console
 
 if TYPE_CHECKING:
+    from licenzy_sync.runtime import Emulators
     from licenzy_sync.verify.checklist import ChecklistItem
     from licenzy_sync.verify.model import VerifyReport
 
@@ -69,7 +70,7 @@ def verify(
     allow_live: bool,
     checklist: bool,
     webhook_timeout: float,
-    sandbox: bool,
+    sandbox: Emulators | None,
     no_color: bool,
     verbose: int,
 ) -> None:
@@ -94,15 +95,7 @@ def verify(
     console = Console(no_color, verbose)
     configs = expand_configs(config_paths)
     options = _Options(mode, products, allow_live, checklist, webhook_timeout, sandbox)
-    if len(configs) > 1:
-        _verify_files(configs, options, fmt, console)
-        return
-    from licenzy_sync.render.verify import render_verify
-
-    report, items = _verify_file(configs[0], options, console)
-    console.out(render_verify(report, fmt, console.style, items).rstrip("\n"))
-    if _failed(report, items):
-        raise click.exceptions.Exit(EXIT_INVALID)
+    _verify_files(configs, options, fmt, console)
 
 
 @dataclass(frozen=True)
@@ -112,7 +105,7 @@ class _Options:
     allow_live: bool
     checklist: bool
     webhook_timeout: float
-    sandbox: bool
+    sandbox: Emulators | None
 
 
 def _verify_file(
@@ -154,38 +147,63 @@ def _failed(report: VerifyReport, items: list[ChecklistItem] | None) -> bool:
 
 def _verify_files(configs: list[Path], options: _Options, fmt: str, console: Console) -> None:
     """Each file in turn (their checkouts share nothing); the exit code is the worst of
-    theirs. JSON: ``{"format_version": 1, "projects": [...], "errors": [...]}``."""
+    theirs."""
     from licenzy_sync.projects import combine
-    from licenzy_sync.render.projects import failure_lines
     from licenzy_sync.render.verify import render_verify
 
+    shown = _Shown(len(configs) > 1, fmt, console)
     codes: list[int] = []
-    projects: list[Any] = []
-    errors: list[dict[str, str]] = []
     for config in configs:
-        if fmt != "json":
-            console.out(f"==> {config} <==")
+        shown.start(config)
         try:
             report, items = _verify_file(config, options, console)
         except LicenzySyncError as error:
+            shown.failed(config, error)
             codes.append(error.exit_code)
-            lines = failure_lines(error)
-            if fmt == "json":
-                errors.append({"config": str(config), "message": "\n".join(lines)})
-            console.err(f"{config}: " + "\n".join(lines))
             continue
         codes.append(EXIT_INVALID if _failed(report, items) else EXIT_OK)
-        rendered = render_verify(report, fmt, console.style, items)
-        if fmt == "json":
-            projects.append(json.loads(rendered))
-        else:
-            console.out(rendered.rstrip("\n"))
-    if fmt == "json":
-        payload = {"format_version": 1, "projects": projects, "errors": errors}
-        console.out(json.dumps(payload, indent=2))
+        shown.report(render_verify(report, fmt, console.style, items))
+    shown.finish()
     code = combine(codes)
     if code:
         raise click.exceptions.Exit(code)
+
+
+class _Shown:
+    """One file's report as it always read (its failure is the command's); several under a
+    header each, or in JSON ``{"format_version": 1, "projects": [...], "errors": [...]}``."""
+
+    def __init__(self, several: bool, fmt: str, console: Console) -> None:
+        self._several = several
+        self._json = several and fmt == "json"
+        self._console = console
+        self._projects: list[Any] = []
+        self._errors: list[dict[str, str]] = []
+
+    def start(self, config: Path) -> None:
+        if self._several and not self._json:
+            self._console.out(f"==> {config} <==")
+
+    def failed(self, config: Path, error: LicenzySyncError) -> None:
+        from licenzy_sync.render.projects import failure_lines
+
+        if not self._several:
+            raise error
+        lines = failure_lines(error)
+        if self._json:
+            self._errors.append({"config": str(config), "message": "\n".join(lines)})
+        self._console.err(f"{config}: " + "\n".join(lines))
+
+    def report(self, rendered: str) -> None:
+        if self._json:
+            self._projects.append(json.loads(rendered))
+        else:
+            self._console.out(rendered.rstrip("\n"))
+
+    def finish(self) -> None:
+        if self._json:
+            payload = {"format_version": 1, "projects": self._projects, "errors": self._errors}
+            self._console.out(json.dumps(payload, indent=2))
 
 
 def _check_products(declared: Mapping[str, object], named: tuple[str, ...]) -> None:

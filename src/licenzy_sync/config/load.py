@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from licenzy_sync.collector import collector_paused
 from licenzy_sync.config.models import LITERAL_SECRET, Config
 from licenzy_sync.config.reading import CONFIG_MAX_BYTES, decode_config, read_config_source
 from licenzy_sync.config.yamlsource import Path as DataPath
@@ -45,6 +46,24 @@ def load_config(path: Path) -> LoadedConfig:
         raise ConfigInvalid([_without_secrets(f) for f in exc.findings]) from None
 
 
+_last_loaded: dict[str, tuple[bytes, LoadedConfig]] = {}
+"""The most recent load, by path: a command may read its file more than once (a plan, then
+its manual steps), and a catalog of thousands of products takes a second to load. The file is read
+again each time; only unchanged bytes at the same path reuse the result, which is immutable
+(frozen models) and depends on nothing else."""
+
+
+def _remembered(display: str, raw: bytes) -> LoadedConfig | None:
+    last = _last_loaded.get(display)
+    return last[1] if last is not None and last[0] == raw else None
+
+
+def _remember(display: str, raw: bytes, loaded: LoadedConfig) -> LoadedConfig:
+    _last_loaded.clear()
+    _last_loaded[display] = (raw, loaded)
+    return loaded
+
+
 def _without_secrets(finding: Finding) -> Finding:
     return replace(
         finding,
@@ -63,7 +82,14 @@ def _load(given: Path) -> LoadedConfig:
             "`licenzy-sync init`)"
         ) from None
     display = str(path)
-    text = decode_config(raw, display)
+    remembered = _remembered(display, raw)
+    if remembered is not None:
+        return remembered
+    with collector_paused():
+        return _remember(display, raw, _parse(path, display, decode_config(raw, display)))
+
+
+def _parse(path: Path, display: str, text: str) -> LoadedConfig:
     in_text = _secrets_in_text(text, display)
     try:
         data, source = load_yaml(text, display)
@@ -95,19 +121,19 @@ def _load(given: Path) -> LoadedConfig:
     return LoadedConfig(path, config, source)
 
 
-def _literal_secrets(data: Any, path: DataPath, source: SourceMap) -> list[Finding]:
+def _literal_secrets(
+    data: dict[str, Any] | list[Any], path: DataPath, source: SourceMap
+) -> list[Finding]:
     """Secret-shaped strings anywhere in the file, not only in secret fields."""
-    if isinstance(data, dict):
-        return [
-            f for key, value in data.items() for f in _literal_secrets(value, (*path, key), source)
-        ]
-    if isinstance(data, list):
-        return [
-            f for i, value in enumerate(data) for f in _literal_secrets(value, (*path, i), source)
-        ]
-    if isinstance(data, str) and looks_like_secret(data):
-        return [_literal_secret_finding(path, source)]
-    return []
+    found: list[Finding] = []
+    items = data.items() if isinstance(data, dict) else enumerate(data)
+    for key, value in items:
+        if isinstance(value, str):
+            if looks_like_secret(value):
+                found.append(_literal_secret_finding((*path, key), source))
+        elif isinstance(value, dict | list):
+            found += _literal_secrets(value, (*path, key), source)
+    return found
 
 
 def _secrets_in_text(text: str, display: str) -> list[Finding]:

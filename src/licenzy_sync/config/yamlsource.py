@@ -50,29 +50,43 @@ class _Mark(Protocol):
     column: int
 
 
+_COLUMN_BITS = 32
+
+
+def _packed(mark: _Mark) -> int:
+    """A mark's line and column in one int: a large file has hundreds of thousands of marks,
+    and ints take a third of the memory of the parser's mark objects, which the garbage
+    collector would also have to walk for the rest of the command."""
+    return mark.line << _COLUMN_BITS | mark.column
+
+
 @dataclass
 class SourceMap:
     """Positions of every value (and of every mapping key) by path.
 
-    The parser's marks are kept as they are and turned into Positions only when asked for:
-    a large file has hundreds of thousands of them and most are never reported.
+    Positions are kept packed (see `_packed`) and made into Positions only when asked for:
+    most are never reported.
     """
 
     file: str
-    values: dict[Path, _Mark] = field(default_factory=dict)
-    keys: dict[Path, _Mark] = field(default_factory=dict)
+    values: dict[Path, int] = field(default_factory=dict)
+    keys: dict[Path, int] = field(default_factory=dict)
 
     def of_value(self, path: Path) -> Position | None:
         """Position of the value at path, or of its nearest ancestor that exists."""
         for end in range(len(path), -1, -1):
             found = self.values.get(path[:end])
             if found is not None:
-                return _position(self.file, found)
+                return _unpacked(self.file, found)
         return None
 
     def of_key(self, path: Path) -> Position | None:
         found = self.keys.get(path)
-        return _position(self.file, found) if found is not None else self.of_value(path)
+        return _unpacked(self.file, found) if found is not None else self.of_value(path)
+
+
+def _unpacked(file: str, packed: int) -> Position:
+    return Position(file, (packed >> _COLUMN_BITS) + 1, (packed & (1 << _COLUMN_BITS) - 1) + 1)
 
 
 def _position(file: str, mark: _Mark | None) -> Position:
@@ -161,7 +175,8 @@ class _Builder:
                 path[:1],
                 "a licenzy.yaml needs only a few levels of nesting",
             )
-        self.source.values.setdefault(path, node.start_mark)
+        if path not in self.source.values:
+            self.source.values[path] = _packed(node.start_mark)
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
@@ -203,18 +218,19 @@ class _Builder:
                     self.file, key_node.start_mark, "mapping keys must be plain strings", path
                 )
             key = self._text(key_node, path)
+            at = (*path, key)
             if key in explicit:
-                first = _position(self.file, self.source.keys[(*path, key)])
+                first = _unpacked(self.file, self.source.keys[at])
                 raise _error(
                     self.file,
                     key_node.start_mark,
                     f"duplicate key '{key}' (first defined at line {first.line})",
-                    (*path, key),
+                    at,
                     "remove one of them; YAML keeps only the last silently",
                 )
             explicit.add(key)
-            self.source.keys[(*path, key)] = key_node.start_mark
-            result[key] = self.build(value_node, (*path, key))
+            self.source.keys[at] = _packed(key_node.start_mark)
+            result[key] = self.build(value_node, at)
         for source in merged:
             for key, value in self._mapping(source, path).items():
                 result.setdefault(key, value)

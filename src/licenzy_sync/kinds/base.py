@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from licenzy_sync.providers.stripe_writer import Created
 
 Classification = Literal["breaking", "benign"]
+WEBHOOK_SECTION = "Webhook and connection"
 UNCLASSIFIED = "a difference licenzy-sync does not classify; treated as breaking to be safe"
 
 
@@ -156,6 +157,8 @@ class Writes(Protocol):
 class Kind(Protocol):
     name: str
     """The kind in addresses: ``product``, ``webhook_endpoint``..."""
+    section: str
+    """The heading its changes are listed under in text plans."""
 
     def plan(self, ctx: PlanContext, mode: Mode) -> None:
         """Compare the config's desired objects of this kind with what was read; record
@@ -169,6 +172,9 @@ class Kind(Protocol):
         """The values of earlier writes this change needs."""
 
     def apply(self, change: ResourceChange, writes: Writes) -> None: ...
+
+    def headline(self, change: ResourceChange) -> str | None:
+        """The change in one line for people, or None to show it field by field."""
 
     def drift(self, change: ResourceChange, plan: Plan) -> Iterator[Verdict]:
         """How the differences the change would undo matter; nothing for a difference
@@ -186,6 +192,11 @@ def field_verdicts(
         else:
             reason = breaking.get(name, UNCLASSIFIED)
             yield Verdict("breaking", reason, f"{name} differs", field_change)
+
+
+def differs(changes: tuple[FieldChange, ...]) -> str:
+    """The reason of an update nothing else explains: the fields that differ."""
+    return "differs from licenzy.yaml: " + ", ".join(change.field for change in changes)
 
 
 def unclassified(change: ResourceChange) -> Verdict:

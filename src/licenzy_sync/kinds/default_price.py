@@ -18,6 +18,7 @@ from licenzy_sync.kinds.stripe_price import (
     NEW_PRICE,
     NEW_PRODUCT,
     PRICE_ID,
+    PRICES_SECTION,
     PRODUCT_ID,
     declared_in,
     known_output,
@@ -40,6 +41,10 @@ NAME = "default_price"
 
 class DefaultPriceKind:
     name = NAME
+    section = PRICES_SECTION
+
+    def headline(self, change: ResourceChange) -> str | None:
+        return None
 
     def plan(self, ctx: PlanContext, mode: Mode) -> None:
         for code, _, _ in declared_in(ctx, mode):

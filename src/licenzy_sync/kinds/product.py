@@ -1,23 +1,38 @@
 """Licenzy products: the catalog of licenzy.yaml, the price rules that bind it to Stripe, and
 the portal writes that make Licenzy's catalog match it. Creates and updates are written after
-the webhook (phase 2), archives last (phase 3)."""
+the webhook and the declared prices they map to (phase 3), archives last (phase 4)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
 from licenzy_sync.config.models import Product
 from licenzy_sync.errors import LicenzySyncError
 from licenzy_sync.keys import Mode
-from licenzy_sync.kinds.base import Output, Verdict, Writes, field_verdicts, unclassified
+from licenzy_sync.kinds.base import Output, Verdict, Writes, differs, field_verdicts, unclassified
 from licenzy_sync.kinds.stripe_price import declared_in, known_output, price_id_for, resolved
 from licenzy_sync.plan import addresses
 from licenzy_sync.plan.context import PlanContext
-from licenzy_sync.plan.model import ABSENT, Action, FieldChange, Plan, ResourceChange
-from licenzy_sync.plan.ownership import MANAGED_BY_KEY, is_managed, is_protected, markers
+from licenzy_sync.plan.model import (
+    ABSENT,
+    Action,
+    FieldChange,
+    KnownAfterApply,
+    Plan,
+    ResourceChange,
+)
+from licenzy_sync.plan.ownership import (
+    MANAGED_BY_KEY,
+    MARKER_KEYS,
+    PROTECT_KEY,
+    is_managed,
+    is_protected,
+    markers,
+)
 from licenzy_sync.providers.licenzy_client import ProductExists
+from licenzy_sync.render.findings_text import item_text, printable, value_text
 from licenzy_sync.rules import catalog as r
 from licenzy_sync.state import LicenzyProduct
 
@@ -39,6 +54,14 @@ BREAKING_FIELDS = {
 
 class ProductKind:
     name = NAME
+    section = "Products"
+
+    def headline(self, change: ResourceChange) -> str | None:
+        """A created or archived product in one line, e.g. ``usage_pack "Credits", 100 units,
+        price price_1Abc``; an update is shown field by field."""
+        if change.action == "create":
+            return _one_line(change.after or {})
+        return _one_line(change.before or {}) if change.action == "archive" else None
 
     def plan(self, ctx: PlanContext, mode: Mode) -> None:
         plan_products(ctx, mode)
@@ -216,7 +239,11 @@ def _plan_product(
         )
         return
     action: Action = "update" if changes else "no-op"
-    reason = "archived in Licenzy" if have.status == "archived" else ""
+    reason = (
+        "archived in Licenzy"
+        if have.status == "archived"
+        else differs(changes)
+    )
     ctx.resources.append(
         ResourceChange(
             at=address,
@@ -302,7 +329,7 @@ def _check_price(ctx: PlanContext, mode: Mode, code: str, product: Product, pric
             *where,
         )
     if not price.active:
-        ctx.report(r.PRICE_INACTIVE, f"{price_id} is archived in Stripe", address, *where)
+        ctx.report(r.PRICE_INACTIVE, f"{price_id} is inactive in Stripe", address, *where)
     needs = "recurring" if product.kind == "subscription" else "one_time"
     if price.type != needs:
         ctx.report(
@@ -313,3 +340,30 @@ def _check_price(ctx: PlanContext, mode: Mode, code: str, product: Product, pric
         )
     elif price.type == "recurring" and price.usage_type == "metered":
         ctx.report(r.PRICE_METERED, f"{price_id} is metered", address, *where)
+
+
+def _one_line(values: Mapping[str, Any]) -> str:
+    fields = dict(values)
+    head = printable(str(fields.pop("kind", NAME)))
+    name = fields.pop("name", None)
+    parts = [head if name is None else f"{head} {value_text(name)}"]
+    for key, unit in (("duration_days", "days"), ("units", "units")):
+        if fields.get(key) is not None:
+            parts.append(f"{value_text(fields.pop(key))} {unit}")
+    if fields.get("stripe_price_id") is not None:
+        price = fields.pop("stripe_price_id")
+        known = isinstance(price, KnownAfterApply)
+        parts.append(f"price ({printable(price)})" if known else f"price {item_text(price)}")
+    metadata = fields.pop("metadata", None)
+    if isinstance(metadata, dict):
+        if is_protected(metadata):
+            parts.append("protected")
+        hidden = MARKER_KEYS | {PROTECT_KEY}
+        shown = sorted((k, v) for k, v in metadata.items() if k not in hidden)
+        if shown:
+            listed = ", ".join(f"{printable(k)}={value_text(v)}" for k, v in shown)
+            parts.append(f"metadata {listed}")
+    fields.pop("status", None)
+    rest = sorted((k, v) for k, v in fields.items() if v is not None)
+    parts += [f"{printable(k)}: {value_text(v)}" for k, v in rest]
+    return ", ".join(parts)

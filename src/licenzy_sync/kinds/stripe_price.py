@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     from stripe.params import PriceCreateParams, PriceUpdateParams, ProductCreateParams
 
 NAME = "stripe_price"
+PRICES_SECTION = "Prices"
+"""Declared prices are listed before the products that map to them."""
 PRICE_ID = "id"
 PRODUCT_ID = "product"
 NEW_PRICE = "the new price's id"
@@ -115,6 +117,10 @@ def resolved(change: ResourceChange, writes: Writes, value: Any) -> str:
 
 class StripePriceKind:
     name = NAME
+    section = PRICES_SECTION
+
+    def headline(self, change: ResourceChange) -> str | None:
+        return None
 
     def plan(self, ctx: PlanContext, mode: Mode) -> None:
         for code, product, declared in declared_in(ctx, mode):

@@ -1,10 +1,12 @@
 """The tenant webhook endpoint in Stripe: the one that delivers events to Licenzy.
 
-With `webhook.manage: true` licenzy-sync owns it (it carries the ownership marker): it is
-created, updated, or replaced when Licenzy cannot hold its signing secret, since Stripe reveals
-a secret only when it creates an endpoint. It is written first (phase 0): its create produces
-the signing secret the Licenzy write of `webhook_secret` needs. With `manage: false` it is only
-checked.
+With `webhook.manage: true` licenzy-sync owns it (it carries the ownership marker and the
+project and mode it serves; another project's endpoint on the same Stripe account is never
+touched): it is created, updated, or replaced when Licenzy cannot hold its signing secret, since
+Stripe reveals a secret only when it creates an endpoint. An endpoint made by hand is adopted in
+place when `webhook.secret` holds its signing secret. It is written first (phase 0): its create
+produces the signing secret the Licenzy write of `webhook_secret` needs. With `manage: false`
+it is only checked, with the same checks.
 """
 
 from __future__ import annotations
@@ -14,17 +16,29 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from licenzy_sync.apply.idempotency import secret_digest, successor
-from licenzy_sync.config.models import WebhookSettings
-from licenzy_sync.config.secrets import Secret
+from licenzy_sync.config.models import SECRET_REF, WebhookSettings
+from licenzy_sync.config.secrets import Secret, env_name
 from licenzy_sync.errors import LicenzySyncError
 from licenzy_sync.keys import Mode
-from licenzy_sync.kinds.base import Output, Raced, Verdict, Writes, field_verdicts, unclassified
+from licenzy_sync.kinds.base import (
+    WEBHOOK_SECTION,
+    Output,
+    Raced,
+    Verdict,
+    Writes,
+    differs,
+    field_verdicts,
+    unclassified,
+)
+from licenzy_sync.kinds.endpoint_owners import Owners, holds_secret, sort_endpoints
 from licenzy_sync.plan import addresses
 from licenzy_sync.plan.addresses import Address
+from licenzy_sync.plan.bindings import KEPT_SECRET, bind
 from licenzy_sync.plan.context import PlanContext
 from licenzy_sync.plan.model import ABSENT, Action, FieldChange, Plan, ResourceChange
-from licenzy_sync.plan.ownership import MANAGED_BY, MANAGED_BY_KEY, SECRET_LAST4_KEY, is_managed
+from licenzy_sync.plan.ownership import SECRET_LAST4_KEY, endpoint_markers, endpoint_owner
 from licenzy_sync.rules import catalog as r
+from licenzy_sync.rules.catalog import Rule
 from licenzy_sync.state import LicenzyConnection, StripeEndpoint
 from licenzy_sync.targets import TENANT_WEBHOOK_PATH
 
@@ -39,6 +53,11 @@ SIGNING_SECRET = "signing_secret"
 ENDPOINT_ID = "id"
 STALE_REPLAYS = 10
 """Creates in a row whose replayed answer names an endpoint deleted since, before giving up."""
+LEGACY_REASON = "it names no project (an older licenzy-sync made it): apply records this one"
+"""The update of an endpoint an older licenzy-sync marked without a project, found to be this
+project's (`endpoint_owners`)."""
+ENDPOINT_FIELDS = ("url", "enabled_events", "status", "description", "metadata")
+"""What licenzy-sync sets on an endpoint, in the order a change lists them."""
 BENIGN_FIELDS = {
     "description": "description only: delivery is unaffected",
     "metadata": "metadata only: delivery is unaffected",
@@ -56,12 +75,18 @@ def signing_secret(mode: Mode) -> Output:
 
 class EndpointKind:
     name = NAME
+    section = WEBHOOK_SECTION
+
+    def headline(self, change: ResourceChange) -> str | None:
+        return None
 
     def plan(self, ctx: PlanContext, mode: Mode) -> None:
         settings = ctx.settings(mode).webhook
-        url = tenant_url(ctx, mode)
         endpoints = ctx.state.stripe[mode].endpoints
-        seen = _Seen(url, settings, endpoints, [e for e in endpoints if e.url == url])
+        licenzy = ctx.state.licenzy.get(mode)
+        connection = None if licenzy is None else licenzy.connection
+        owners = sort_endpoints(endpoints, ctx.state.project_id, mode, connection)
+        seen = _Seen(tenant_url(ctx, mode), settings, endpoints, owners, connection)
         if settings.manage:
             _managed(ctx, mode, seen)
         else:
@@ -104,13 +129,15 @@ def tenant_url(ctx: PlanContext, mode: Mode) -> str:
     return ctx.settings(mode).webhook.url or ctx.targets.tenant_webhook_url
 
 
-def desired_endpoint(url: str, settings: WebhookSettings) -> dict[str, Any]:
+def desired_endpoint(
+    url: str, settings: WebhookSettings, project: str, mode: Mode
+) -> dict[str, Any]:
     return {
         "url": url,
         "enabled_events": sorted(settings.event_list()),
         "status": "enabled",
         "description": ENDPOINT_DESCRIPTION,
-        "metadata": {MANAGED_BY_KEY: MANAGED_BY},
+        "metadata": endpoint_markers(project, mode),
     }
 
 
@@ -125,9 +152,18 @@ def observed_endpoint(endpoint: StripeEndpoint) -> dict[str, Any]:
     }
 
 
-def secret_matches(endpoint: StripeEndpoint, stored: bool, stored_last4: str | None) -> bool:
-    """Whether Licenzy holds this endpoint's secret, as far as both sides let us see."""
-    return stored and endpoint.metadata.get(SECRET_LAST4_KEY) == stored_last4
+def adopted_id(plan: Plan, mode: Mode) -> str | None:
+    """The hand-made endpoint this plan adopts in ``mode``, if it adopts one."""
+    change = plan.change_at(addresses.webhook_endpoint(mode))
+    if change is None or KEPT_SECRET not in (change.after or {}):
+        return None
+    return str((change.before or {})["id"])
+
+
+def configured_secret(reference: Any, writes: Writes) -> Secret | None:
+    """The configured secret a plan names (``${NAME}``), as the run resolved it."""
+    found = SECRET_REF.match(str(reference or ""))
+    return None if found is None else writes.secrets.get(found.group(1))
 
 
 # Planning.
@@ -135,32 +171,55 @@ def secret_matches(endpoint: StripeEndpoint, stored: bool, stored_last4: str | N
 
 @dataclass(frozen=True)
 class _Seen:
-    """The mode's tenant URL, its webhook settings, and the endpoints Stripe holds."""
+    """The mode's tenant URL, its webhook settings, and the endpoints Stripe holds, by owner."""
 
     url: str
     settings: WebhookSettings
     endpoints: list[StripeEndpoint]
-    at_url: list[StripeEndpoint]
-    """The endpoints that deliver to ``url``."""
+    owners: Owners
+    connection: LicenzyConnection | None
+    """Licenzy's side; None with `portal: none`."""
+
+    def at_url(self) -> list[StripeEndpoint]:
+        """The endpoints delivering to the tenant URL, those of other projects left out."""
+        return self.owners.not_others([e for e in self.endpoints if e.url == self.url])
+
+    def stray(self) -> list[StripeEndpoint]:
+        """The endpoints delivering to the tenant path at another URL, other projects' left
+        out."""
+        return self.owners.not_others(
+            [e for e in self.endpoints if e.url != self.url and e.url.endswith(TENANT_WEBHOOK_PATH)]
+        )
+
+    def shared(self, reason: str) -> str:
+        """``reason``, naming the projects whose endpoints share this Stripe account."""
+        names = sorted(self.owners.others)
+        if not names:
+            return reason
+        whose = "the endpoint of" if len(names) == 1 else "each endpoint of"
+        note = f"{whose} {', '.join(names)} on this Stripe account is left alone"
+        return f"{reason}; {note}" if reason else note
 
 
 def _managed(ctx: PlanContext, mode: Mode, seen: _Seen) -> None:
     address = addresses.webhook_endpoint(mode)
-    url = seen.url
-    foreign = [e for e in seen.at_url if not is_managed(e.metadata)]
-    if foreign:
+    for orphan in seen.owners.orphans:
         ctx.report(
-            r.ENDPOINT_UNOWNED,
-            f"{foreign[0].id} delivers to {url} without licenzy-sync's marker",
+            r.ENDPOINT_ORPHANED,
+            f"{orphan.id} carries licenzy-sync's marker but no project, and Licenzy does not "
+            f"hold its signing secret for {ctx.state.project_id}: left alone",
             address,
             *("modes", mode, "webhook", "manage"),
         )
+    hand_made = [e for e in seen.owners.hand_made if e.url == seen.url]
+    if hand_made:
+        _hand_made(ctx, mode, seen, hand_made)
         return
-    ours = [e for e in seen.endpoints if is_managed(e.metadata)]
-    after = desired_endpoint(url, seen.settings)
+    ours = seen.owners.mine
+    after = desired_endpoint(seen.url, seen.settings, ctx.state.project_id, mode)
     if not ours:
         ctx.observed(address, ABSENT)
-        reason = "no endpoint delivers to Licenzy"
+        reason = seen.shared("no endpoint delivers to Licenzy")
         ctx.resources.append(
             ResourceChange(at=address, action="create", reason=reason, after=after)
         )
@@ -168,25 +227,32 @@ def _managed(ctx: PlanContext, mode: Mode, seen: _Seen) -> None:
     endpoint = ours[0]
     ctx.observed(address, endpoint.fingerprint)
     before = observed_endpoint(endpoint)
-    changes = tuple(
-        FieldChange(name, before[name], after[name])
-        for name in after
-        if before[name] != after[name]
-    )
-    licenzy = ctx.state.licenzy.get(mode)
-    connection = None if licenzy is None else licenzy.connection
-    held = connection is None or secret_matches(
-        endpoint, connection.webhook_secret_set, connection.webhook_secret_last4
-    )
+    changes = _differences(before, after)
+    connection = seen.connection
     action: Action = "update" if changes else "no-op"
-    reason = ""
-    if len(ours) > 1 or not held:
+    reason = differs(changes) if changes else ""
+    if not endpoint_owner(endpoint.metadata):
+        reason = LEGACY_REASON
+    if len(ours) > 1 or not (connection is None or holds_secret(connection, endpoint)):
         reason, before = _replace_reason(ours, connection, before)
         action = "replace"
     ctx.resources.append(
         ResourceChange(
-            at=address, action=action, reason=reason, changes=changes, before=before, after=after
+            at=address,
+            action=action,
+            reason=seen.shared(reason),
+            changes=changes,
+            before=before,
+            after=after,
         )
+    )
+
+
+def _differences(before: dict[str, Any], after: dict[str, Any]) -> tuple[FieldChange, ...]:
+    return tuple(
+        FieldChange(name, before[name], after[name])
+        for name in ENDPOINT_FIELDS
+        if before[name] != after[name]
     )
 
 
@@ -210,17 +276,77 @@ def _replace_reason(
     return f"{why}, and Stripe reveals a secret only at creation", before
 
 
+def _hand_made(
+    ctx: PlanContext, mode: Mode, seen: _Seen, hand_made: list[StripeEndpoint]
+) -> None:
+    """`manage: true` and an endpoint made by hand at the tenant URL: adopted when
+    `webhook.secret` holds its signing secret and it is the only one there, else reported
+    with every defect it has."""
+    address = addresses.webhook_endpoint(mode)
+    reference = seen.settings.secret
+    configured = ctx.secrets.get(env_name(reference)) if reference else None
+    endpoint = hand_made[0]
+    if configured is not None and len(hand_made) == 1 and not seen.owners.mine:
+        _adopt(ctx, mode, seen, endpoint, configured)
+        return
+    if len(hand_made) > 1:
+        _report_duplicates(ctx, mode, seen.url, hand_made)
+    defects = [what for _, what in _defects(endpoint, seen.settings)]
+    if seen.connection is not None and not seen.connection.webhook_secret_set:
+        defects.append("Licenzy holds no signing secret for it")
+    detail = "".join(f", and {what}" for what in defects)
+    ctx.report(
+        r.ENDPOINT_UNOWNED,
+        f"{endpoint.id} delivers to {seen.url} without licenzy-sync's marker{detail}",
+        address,
+        *("modes", mode, "webhook", "manage"),
+    )
+
+
+def _adopt(
+    ctx: PlanContext,
+    mode: Mode,
+    seen: _Seen,
+    endpoint: StripeEndpoint,
+    configured: Secret,
+) -> None:
+    """The hand-made endpoint is stamped and fixed in place, keeping its signing secret (the
+    configured one: Licenzy is given it if it lacks it, and the endpoint records its last
+    four characters once Licenzy holds it)."""
+    address = addresses.webhook_endpoint(mode)
+    ctx.observed(address, endpoint.fingerprint)
+    reference = f"${{{configured.env_name}}}"
+    before = observed_endpoint(endpoint)
+    after = {
+        **desired_endpoint(seen.url, seen.settings, ctx.state.project_id, mode),
+        KEPT_SECRET: reference,
+    }
+    reason = f"adopted: made by hand, it keeps its signing secret {reference}"
+    defects = [what for _, what in _defects(endpoint, seen.settings)]
+    if defects:
+        reason += f"; it {' and '.join(defects)}"
+    ctx.secret_bindings[configured.env_name] = bind(configured)
+    ctx.resources.append(
+        ResourceChange(
+            at=address,
+            action="update",
+            reason=seen.shared(reason),
+            changes=_differences(before, after),
+            before=before,
+            after=after,
+        )
+    )
+
+
 def _verified(ctx: PlanContext, mode: Mode, seen: _Seen) -> None:
     """`manage: false`: report what is wrong with the hand-made endpoint."""
     address = addresses.webhook_endpoint(mode)
     where = ("modes", mode, "webhook")
-    url, at_url = seen.url, seen.at_url
+    url, at_url = seen.url, seen.at_url()
     if len(at_url) > 1:
-        ctx.report(
-            r.ENDPOINT_DUPLICATE, f"{len(at_url)} endpoints deliver to {url}", address, *where
-        )
+        _report_duplicates(ctx, mode, url, at_url)
     if not at_url:
-        stray = [e for e in seen.endpoints if e.url.endswith(TENANT_WEBHOOK_PATH)]
+        stray = seen.stray()
         if stray:
             ctx.report(
                 r.ENDPOINT_WRONG_URL,
@@ -232,17 +358,33 @@ def _verified(ctx: PlanContext, mode: Mode, seen: _Seen) -> None:
             ctx.report(r.ENDPOINT_MISSING, f"nothing delivers to {url}", address, *where)
         return
     endpoint = at_url[0]
+    for rule, what in _defects(endpoint, seen.settings):
+        ctx.report(rule, f"{endpoint.id} {what}", address, *where)
+
+
+def _report_duplicates(
+    ctx: PlanContext, mode: Mode, url: str, found: list[StripeEndpoint]
+) -> None:
+    ctx.report(
+        r.ENDPOINT_DUPLICATE,
+        f"{len(found)} endpoints deliver to {url}",
+        addresses.webhook_endpoint(mode),
+        *("modes", mode, "webhook"),
+    )
+
+
+def _defects(endpoint: StripeEndpoint, settings: WebhookSettings) -> list[tuple[Rule, str]]:
+    """What keeps an endpoint from delivering what Licenzy needs, managed or not."""
+    found: list[tuple[Rule, str]] = []
     if endpoint.status != "enabled":
-        ctx.report(r.ENDPOINT_DISABLED, f"{endpoint.id} is {endpoint.status}", address, *where)
+        found.append((r.ENDPOINT_DISABLED, f"is {endpoint.status}"))
     if "*" not in endpoint.enabled_events:
-        missing = [e for e in seen.settings.event_list() if e not in endpoint.enabled_events]
+        missing = [e for e in settings.event_list() if e not in endpoint.enabled_events]
         if missing:
-            ctx.report(
-                r.ENDPOINT_EVENTS,
-                f"{endpoint.id} misses {len(missing)} event(s): {', '.join(missing)}",
-                address,
-                *where,
+            found.append(
+                (r.ENDPOINT_EVENTS, f"misses {len(missing)} event(s): {', '.join(missing)}")
             )
+    return found
 
 
 # Drift.
@@ -279,11 +421,28 @@ def _update(change: ResourceChange, writes: Writes) -> None:
         "enabled_events": after["enabled_events"],
         "disabled": after["status"] != "enabled",
         "description": after["description"],
-        "metadata": after["metadata"],
+        "metadata": {**after["metadata"], **_adoption_stamp(change, writes)},
     }
     writes.stripe(change.mode).update_endpoint(
         (change.before or {})["id"], update, idempotency_key=writes.key(change.at, "update", update)
     )
+
+
+def _adoption_stamp(change: ResourceChange, writes: Writes) -> dict[str, str]:
+    """An adopted endpoint records its secret's last four characters in the same write when
+    Licenzy already holds that secret; else the write that stores it stamps it (`stamp`)."""
+    if KEPT_SECRET not in (change.after or {}):
+        return {}
+    secret = configured_secret((change.after or {})[KEPT_SECRET], writes)
+    if secret is None:
+        raise LicenzySyncError(
+            f"{change.address}: the signing secret {(change.after or {})[KEPT_SECRET]} is "
+            "not set in this run; set it and run apply again"
+        )
+    stored = writes.plan.change_at(addresses.webhook_secret(change.mode))
+    if stored is not None and stored.action != "no-op":
+        return {}
+    return {SECRET_LAST4_KEY: secret.reveal()[-4:]}
 
 
 def _create(change: ResourceChange, writes: Writes) -> None:
@@ -361,11 +520,11 @@ def _create_endpoint(
 
 
 def stamp(writes: Writes, mode: Mode, secret: Secret) -> None:
-    """The endpoint this apply made records the last four characters of its secret once
-    Licenzy holds it, never before: a stamped endpoint whose secret Licenzy lacks then means
-    the secret was lost, not that a concurrent run is still storing it."""
+    """The endpoint this apply made (or adopted) records the last four characters of its
+    secret once Licenzy holds it, never before: a stamped endpoint whose secret Licenzy lacks
+    then means the secret was lost, not that a concurrent run is still storing it."""
     address: Address = addresses.webhook_endpoint(mode)
-    endpoint_id = writes.produced(Output(address, ENDPOINT_ID))
+    endpoint_id = writes.produced(Output(address, ENDPOINT_ID)) or adopted_id(writes.plan, mode)
     if not isinstance(endpoint_id, str):
         return
     key = writes.key(address, "stamp", secret_digest(secret), endpoint_id)

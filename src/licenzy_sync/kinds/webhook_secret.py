@@ -11,16 +11,22 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from licenzy_sync.apply.idempotency import secret_digest
-from licenzy_sync.config.models import SECRET_REF, WebhookSettings
+from licenzy_sync.config.models import WebhookSettings
 from licenzy_sync.config.secrets import Secret, env_name
 from licenzy_sync.errors import LicenzySyncError
 from licenzy_sync.keys import Mode
-from licenzy_sync.kinds.base import Output, Verdict, Writes
-from licenzy_sync.kinds.webhook_endpoint import SIGNING_SECRET, signing_secret, stamp
+from licenzy_sync.kinds.base import WEBHOOK_SECTION, Output, Verdict, Writes
+from licenzy_sync.kinds.webhook_endpoint import (
+    SIGNING_SECRET,
+    configured_secret,
+    signing_secret,
+    stamp,
+)
 from licenzy_sync.plan import addresses
-from licenzy_sync.plan.bindings import bind
+from licenzy_sync.plan.bindings import KEPT_SECRET, bind
 from licenzy_sync.plan.context import PlanContext
 from licenzy_sync.plan.model import Action, FieldChange, KnownAfterApply, Plan, ResourceChange
+from licenzy_sync.render.findings_text import printable
 from licenzy_sync.rules import catalog as r
 from licenzy_sync.state import LicenzyConnection
 
@@ -33,6 +39,12 @@ PRODUCED_BY = ("create", "replace")
 
 class SecretKind:
     name = NAME
+    section = WEBHOOK_SECTION
+
+    def headline(self, change: ResourceChange) -> str | None:
+        """Where the stored secret comes from; its value is never in a plan."""
+        source = (change.after or {}).get("source")
+        return f"stores {printable(source)}" if isinstance(source, str) else None
 
     def plan(self, ctx: PlanContext, mode: Mode) -> None:
         licenzy = ctx.state.licenzy.get(mode)
@@ -42,7 +54,7 @@ class SecretKind:
         ctx.observed(addresses.webhook_secret(mode), connection.fingerprint)
         settings = ctx.settings(mode).webhook
         if settings.manage:
-            _for_new_endpoint(ctx, mode, connection)
+            _for_new_endpoint(ctx, mode, settings, connection)
         else:
             _configured(ctx, mode, settings, connection)
 
@@ -61,7 +73,9 @@ class SecretKind:
 
     def apply(self, change: ResourceChange, writes: Writes) -> None:
         produced = [writes.produced(output) for output in self.inputs(change)]
-        secret = produced[0] if produced else _configured_value(change, writes)
+        secret = produced[0] if produced else configured_secret(
+            (change.after or {}).get("source"), writes
+        )
         if not isinstance(secret, Secret):
             source = str((change.after or {}).get("source", ""))
             raise LicenzySyncError(
@@ -76,8 +90,7 @@ class SecretKind:
                 change.at, "store", {"webhook_secret": secret_digest(secret)}
             ),
         )
-        if produced:
-            stamp(writes, change.mode, secret)
+        stamp(writes, change.mode, secret)
 
     def drift(self, change: ResourceChange, plan: Plan) -> Iterator[Verdict]:
         """A new or replacement endpoint needs its secret stored: one difference, not two."""
@@ -91,15 +104,15 @@ class SecretKind:
         )
 
 
-def _configured_value(change: ResourceChange, writes: Writes) -> Secret | None:
-    """The configured secret the plan names (``${NAME}``), as the run resolved it."""
-    found = SECRET_REF.match(str((change.after or {}).get("source", "")))
-    return None if found is None else writes.secrets.get(found.group(1))
-
-
-def _for_new_endpoint(ctx: PlanContext, mode: Mode, connection: LicenzyConnection) -> None:
-    """`manage: true`: Licenzy gets the secret of the endpoint apply creates or replaces."""
+def _for_new_endpoint(
+    ctx: PlanContext, mode: Mode, settings: WebhookSettings, connection: LicenzyConnection
+) -> None:
+    """`manage: true`: Licenzy gets the secret of the endpoint apply creates or replaces, or
+    the configured secret of the hand-made endpoint it adopts."""
     endpoint = ctx.change_at(addresses.webhook_endpoint(mode))
+    if endpoint is not None and KEPT_SECRET in (endpoint.after or {}):
+        _configured(ctx, mode, settings, connection)
+        return
     if endpoint is None or endpoint.action not in PRODUCED_BY:
         return
     action: Action = "create"
@@ -113,7 +126,8 @@ def _for_new_endpoint(ctx: PlanContext, mode: Mode, connection: LicenzyConnectio
 def _configured(
     ctx: PlanContext, mode: Mode, settings: WebhookSettings, connection: LicenzyConnection
 ) -> None:
-    """`manage: false`: Licenzy must hold the configured secret of the hand-made endpoint."""
+    """Licenzy must hold the configured secret of the hand-made endpoint (`manage: false`, or
+    one being adopted)."""
     configured = ctx.secrets.get(env_name(settings.secret)) if settings.secret else None
     if configured is None:
         if not connection.webhook_secret_set:

@@ -35,15 +35,24 @@ def still_bound(binding: SecretBinding, secret: Secret | None) -> bool:
     return hmac.compare_digest(binding.hmac_sha256, secret.digest(bytes.fromhex(binding.salt)))
 
 
+KEPT_SECRET = "signing_secret"
+"""In an adopted endpoint's ``after``: the configured secret (``${NAME}``) it keeps."""
+SECRET_FIELDS = ("source", KEPT_SECRET)
+"""The fields of a change's ``after`` that may name a configured secret (``${NAME}``) apply
+uses: the webhook secret Licenzy stores, and the secret an adopted endpoint keeps (apply stamps
+its last four characters on the endpoint)."""
+
+
 def written_variables(resources: Iterable[ResourceChange]) -> list[str]:
-    """Variables whose value applying these resources stores somewhere (a webhook secret
-    sourced from ``${NAME}``), sorted."""
+    """Variables whose value applying these resources uses in a write (a webhook secret
+    sourced from ``${NAME}``, an adopted endpoint's secret), sorted."""
     names = set()
     for resource in resources:
-        source = (resource.after or {}).get("source")
-        found = SECRET_REF.match(source) if isinstance(source, str) else None
-        if resource.action != "no-op" and found is not None:
-            names.add(found.group(1))
+        for field_name in SECRET_FIELDS:
+            value = (resource.after or {}).get(field_name)
+            found = SECRET_REF.match(value) if isinstance(value, str) else None
+            if resource.action != "no-op" and found is not None:
+                names.add(found.group(1))
     return sorted(names)
 
 

@@ -116,6 +116,8 @@ class Plan:
     config_file: str = ""
     secret_bindings: dict[str, SecretBinding] = field(default_factory=dict)
     """Per environment variable whose value apply will store: what binds it to this plan."""
+    targets: list[str] = field(default_factory=list)
+    """The addresses `--target` named (`plan.targeting`); empty for a whole plan."""
 
     @property
     def changes(self) -> list[ResourceChange]:
@@ -131,8 +133,16 @@ class Plan:
         only a warning for plan, whose key may rightly be read-only, but apply must not start
         what it cannot finish."""
         return self.has_errors or any(
-            f.rule_id == WRITE_PERMISSION_MISSING.id for f in self.findings
+            f.rule_id == WRITE_PERMISSION_MISSING.id and self._plans(f.address)
+            for f in self.findings
         )
+
+    def _plans(self, address: str) -> bool:
+        """Whether this plan may write at ``address``: anywhere for a whole plan, only where
+        it holds a change or the target itself once narrowed to targets."""
+        if not self.targets or address in self.targets:
+            return True
+        return any(r.address == address for r in self.resources)
 
     def change_at(self, at: Address) -> ResourceChange | None:
         return next((r for r in self.resources if r.at == at), None)

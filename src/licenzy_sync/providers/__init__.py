@@ -1,16 +1,14 @@
 """The only modules that talk to Stripe and Licenzy; everything else works on `state`.
 
-Shared here: the error every provider failure becomes, the fingerprint of a normalised object,
-text scrubbing for anything a remote system wrote, and the small fan-out helper the readers
-use. Only `wire` and `stripe_http` import httpx and the stripe SDK at module level, and they
-are imported where a client is made, so the CLI starts without them.
+Shared here: the error every provider failure becomes, text scrubbing for anything a remote
+system wrote, and the small fan-out helper the readers use (the fingerprint of a normalised
+object is `state.Fingerprinted`). Only `wire` and `stripe_http` import httpx and the stripe
+SDK at module level, and they are imported where a client is made, so the CLI starts without
+them.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -22,10 +20,8 @@ from licenzy_sync.errors import LicenzySyncError
 
 if TYPE_CHECKING:
     import httpx
-    from _typeshed import DataclassInstance
 
 T = TypeVar("T")
-D = TypeVar("D", bound="DataclassInstance")
 
 _KEY_SHAPED = re.compile(
     r"\b(?:sk|rk|pk)_(?:test|live)_[A-Za-z0-9*]+|\b(?:whsec|lzp)_[A-Za-z0-9*]+"
@@ -70,20 +66,6 @@ def safe_text(text: str) -> str:
     anything shaped like a credential are removed, and it is kept to one line."""
     cleaned = _KEY_SHAPED.sub("[redacted]", redact.redact(text))
     return " ".join(cleaned.split())
-
-
-def fingerprint(obj: DataclassInstance) -> str:
-    """sha256 of the canonical JSON of a normalised dataclass, without its own fingerprint
-    field: two reads give the same value exactly when every kept field is equal."""
-    fields = dataclasses.asdict(obj)
-    fields.pop("fingerprint", None)
-    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def fingerprinted(obj: D) -> D:
-    """``obj`` with its ``fingerprint`` field filled in from its other fields."""
-    return dataclasses.replace(obj, fingerprint=fingerprint(obj))
 
 
 def parallel(calls: Sequence[Callable[[], T]], *, workers: int) -> list[T]:

@@ -19,7 +19,7 @@ from urllib.parse import quote, urlsplit
 from licenzy_sync.config.models import KINDS
 from licenzy_sync.config.secrets import Secret
 from licenzy_sync.keys import MODES, Mode
-from licenzy_sync.providers import ProviderError, fingerprinted, raise_failures, safe_text
+from licenzy_sync.providers import ProviderError, raise_failures, safe_text
 from licenzy_sync.providers.fields import (
     as_list,
     as_object,
@@ -288,34 +288,28 @@ def _project_of(body: Mapping[str, Any]) -> LicenzyProject:
 
 def _connection_of(answer: Any) -> LicenzyConnection:
     body = as_object(answer, "the answer")
-    return fingerprinted(
-        LicenzyConnection(
-            mode=one_of(body, "mode", MODES),
-            connected=boolean(body, "connected"),
-            stripe_account_id=opt_string(body, "stripe_account_id"),
-            key_kind=opt_string(body, "key_kind"),
-            validated_at=opt_string(body, "validated_at"),
-            webhook_secret_set=boolean(body, "webhook_secret_set"),
-            webhook_secret_last4=opt_string(body, "webhook_secret_last4"),
-            fingerprint="",
-        )
+    return LicenzyConnection(
+        mode=one_of(body, "mode", MODES),
+        connected=boolean(body, "connected"),
+        stripe_account_id=opt_string(body, "stripe_account_id"),
+        key_kind=opt_string(body, "key_kind"),
+        validated_at=opt_string(body, "validated_at"),
+        webhook_secret_set=boolean(body, "webhook_secret_set"),
+        webhook_secret_last4=opt_string(body, "webhook_secret_last4"),
     )
 
 
 def _product_of(body: Mapping[str, Any]) -> LicenzyProduct:
-    return fingerprinted(
-        LicenzyProduct(
-            code=string(body, "code"),
-            mode=one_of(body, "mode", MODES),
-            kind=one_of(body, "kind", KINDS),
-            stripe_price_id=string(body, "stripe_price_id"),
-            name=opt_string(body, "name"),
-            status=one_of(body, "status", PRODUCT_STATUSES),
-            units=opt_int(body, "units"),
-            duration_days=opt_int(body, "duration_days"),
-            metadata=string_map(body, "metadata"),
-            fingerprint="",
-        )
+    return LicenzyProduct(
+        code=string(body, "code"),
+        mode=one_of(body, "mode", MODES),
+        kind=one_of(body, "kind", KINDS),
+        stripe_price_id=string(body, "stripe_price_id"),
+        name=opt_string(body, "name"),
+        status=one_of(body, "status", PRODUCT_STATUSES),
+        units=opt_int(body, "units"),
+        duration_days=opt_int(body, "duration_days"),
+        metadata=string_map(body, "metadata"),
     )
 
 

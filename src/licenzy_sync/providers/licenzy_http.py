@@ -137,7 +137,9 @@ class LicenzyHttp(HttpOwner):
             raise Retryable(failure.reason) from None
         if response.status_code == 429 or response.status_code >= 500:
             retry_after = parse_retry_after(response.headers.get("retry-after"))
-            raise Retryable(f"HTTP {response.status_code}", retry_after)
+            raise Retryable(
+                f"HTTP {response.status_code}", retry_after, throttled=response.status_code == 429
+            )
         return response
 
     def refused(

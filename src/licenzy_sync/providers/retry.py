@@ -8,6 +8,7 @@ and full jitter, or after ``Retry-After`` when the server said how long to wait.
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 import time
@@ -18,7 +19,7 @@ from typing import TypeVar
 
 from licenzy_sync.errors import LicenzySyncError
 from licenzy_sync.providers import ProviderError, deadline
-from licenzy_sync.providers.network import attempts
+from licenzy_sync.providers.network import DEFAULT_LICENZY_RATE, attempts, licenzy_rate
 
 T = TypeVar("T")
 
@@ -33,12 +34,36 @@ HEADROOM = 0.9
 bucket gains a token every ten requests, which absorbs delays of about a tenth of a second."""
 DEFAULT_RATES: Mapping[str, float] = {
     **{system: limit * HEADROOM for system, limit in STRIPE_LIMITS.items()},
-    "licenzy": 50.0,
+    "licenzy": DEFAULT_LICENZY_RATE,
 }
-"""Licenzy documents no limit: a generous rate that still keeps a run of thousands of writes
-from hammering it."""
+"""The pace of each system when nothing says otherwise (`rates` reads the environment)."""
 FALLBACK_RATE = STRIPE_LIMITS["stripe.test"] * HEADROOM
 """For a system the table does not name: the most conservative known limit."""
+SLOW_DOWN = 0.5
+"""A 429 halves the pace: a server that sheds load wants markedly fewer requests, and halving
+then climbing back linearly is how TCP finds a shared link's capacity without oscillating."""
+MIN_SHARE = 1 / 16
+"""The pace never drops below this share of the ceiling, so four 429s in a row cannot stall
+a run for good; ``Retry-After`` still holds it as long as the server asks."""
+RECOVERY_SECONDS = 10.0
+"""Seconds the pace takes to climb from nothing to the ceiling again (5 s after one halving)."""
+CALM_SECONDS = 1.0
+"""After slowing down, 429s within this long (or the server's pause, if longer) answer
+requests sent before, not at, the new pace."""
+WRITE_LATENCY = 0.25
+"""Seconds one write is expected to take at most in the common case: workers enough to keep
+that many writes in flight keep the pace, not the round trips, the bound on an apply."""
+MIN_WORKERS = 8
+ROUNDING = 1e-9
+"""Seconds of slot arithmetic's float error, far below any clock's resolution: a wait that
+short is no wait."""
+MAX_WORKERS = 64
+
+
+def configured_rates() -> dict[str, float]:
+    """The pace of each system for this run: Stripe's below its documented limits, Licenzy's
+    from ``LICENZY_SYNC_LICENZY_RATE`` (an invalid value is a `LicenzySyncError`)."""
+    return {**DEFAULT_RATES, "licenzy": licenzy_rate()}
 
 
 class Retryable(Exception):
@@ -46,12 +71,18 @@ class Retryable(Exception):
 
     ``reason`` is shown to the user when the budget runs out, so it must be free of secrets
     (e.g. "HTTP 503", "connection failed"); ``retry_after`` is the server's wait in seconds.
+    ``throttled`` marks a refusal for the rate (HTTP 429), which slows every request to the
+    system, not only this one.
     """
 
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self, reason: str, retry_after: float | None = None, *, throttled: bool = False
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
+        self.throttled = throttled
+        """The server refused for its rate (HTTP 429): the whole system slows down."""
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -97,11 +128,19 @@ class RetryPolicy:
 
 
 class RateLimiter:
-    """A token bucket shared by every thread of a run.
+    """A token bucket shared by every thread of a run, that slows down when the server says so.
 
-    A caller reserves its token under the lock (the balance may go negative, which is the
-    queue) and sleeps outside it, so waiting threads never block each other's bookkeeping and
-    each waits exactly until its own slot.
+    Scheduling is by virtual time: ``_next`` is when the bucket will be full again, and each
+    request pushes it one interval (at the pace now) on; a request may start as early as the
+    burst's worth of seconds before that. A caller reserves its slot under the lock and sleeps
+    outside it, so waiting threads never block each other's bookkeeping and each waits exactly
+    until its own slot.
+
+    A 429 (`throttle`) halves the pace (down to `MIN_SHARE` of the ceiling) and holds every new
+    request until the server's ``Retry-After`` has passed, the bucket empty by then so the
+    pause ends without a burst; the pace then climbs back to the ceiling linearly, in
+    `RECOVERY_SECONDS` from nothing. 429s that arrive while a pause is on answer requests sent
+    before it, so they extend the pause but do not slow the pace again.
     """
 
     def __init__(
@@ -114,25 +153,68 @@ class RateLimiter:
     ) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
-        self.rate = rate
+        self.ceiling = rate
         self.burst = max(1.0, rate if burst is None else burst)
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._tokens = self.burst
-        self._stamp = clock()
+        self._rate = rate
+        now = clock()
+        self._next = now
+        self._resume = now
+        """No request that honours pauses starts before this."""
+        self._calm = now
+        """Until this, a 429 answers a request sent before the last slow-down."""
+        self._recovered = now
+        """Up to when the pace's recovery has been accounted for."""
 
-    def acquire(self) -> float:
-        """Wait for one token; returns the seconds waited (0 when one was available)."""
+    @property
+    def rate(self) -> float:
+        """The pace now, in requests per second (the ceiling unless a 429 lowered it)."""
+        with self._lock:
+            self._recover(self._clock())
+            return self._rate
+
+    def acquire(self, *, honour_pause: bool = True) -> float:
+        """Wait for one token; returns the seconds waited (0 when one was available).
+
+        ``honour_pause=False`` is for the retry of a request that got the 429: it has waited
+        the server's ``Retry-After`` itself, and its slot is the one it lost."""
         with self._lock:
             now = self._clock()
-            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
-            self._stamp = now
-            self._tokens -= 1
-            wait = -self._tokens / self.rate if self._tokens < 0 else 0.0
+            self._recover(now)
+            interval = 1.0 / self._rate
+            tolerance = (self.burst - 1.0) / self.ceiling
+            earliest = now
+            if honour_pause and self._resume > now:
+                earliest = self._resume
+                self._next = max(self._next, earliest + tolerance)
+            full = max(self._next, earliest)
+            start = max(earliest, full - tolerance)
+            self._next = full + interval
+            wait = start - now if start - now > ROUNDING else 0.0
         if wait > 0:
             self._sleep(wait)
         return wait
+
+    def throttle(self, retry_after: float | None) -> None:
+        """The server refused a request for its rate (HTTP 429)."""
+        with self._lock:
+            now = self._clock()
+            self._recover(now)
+            self._resume = max(self._resume, now + (retry_after or 0.0))
+            if now < self._calm:
+                return
+            self._rate = max(self.ceiling * MIN_SHARE, self._rate * SLOW_DOWN)
+            self._calm = max(self._resume, now + CALM_SECONDS)
+            self._recovered = self._calm
+
+    def _recover(self, now: float) -> None:
+        if self._rate >= self.ceiling or now <= self._recovered:
+            return
+        gained = (now - self._recovered) * self.ceiling / RECOVERY_SECONDS
+        self._rate = min(self.ceiling, self._rate + gained)
+        self._recovered = now
 
 
 class RequestCounter:
@@ -226,11 +308,19 @@ class Channel:
         apply it twice, so it gets exactly one attempt.
         """
         attempts = self.policy.attempts if retry else 1
+        throttled = False
 
         def counted() -> T:
-            self.limiter.acquire()
+            nonlocal throttled
+            self.limiter.acquire(honour_pause=not throttled)
             self.counter.add(self.system)
-            return attempt()
+            try:
+                return attempt()
+            except Retryable as failure:
+                throttled = failure.throttled
+                if throttled:
+                    self.limiter.throttle(failure.retry_after)
+                raise
 
         return retrying(
             counted, what=what, policy=self.policy, attempts=attempts, notices=self.notices
@@ -244,7 +334,7 @@ class Channels:
     so an apply's writes share the limits and the counts."""
 
     policy: RetryPolicy = field(default_factory=lambda: RetryPolicy(attempts=attempts()))
-    rates: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_RATES))
+    rates: Mapping[str, float] = field(default_factory=configured_rates)
     clock: Clock = time.monotonic
     counter: RequestCounter = field(default_factory=RequestCounter)
     _channels: dict[str, Channel] = field(default_factory=dict, init=False, repr=False)
@@ -262,3 +352,9 @@ class Channels:
                 channel = Channel(system, self.policy, limiter, self.counter)
                 self._channels[system] = channel
             return channel
+
+    def workers(self, system: str) -> int:
+        """Concurrent writes that keep ``system``'s pace with each write taking up to
+        `WRITE_LATENCY`: fewer would make the round trips the bound, more would only wait."""
+        wanted = math.ceil(self.rates.get(system, FALLBACK_RATE) * WRITE_LATENCY)
+        return max(MIN_WORKERS, min(MAX_WORKERS, wanted))

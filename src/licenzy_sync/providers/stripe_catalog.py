@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from licenzy_sync.config.models import PriceDeclaration
-from licenzy_sync.providers import fingerprinted
 from licenzy_sync.providers.fields import (
     as_object,
     boolean,
@@ -22,21 +21,21 @@ from licenzy_sync.providers.fields import (
     string,
     string_map,
 )
+from licenzy_sync.state import Fingerprinted
 
 
 @dataclass(frozen=True)
-class StripeProduct:
+class StripeProduct(Fingerprinted):
     id: str
     livemode: bool
     active: bool
     name: str
     default_price: str | None
     metadata: dict[str, str]
-    fingerprint: str
 
 
 @dataclass(frozen=True)
-class StripePriceDetail:
+class StripePriceDetail(Fingerprinted):
     id: str
     livemode: bool
     active: bool
@@ -50,7 +49,6 @@ class StripePriceDetail:
     nickname: str | None
     tax_behavior: str | None
     metadata: dict[str, str]
-    fingerprint: str
 
 
 IMMUTABLE_FIELDS = ("amount", "currency", "interval", "interval_count", "tax_behavior")
@@ -76,16 +74,13 @@ def replaced_fields(declared: PriceDeclaration, price: StripePriceDetail) -> lis
 
 
 def product_of(body: Mapping[str, Any]) -> StripeProduct:
-    return fingerprinted(
-        StripeProduct(
-            id=string(body, "id"),
-            livemode=boolean(body, "livemode"),
-            active=boolean(body, "active"),
-            name=string(body, "name"),
-            default_price=_id_or_none(body, "default_price"),
-            metadata=string_map(body, "metadata"),
-            fingerprint="",
-        )
+    return StripeProduct(
+        id=string(body, "id"),
+        livemode=boolean(body, "livemode"),
+        active=boolean(body, "active"),
+        name=string(body, "name"),
+        default_price=_id_or_none(body, "default_price"),
+        metadata=string_map(body, "metadata"),
     )
 
 
@@ -95,22 +90,19 @@ def price_detail_of(body: Mapping[str, Any]) -> StripePriceDetail:
     product = _id_or_none(body, "product")
     if product is None:
         product = string(body, "product")  # names the missing field
-    return fingerprinted(
-        StripePriceDetail(
-            id=string(body, "id"),
-            livemode=boolean(body, "livemode"),
-            active=boolean(body, "active"),
-            product=product,
-            currency=string(body, "currency"),
-            unit_amount=opt_int(body, "unit_amount"),
-            interval=None if schedule is None else string(schedule, "interval"),
-            interval_count=None if schedule is None else opt_int(schedule, "interval_count"),
-            lookup_key=opt_string(body, "lookup_key"),
-            nickname=opt_string(body, "nickname"),
-            tax_behavior=opt_string(body, "tax_behavior"),
-            metadata=string_map(body, "metadata"),
-            fingerprint="",
-        )
+    return StripePriceDetail(
+        id=string(body, "id"),
+        livemode=boolean(body, "livemode"),
+        active=boolean(body, "active"),
+        product=product,
+        currency=string(body, "currency"),
+        unit_amount=opt_int(body, "unit_amount"),
+        interval=None if schedule is None else string(schedule, "interval"),
+        interval_count=None if schedule is None else opt_int(schedule, "interval_count"),
+        lookup_key=opt_string(body, "lookup_key"),
+        nickname=opt_string(body, "nickname"),
+        tax_behavior=opt_string(body, "tax_behavior"),
+        metadata=string_map(body, "metadata"),
     )
 
 

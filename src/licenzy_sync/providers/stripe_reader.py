@@ -28,7 +28,6 @@ from licenzy_sync.keys import classify
 from licenzy_sync.plan.ownership import is_managed
 from licenzy_sync.providers import (
     ProviderError,
-    fingerprinted,
     parallel,
     raise_failures,
     safe_text,
@@ -79,7 +78,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 RETRIEVE_MAX = 10
-"""Up to this many ids are always retrieved one by one (concurrently) rather than listed."""
+"""Up to this many ids left after a page are retrieved one by one (concurrently) rather than
+listed on."""
 PAGE_LIMIT = 100
 """Stripe's largest page."""
 LOOKUP_KEYS_MAX = 10
@@ -336,7 +336,14 @@ class StripeReader:
         return [self._price(item, "GET /v1/prices") for item in items], has_more
 
     def _retrieving_is_cheaper(self, remaining: int, pages: int) -> bool:
-        return remaining <= max(self._retrieve_max, pages)
+        """Retrieve the ``remaining`` ids one by one, or list on? One id (or none) costs one
+        request either way, and retrieving is certain. Before any page, one page costs one
+        request and one round trip, the least that retrieving two or more ids costs, and
+        holds every price of most accounts. After that, up to `retrieve_max` retrieves (or
+        as many as the pages listed) run concurrently, in fewer round trips than paging on."""
+        if remaining <= 1:
+            return True
+        return pages > 0 and remaining <= max(self._retrieve_max, pages)
 
     def _retrieve(self, price_ids: Collection[str]) -> dict[str, StripePrice]:
         calls = [partial(self._retrieve_one, price_id) for price_id in sorted(price_ids)]
@@ -572,38 +579,32 @@ def _price_of(body: Mapping[str, Any]) -> StripePrice:
     recurring = body.get("recurring")
     schedule = None if recurring is None else as_object(recurring, "field 'recurring'")
     product = body.get("product")
-    return fingerprinted(
-        StripePrice(
-            id=string(body, "id"),
-            livemode=boolean(body, "livemode"),
-            active=boolean(body, "active"),
-            type=one_of(body, "type", PRICE_TYPES),
-            recurring_interval=None if schedule is None else string(schedule, "interval"),
-            usage_type=None if schedule is None else opt_string(schedule, "usage_type"),
-            currency=string(body, "currency"),
-            unit_amount=opt_int(body, "unit_amount"),
-            product=(
-                string(product, "id") if isinstance(product, Mapping) else string(body, "product")
-            ),
-            lookup_key=opt_string(body, "lookup_key"),
-            fingerprint="",
-        )
+    return StripePrice(
+        id=string(body, "id"),
+        livemode=boolean(body, "livemode"),
+        active=boolean(body, "active"),
+        type=one_of(body, "type", PRICE_TYPES),
+        recurring_interval=None if schedule is None else string(schedule, "interval"),
+        usage_type=None if schedule is None else opt_string(schedule, "usage_type"),
+        currency=string(body, "currency"),
+        unit_amount=opt_int(body, "unit_amount"),
+        product=(
+            string(product, "id") if isinstance(product, Mapping) else string(body, "product")
+        ),
+        lookup_key=opt_string(body, "lookup_key"),
     )
 
 
 def _endpoint_of(body: Mapping[str, Any]) -> StripeEndpoint:
-    return fingerprinted(
-        StripeEndpoint(
-            id=string(body, "id"),
-            livemode=boolean(body, "livemode"),
-            url=string(body, "url"),
-            enabled_events=strings(body, "enabled_events"),
-            status=string(body, "status"),
-            api_version=opt_string(body, "api_version"),
-            description=opt_string(body, "description"),
-            metadata=string_map(body, "metadata"),
-            fingerprint="",
-        )
+    return StripeEndpoint(
+        id=string(body, "id"),
+        livemode=boolean(body, "livemode"),
+        url=string(body, "url"),
+        enabled_events=strings(body, "enabled_events"),
+        status=string(body, "status"),
+        api_version=opt_string(body, "api_version"),
+        description=opt_string(body, "description"),
+        metadata=string_map(body, "metadata"),
     )
 
 
@@ -653,7 +654,8 @@ def _retry_decision(error: stripe.StripeError) -> Retryable | None:
     )
     if not retryable:
         return None
-    return Retryable(reason, parse_retry_after(header(error.headers, "retry-after")))
+    retry_after = parse_retry_after(header(error.headers, "retry-after"))
+    return Retryable(reason, retry_after, throttled=status == RATE_LIMITED)
 
 
 def header(headers: Mapping[str, str] | None, name: str) -> str | None:

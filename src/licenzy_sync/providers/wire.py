@@ -4,8 +4,9 @@ Every socket operation is cut to what is left of the attempt (see `deadline`), s
 that trickles one byte a second or never answers cannot hold a run; answers are capped before
 and after decompression; a redirect to another host is an error, never followed (the answer
 of another host must not pass for the system's); and a body that is not JSON is reported as
-such. httpx and httpcore are imported here at module level: this module is only imported
-where a client is made, never by the CLI's startup path.
+such. httpx is imported here at module level: this module is only imported where a client is
+made, never by the CLI's startup path; httpcore (with h11) only when a client reaches the
+network, which an in-process sandbox never does.
 """
 
 from __future__ import annotations
@@ -15,10 +16,9 @@ import json
 import ssl
 import urllib.request
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-import httpcore
 import httpx
 
 from licenzy_sync.endpoints import is_loopback
@@ -46,86 +46,6 @@ class Unanswered(Exception):
         self.reason = reason
 
 
-class _Stream(httpcore.NetworkStream):
-    """A socket stream whose every read and write ends by the attempt's deadline; a read
-    that waits long says so on stderr every `deadline.ANNOUNCE_EVERY` seconds."""
-
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
-        self._inner = inner
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        attempt = deadline.current()
-        if attempt is None:
-            return self._inner.read(max_bytes, timeout)
-        while True:
-            left = attempt.left()
-            if left <= 0:
-                raise httpcore.ReadTimeout("the attempt's time is up")
-            try:
-                return self._inner.read(max_bytes, max(0.001, min(left, attempt.announce_due())))
-            except httpcore.ReadTimeout:
-                if attempt.left() <= 0:
-                    raise
-                if attempt.announce_due() <= 0:
-                    attempt.announce()
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, _bounded(timeout))
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(
-        self,
-        ssl_context: Any,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.NetworkStream:
-        return _Stream(self._inner.start_tls(ssl_context, server_hostname, _bounded(timeout)))
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-class _Backend(httpcore.NetworkBackend):
-    def __init__(self) -> None:
-        self._inner = httpcore.SyncBackend()
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        inner = self._inner.connect_tcp(
-            host, port, _bounded(timeout), local_address, socket_options
-        )
-        return _Stream(inner)
-
-    def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        return _Stream(self._inner.connect_unix_socket(path, _bounded(timeout), socket_options))
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
-
-
-def _bounded(timeout: float | None) -> float | None:
-    """``timeout`` cut to what is left of the running attempt (an already spent attempt
-    gets an instant timeout, which httpcore reports as such)."""
-    attempt = deadline.current()
-    if attempt is None:
-        return timeout
-    left = max(0.0, attempt.left())
-    return left if timeout is None else min(timeout, left)
-
-
 def _proxy_for(url: httpx.URL) -> str | None:
     """The proxy the standard variables name for ``url`` (HTTPS_PROXY, NO_PROXY, ...);
     never one for loopback, where the sandbox and tests live."""
@@ -146,10 +66,12 @@ def _tls() -> ssl.SSLContext:
 
 
 def _transport(base_url: str) -> httpx.HTTPTransport:
+    from licenzy_sync.providers.sockets import Backend
+
     transport = httpx.HTTPTransport(verify=_tls(), proxy=_proxy_for(httpx.URL(base_url)))
     # httpx has no public way to hand httpcore a network backend; the pool (direct or
     # through a proxy) creates every connection with this attribute.
-    transport._pool._network_backend = _Backend()
+    transport._pool._network_backend = Backend()
     return transport
 
 

@@ -6,9 +6,15 @@ renderer and command says the same sentence, made here.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
 from licenzy_sync.plan.model import Plan
 from licenzy_sync.render.findings_text import plural, printable
 from licenzy_sync.rules.catalog import WRITE_PERMISSION_MISSING
+
+if TYPE_CHECKING:
+    from licenzy_sync.projects import Outcome
 
 
 def errors_line(plan: Plan) -> str | None:
@@ -17,6 +23,13 @@ def errors_line(plan: Plan) -> str | None:
     if not errors:
         return None
     return f"{plural(errors, 'error')}: apply will write nothing."
+
+
+def targeting_line(plan: Plan) -> str | None:
+    """Terraform's warning, atop a plan narrowed by ``--target``: it is not the whole truth."""
+    from licenzy_sync.plan.targeting import WARNING
+
+    return WARNING if plan.targets else None
 
 
 def nothing_written(plan: Plan) -> str:
@@ -28,6 +41,20 @@ def nothing_written(plan: Plan) -> str:
         f"{WRITE_PERMISSION_MISSING.id}: the Stripe key may not make a write this plan needs: "
         "nothing written."
     )
+
+
+def stop_notes(
+    outcomes: Sequence[Outcome[Plan]], sentence: Callable[[Plan], str | None]
+) -> list[str]:
+    """``sentence`` of every plan that has one, for stderr, where a CI log shows it even when
+    the plan itself went to a file or a PR comment; prefixed by the file with several."""
+    several = len(outcomes) > 1
+    notes = []
+    for outcome in outcomes:
+        said = None if outcome.result is None else sentence(outcome.result)
+        if said:
+            notes.append(f"{outcome.config}: {said}" if several else said)
+    return notes
 
 
 def blocked_by(plan: Plan) -> dict[str, tuple[str, ...]]:

@@ -9,24 +9,17 @@ and a replace says what becomes of the objects it replaces.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from licenzy_sync.keys import MODES
+from licenzy_sync.kinds.registry import KINDS, unit_of
 from licenzy_sync.plan.model import Action, KnownAfterApply, ResourceChange
-from licenzy_sync.plan.ownership import (
-    MANAGED_BY_KEY,
-    PROTECT_KEY,
-    REPLACES_KEY,
-    SECRET_LAST4_KEY,
-)
+from licenzy_sync.plan.ownership import MARKER_KEYS
 from licenzy_sync.providers.stripe_catalog import IMMUTABLE_FIELDS
-from licenzy_sync.render.findings_text import printable
+from licenzy_sync.render.findings_text import item_text, printable, value_text
 
-MARKER_KEYS = frozenset({MANAGED_BY_KEY, SECRET_LAST4_KEY, REPLACES_KEY})
-"""Metadata licenzy-sync stamps for itself; no user ever writes these keys."""
 SET_ON_CREATE = frozenset({"status", "description", "active"})
 """Fields a new object always gets from licenzy-sync, whatever licenzy.yaml says."""
 WITHOUT_REASON: dict[Action, str] = {
@@ -36,20 +29,9 @@ WITHOUT_REASON: dict[Action, str] = {
     "archive": "no longer in licenzy.yaml",
     "no-op": "",
 }
-_SECTIONS = ("Webhook and connection", "Prices", "Products")
-_PRICE_KINDS = frozenset({"stripe_price", "default_price"})
-"""Declared prices: the Stripe product and price licenzy-sync owns, and which is current."""
+OTHER = "Other changes"
+"""The section of a kind no unit manages (only a hand-made plan file can hold one)."""
 _ABSENT = object()
-
-
-def value_text(value: Any) -> str:
-    """One line of JSON: strings quoted, null for None, the same spelling as the plan file."""
-    return printable(json.dumps(value, ensure_ascii=False, sort_keys=True))
-
-
-def item_text(item: Any) -> str:
-    """A list item: event names and ids read best without quotes."""
-    return printable(item) if isinstance(item, str) else value_text(item)
 
 
 @dataclass(frozen=True)
@@ -77,11 +59,9 @@ def reason(resource: ResourceChange) -> str:
 
 
 def section(resource: ResourceChange) -> str:
-    """Products last: the webhook and connection are what customers' access depends on;
-    declared prices before the products that map to them."""
-    if resource.type == "product":
-        return _SECTIONS[2]
-    return _SECTIONS[1] if resource.type in _PRICE_KINDS else _SECTIONS[0]
+    """The unit's section; products last, as what customers' access depends on comes first."""
+    unit = unit_of(resource)
+    return unit.section if unit is not None else OTHER
 
 
 def sections(changes: Sequence[ResourceChange]) -> Iterator[tuple[str, list[ResourceChange]]]:
@@ -93,46 +73,17 @@ def sections(changes: Sequence[ResourceChange]) -> Iterator[tuple[str, list[Reso
         system = 0 if resource.system == "stripe" else 1
         return mode, system, resource.type == "default_price", resource.address
 
-    for title in _SECTIONS:
+    for title in (*dict.fromkeys(unit.section for unit in KINDS), OTHER):
         members = sorted((r for r in changes if section(r) == title), key=order)
         if members:
             yield title, members
 
 
 def summary(resource: ResourceChange) -> str | None:
-    """A created or archived product in one line, e.g. ``usage_pack "Credits", 100 units,
-    price price_1Abc``, and a stored webhook secret as where it comes from; None for every
-    other change, which is shown field by field."""
-    source = (resource.after or {}).get("source")
-    if resource.type == "webhook_secret" and isinstance(source, str):
-        return f"stores {printable(source)}"
-    if resource.type != "product" or resource.action not in ("create", "archive"):
-        return None
-    fields = dict((resource.after if resource.action == "create" else resource.before) or {})
-    parts = [printable(str(fields.pop("kind", "product")))]
-    if fields.get("name") is not None:
-        parts[0] += f" {value_text(fields['name'])}"
-    fields.pop("name", None)
-    if fields.get("duration_days") is not None:
-        parts.append(f"{value_text(fields.pop('duration_days'))} days")
-    if fields.get("units") is not None:
-        parts.append(f"{value_text(fields.pop('units'))} units")
-    if fields.get("stripe_price_id") is not None:
-        price = fields.pop("stripe_price_id")
-        known = isinstance(price, KnownAfterApply)
-        parts.append(f"price ({printable(price)})" if known else f"price {item_text(price)}")
-    metadata = fields.get("metadata")
-    if isinstance(metadata, dict):
-        del fields["metadata"]
-        if metadata.get(PROTECT_KEY) == "true":
-            parts.append("protected")
-    shown = _user_metadata(metadata) if isinstance(metadata, dict) else []
-    if shown:
-        parts.append("metadata " + ", ".join(f"{printable(k)}={value_text(v)}" for k, v in shown))
-    fields.pop("status", None)
-    rest = sorted((k, v) for k, v in fields.items() if v is not None)
-    parts += [f"{printable(k)}: {value_text(v)}" for k, v in rest]
-    return ", ".join(parts)
+    """The change in one line, as its unit words it (a created product, a stored secret); None
+    for a change shown field by field."""
+    unit = unit_of(resource)
+    return None if unit is None else unit.headline(resource)
 
 
 def replace_notes(resource: ResourceChange) -> list[str]:
@@ -232,12 +183,6 @@ def _shown(value: Any) -> str | None:
     if isinstance(value, KnownAfterApply):
         return f"({printable(value)})"
     return None if value is _ABSENT else value_text(value)
-
-
-def _user_metadata(metadata: dict[str, Any]) -> list[tuple[str, Any]]:
-    """The keys a user wrote; ``protect`` is shown as the word "protected" instead."""
-    hidden = MARKER_KEYS | {PROTECT_KEY}
-    return sorted((k, v) for k, v in metadata.items() if k not in hidden)
 
 
 def _dict_rows(name: str, before: Any, after: Any) -> list[FieldRow]:

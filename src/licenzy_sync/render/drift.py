@@ -15,8 +15,7 @@ from urllib.parse import quote
 
 from licenzy_sync.drift import CLASSIFICATIONS, FORMAT_VERSION, DriftItem, DriftReport
 from licenzy_sync.output import Console
-from licenzy_sync.render.changes import value_text
-from licenzy_sync.render.findings_text import Styler, printable
+from licenzy_sync.render.findings_text import Styler, printable, value_text
 from licenzy_sync.render.markdown import (
     CAP_NAME,
     CAP_VALUE,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from licenzy_sync.findings import Finding, Severity, sort_key
 
@@ -27,6 +29,16 @@ def printable(text: str) -> str:
         else c
         for c in text
     )
+
+
+def value_text(value: Any) -> str:
+    """One line of JSON: strings quoted, null for None, the same spelling as the plan file."""
+    return printable(json.dumps(value, ensure_ascii=False, sort_keys=True))
+
+
+def item_text(item: Any) -> str:
+    """A list item: event names and ids read best without quotes."""
+    return printable(item) if isinstance(item, str) else value_text(item)
 
 
 def _plain(text: str, *styles: str) -> str:

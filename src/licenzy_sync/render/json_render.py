@@ -6,12 +6,10 @@ Same bytes for the same plan, so saved plans can be diffed and hashed; UTF-8 is 
 
 from __future__ import annotations
 
-import json
-
+from licenzy_sync.plan.codec import plan_to_json
 from licenzy_sync.plan.model import Plan
-from licenzy_sync.plan.serialize import plan_to_dict
 
 
 def render_json(plan: Plan) -> str:
     """The plan as indented JSON ending in a newline (docs/plan-format.md)."""
-    return json.dumps(plan_to_dict(plan), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    return plan_to_json(plan, end="\n")

@@ -17,9 +17,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from licenzy_sync.plan.canonical import canonical
 from licenzy_sync.plan.model import Plan, ResourceChange
-from licenzy_sync.plan.serialize import canonical, ensure_secret_free
-from licenzy_sync.render.blocking import blocked_by, blocked_note, errors_line
+from licenzy_sync.plan.secret_screen import ensure_secret_free
+from licenzy_sync.render.blocking import (
+    blocked_by,
+    blocked_note,
+    errors_line,
+    targeting_line,
+)
 from licenzy_sync.render.changes import field_rows, reason, replace_notes, sections
 from licenzy_sync.render.changes import summary as one_line
 from licenzy_sync.render.findings_text import printable, summary
@@ -165,6 +171,7 @@ def render_markdown(
         "findings_summary": summary(plan.findings),
         "command": FULL_PLAN_COMMAND,
         "stop": errors_line(plan),
+        "targeted": targeting_line(plan),
         "room": room or f"GitHub's {limit:,}-character comment limit",
     }
     # Each finding row and resource section is rendered once, by the template's macros, and

@@ -20,7 +20,6 @@ from urllib.parse import quote
 from licenzy_sync.drift import FORMAT_VERSION as DRIFT_FORMAT_VERSION
 from licenzy_sync.drift import DriftReport
 from licenzy_sync.errors import ConfigInvalid, LicenzySyncError
-from licenzy_sync.output import Console
 from licenzy_sync.plan.model import FORMAT_VERSION, PROJECTS_KEY, Plan
 from licenzy_sync.projects import Outcome
 from licenzy_sync.redact import redact
@@ -215,7 +214,7 @@ def plans_text(outcomes: Sequence[Outcome[Plan]], style: Styler = _plain) -> str
 
 def plans_json(outcomes: Sequence[Outcome[Plan]]) -> str:
     """docs/plan-format.md, "Several projects": the plans in config order, then the failures."""
-    from licenzy_sync.plan.serialize import plan_to_dict
+    from licenzy_sync.plan.codec import plan_to_dict
 
     return _dump(
         {
@@ -267,14 +266,6 @@ def plans_markdown(outcomes: Sequence[Outcome[Plan]], limit: int = GITHUB_COMMEN
         rows,
     )
     return _comment(head, sections, limit)
-
-
-def render_plans(outcomes: Sequence[Outcome[Plan]], fmt: str, console: Console) -> str:
-    if fmt == "json":
-        return plans_json(outcomes)
-    if fmt == "markdown":
-        return plans_markdown(outcomes)
-    return plans_text(outcomes, console.style)
 
 
 # Drift reports.
@@ -351,11 +342,3 @@ def reports_markdown(
         rows,
     )
     return _comment(head, sections, limit)
-
-
-def render_reports(outcomes: Sequence[Outcome[DriftReport]], fmt: str, console: Console) -> str:
-    if fmt == "json":
-        return reports_json(outcomes)
-    if fmt == "markdown":
-        return reports_markdown(outcomes)
-    return reports_text(outcomes, console.style)

@@ -12,9 +12,15 @@ from __future__ import annotations
 
 import textwrap
 
+from licenzy_sync.plan.canonical import canonical
 from licenzy_sync.plan.model import Action, Plan, ResourceChange
-from licenzy_sync.plan.serialize import canonical, ensure_secret_free
-from licenzy_sync.render.blocking import blocked_by, blocked_note, errors_line
+from licenzy_sync.plan.secret_screen import ensure_secret_free
+from licenzy_sync.render.blocking import (
+    blocked_by,
+    blocked_note,
+    errors_line,
+    targeting_line,
+)
 from licenzy_sync.render.changes import (
     FieldRow,
     field_rows,
@@ -138,6 +144,8 @@ def summary_line(plan: Plan) -> str:
         config = printable(plan.config_file or "licenzy.yaml")
         if any(f.is_error for f in plan.findings):
             return f"No changes planned.{findings}"
+        if plan.targets:
+            return f"No changes at the targeted addresses.{findings}"
         return f"No changes. Stripe and Licenzy match {config}.{findings}"
     return (
         f"Plan: {counts['create']} to create, {counts['update']} to update, "
@@ -150,6 +158,9 @@ def render_text(plan: Plan, style: Styler = _plain) -> str:
     ensure_secret_free(plan, "show the plan")
     plan = canonical(plan)
     lines: list[str] = []
+    targeted = targeting_line(plan)
+    if targeted:
+        lines += [style(targeted, "yellow"), ""]
     stop = errors_line(plan)
     if stop:
         lines += [style(stop, "red", "bold"), ""]

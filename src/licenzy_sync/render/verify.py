@@ -10,7 +10,7 @@ from dataclasses import asdict
 from typing import Any
 
 from licenzy_sync.findings import sort_key
-from licenzy_sync.plan.serialize import finding_to_dict
+from licenzy_sync.plan.codec import finding_to_dict
 from licenzy_sync.render.findings_text import Styler, format_findings, summary
 from licenzy_sync.verify.checklist import ChecklistItem, ready
 from licenzy_sync.verify.model import ModeResult, VerifyReport

@@ -115,9 +115,9 @@ NO_MODES = _rule(
 SECRET_IGNORED = _rule(
     "LZ013",
     W,
-    "webhook secret reference is ignored when `manage: true`",
-    "a managed endpoint's secret comes from Stripe at creation; remove `secret:` or set "
-    "`manage: false`",
+    "with `manage: true`, the webhook secret serves only to adopt an endpoint made by hand",
+    "keep it until apply has adopted the hand-made endpoint whose signing secret it is, then "
+    "remove it: a managed endpoint's secret comes from Stripe when apply creates one",
 )
 LIVE_WEBHOOK_NOT_HTTPS = _rule(
     "LZ014",
@@ -318,7 +318,17 @@ ENDPOINT_UNOWNED = _rule(
     "LZ125",
     E,
     "the tenant endpoint exists but was not created by licenzy-sync",
-    "delete it in Stripe so apply can create a managed one, or set `webhook.manage: false`",
+    "to adopt it, set `webhook.secret` to its signing secret (Stripe Dashboard, the endpoint, "
+    "Reveal): apply marks it and fixes it, keeping that secret; or delete it in Stripe so apply "
+    "creates a managed one, or set `webhook.manage: false`",
+)
+ENDPOINT_ORPHANED = _rule(
+    "LZ126",
+    W,
+    "an endpoint carries licenzy-sync's marker but no project, and Licenzy does not hold its "
+    "secret",
+    "the project whose Licenzy holds its secret adopts it at its next apply; if none does, "
+    "delete it in Stripe",
 )
 NO_API_KEY = _rule(
     "LZ130",

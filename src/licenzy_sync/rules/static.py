@@ -75,7 +75,7 @@ def _modes(loaded: LoadedConfig) -> Iterator[Finding]:
                 )
         if webhook.manage and webhook.secret is not None:
             yield r.SECRET_IGNORED.finding(
-                "`secret` is set but the endpoint is managed",
+                "`secret` is set but the endpoint is managed: it only adopts a hand-made one",
                 f"modes.{mode}.webhook.secret",
                 loaded.position(*base, "secret"),
             )

@@ -20,13 +20,13 @@ from typing import Any, TypeVar
 import click
 
 from licenzy_sync.endpoints import LICENZY
-from licenzy_sync.runtime import (
+from licenzy_sync.sandbox.app import Sandbox, sandbox_dir
+from licenzy_sync.sandbox.defaults import (
     SANDBOX_PORTAL_TOKEN,
     SANDBOX_PROJECT_ID,
     SANDBOX_RUNTIME_KEYS,
     SANDBOX_STRIPE_KEYS,
 )
-from licenzy_sync.sandbox.app import Sandbox, sandbox_dir
 from licenzy_sync.sandbox.inprocess import LICENZY_BASE
 from licenzy_sync.sandbox.seed import follow_licenzy, seed, spec_from_config
 from licenzy_sync.sandbox.server import LOOPBACK, SandboxServer

@@ -13,7 +13,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -85,8 +84,9 @@ class Control:
         enabled: bool,
         test: float = DEFAULT_RATES["test"],
         live: float = DEFAULT_RATES["live"],
+        licenzy: float | None = None,
     ) -> RateLimit:
-        limit = RateLimit(enabled, test, live)
+        limit = RateLimit(enabled, test, live, licenzy)
         self._sandbox.faults.set_rate_limit(limit)
         return limit
 
@@ -137,7 +137,7 @@ class Control:
             "objects": self.object_counts(),
             "requests": self.request_counts(),
             "faults": self.faults(),
-            "rate_limit": asdict(self._sandbox.faults.rate_limit),
+            "rate_limit": self._sandbox.faults.rate_limit.to_json(),
         }
 
     # Stripe-side setup that the Stripe API itself cannot express.
@@ -357,12 +357,18 @@ def _delete_faults(control: Control, request: Request) -> Result:
 
 def _post_rate_limit(control: Control, request: Request) -> Result:
     body = json_object(request)
-    reject_unknown(body, ("enabled", "test", "live"))
+    reject_unknown(body, ("enabled", "test", "live", "licenzy"))
     enabled = body.get("enabled")
     if not isinstance(enabled, bool):
         raise invalid("enabled must be true or false.", "enabled")
-    limit = control.set_rate_limit(enabled, _rate(body, "test"), _rate(body, "live"))
-    return 200, asdict(limit)
+    licenzy = body.get("licenzy")
+    if licenzy is not None and (isinstance(licenzy, bool) or not isinstance(licenzy, int | float)):
+        raise invalid("licenzy must be a number of requests per second, or null.", "licenzy")
+    limit = control.set_rate_limit(
+        enabled, _rate(body, "test"), _rate(body, "live"),
+        None if licenzy is None else float(licenzy),
+    )
+    return 200, limit.to_json()
 
 
 def _rate(body: Mapping[str, Any], mode: Mode) -> float:

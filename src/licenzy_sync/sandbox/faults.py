@@ -10,6 +10,7 @@ never holds up the store for the others.
 from __future__ import annotations
 
 import itertools
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -37,6 +38,9 @@ LOCK_TIMEOUT_MESSAGE = (
 DEFAULT_RATES: Mapping[Mode, float] = {"test": 25.0, "live": 100.0}
 """Stripe's documented per-mode limits (requests per second)."""
 RUNTIME_CHECKOUT = "/licenzy" + CHECKOUT_PATH
+BUCKETS: tuple[Mode | Literal["licenzy"], ...] = (*MODES, "licenzy")
+"""One bucket per Stripe mode, and Licenzy's own."""
+LICENZY_RATE_LIMIT_MESSAGE = "Too many requests: slow down and retry after Retry-After seconds."
 
 
 class FaultSpecError(ValueError):
@@ -227,13 +231,22 @@ class RateLimit:
     enabled: bool = False
     test: float = DEFAULT_RATES["test"]
     live: float = DEFAULT_RATES["live"]
+    licenzy: float | None = None
+    """Licenzy's own limit over all its requests, for proving that a client slows down and
+    honours ``Retry-After``; None (the default) limits only the Stripe sessions it opens."""
 
     def __post_init__(self) -> None:
-        if self.test <= 0 or self.live <= 0:
+        if self.test <= 0 or self.live <= 0 or (self.licenzy is not None and self.licenzy <= 0):
             raise FaultSpecError("rates must be positive requests per second.")
 
-    def rate(self, mode: Mode) -> float:
-        return self.test if mode == "test" else self.live
+    def rate(self, bucket: Mode | Literal["licenzy"]) -> float:
+        if bucket == "licenzy":
+            return self.licenzy or 0.0
+        return self.test if bucket == "test" else self.live
+
+    def to_json(self) -> dict[str, Any]:
+        """The control surface's view: ``licenzy`` only when set."""
+        return {name: value for name, value in asdict(self).items() if value is not None}
 
 
 @dataclass
@@ -250,6 +263,8 @@ class _Decision:
     delay: float = 0.0
     fault: Fault | None = None
     limited: bool = False
+    retry_after: int | None = None
+    """Set when Licenzy's own limit refused: whole seconds until its bucket has a token."""
 
 
 def _bearer_mode(request: Request, kinds: tuple[str, ...]) -> Mode | None:
@@ -295,7 +310,7 @@ class Faults:
         self._ids = itertools.count(1)
         self._faults: list[Fault] = []
         self._limit = RateLimit()
-        self._buckets: dict[Mode, _Bucket] = {}
+        self._buckets: dict[Mode | Literal["licenzy"], _Bucket] = {}
 
     def add(self, spec: FaultSpec) -> str:
         with self._lock:
@@ -322,12 +337,18 @@ class Faults:
         with self._lock:
             self._limit = limit
             now = self._clock()
-            self._buckets = {mode: _Bucket(limit.rate(mode), now) for mode in MODES}
+            self._buckets = {bucket: _Bucket(limit.rate(bucket), now) for bucket in BUCKETS}
 
     def run(self, system: str, request: Request, dispatch: Callable[[], Response]) -> Response:
         """Answer ``request`` (its full sandbox path) through the faults, calling ``dispatch``
         unless a fault or the rate limit answers first."""
         decision = self._decide(system, request)
+        if decision.retry_after is not None:
+            return Response.json(
+                429,
+                {"error": {"code": "rate_limited", "message": LICENZY_RATE_LIMIT_MESSAGE}},
+                {"retry-after": str(decision.retry_after)},
+            )
         if decision.limited and system == "licenzy":
             return Response.json(
                 429,
@@ -347,6 +368,11 @@ class Faults:
     def _decide(self, system: str, request: Request) -> _Decision:
         decision = _Decision()
         with self._lock:
+            if self._limit.enabled and self._limit.licenzy and system == "licenzy":
+                wait = self._licenzy_wait()
+                if wait is not None:
+                    decision.limited, decision.retry_after = True, max(1, math.ceil(wait))
+                    return decision
             if self._limit.enabled and not self._take_token(_limited_mode(system, request)):
                 decision.limited = True
                 return decision
@@ -367,7 +393,14 @@ class Faults:
             self._faults = [f for f in self._faults if f.remaining != 0]
         return decision
 
-    def _take_token(self, mode: Mode | None) -> bool:
+    def _licenzy_wait(self) -> float | None:
+        """Take a token from Licenzy's bucket; when it has none, the seconds until it will."""
+        if self._take_token("licenzy"):
+            return None
+        bucket = self._buckets["licenzy"]
+        return (1 - bucket.tokens) / self._limit.rate("licenzy")
+
+    def _take_token(self, mode: Mode | Literal["licenzy"] | None) -> bool:
         """Requests without a usable key pass: Stripe rejects those before counting them."""
         if mode is None:
             return True

@@ -6,15 +6,22 @@ socket is skipped.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import stripe
 
+from licenzy_sync.config.load import LoadedConfig
+from licenzy_sync.keys import Mode
 from licenzy_sync.providers.stripe_http import BufferedStripeClient
 from licenzy_sync.sandbox.app import Sandbox
+from licenzy_sync.sandbox.defaults import (
+    SANDBOX_PORTAL_TOKEN,
+    SANDBOX_STRIPE_KEYS,
+    sandbox_runtime_key,
+)
 from licenzy_sync.sandbox.http import DropConnection, Request, Response
 from licenzy_sync.targets import Transports
 
@@ -97,3 +104,24 @@ def sandbox_transports(sandbox: Sandbox | None = None) -> tuple[Transports, str,
         LICENZY_BASE,
         STRIPE_BASE,
     )
+
+
+class InProcessSandbox:
+    """The persistent sandbox as a run's Stripe and Licenzy (`runtime.Emulators`): opened
+    anew for every run that reaches it, its known credentials standing in for unset ones."""
+
+    portal_token = SANDBOX_PORTAL_TOKEN
+
+    def reach(self) -> tuple[Transports, str, str]:
+        return sandbox_transports()
+
+    def require_ready(self, loaded: LoadedConfig, modes: Sequence[Mode]) -> None:
+        from licenzy_sync.sandbox.seed import require_seeded
+
+        require_seeded(loaded, modes)
+
+    def stripe_key(self, mode: Mode) -> str:
+        return SANDBOX_STRIPE_KEYS[mode]
+
+    def runtime_key(self, mode: Mode, project: str) -> str:
+        return sandbox_runtime_key(mode, project)

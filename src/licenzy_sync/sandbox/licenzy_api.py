@@ -15,8 +15,8 @@ from typing import Any, Literal
 from urllib.parse import unquote
 
 from licenzy_sync.keys import Mode
-from licenzy_sync.runtime import SANDBOX_PORTAL_TOKEN, SANDBOX_PROJECT_ID
 from licenzy_sync.sandbox import licenzy_portal as portal
+from licenzy_sync.sandbox.defaults import SANDBOX_PORTAL_TOKEN, SANDBOX_PROJECT_ID
 from licenzy_sync.sandbox.http import Request, Response
 from licenzy_sync.sandbox.licenzy_base import (
     SCOPE,

@@ -337,7 +337,10 @@ def _check_price(tx: Tx, project_id: str, product: dict[str, Any]) -> None:
         )
     if not price.get("active"):
         raise ApiError(
-            422, "price_inactive", f"{price_id} is archived in Stripe.", "stripe_price_id"
+            422,
+            "price_inactive",
+            f"{price_id} is inactive (archived in Stripe).",
+            "stripe_price_id",
         )
     wanted = PRICE_TYPE_FOR_KIND[product["kind"]]
     if price.get("type") != wanted:

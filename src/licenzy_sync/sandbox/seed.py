@@ -22,9 +22,13 @@ from licenzy_sync.config.reading import STDIN_DISPLAY
 from licenzy_sync.errors import LicenzySyncError
 from licenzy_sync.keys import MODES, Mode
 from licenzy_sync.providers.stripe_client import STRIPE_API_VERSION
-from licenzy_sync.runtime import SANDBOX_STRIPE_KEYS, sandbox_project_id, sandbox_runtime_key
 from licenzy_sync.sandbox import stripe_api, stripe_webhooks
 from licenzy_sync.sandbox.app import Sandbox
+from licenzy_sync.sandbox.defaults import (
+    SANDBOX_STRIPE_KEYS,
+    sandbox_project_id,
+    sandbox_runtime_key,
+)
 from licenzy_sync.sandbox.http import Request
 from licenzy_sync.sandbox.licenzy_api import (
     DEFAULT_PORTAL_TOKEN,

@@ -46,6 +46,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128
+    """Connections waiting to be accepted. socketserver's 5 refuses some of the dozens an
+    apply at a raised Licenzy pace opens at once, which the client then retries."""
 
     def __init__(self, sandbox: Sandbox, port: int) -> None:
         self.sandbox = sandbox

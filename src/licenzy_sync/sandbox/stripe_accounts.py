@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from licenzy_sync.keys import Mode, classify, is_server_key
-from licenzy_sync.runtime import SANDBOX_STRIPE_KEYS
+from licenzy_sync.sandbox.defaults import SANDBOX_STRIPE_KEYS
 from licenzy_sync.sandbox.store import Tx
 from licenzy_sync.sandbox.stripe_errors import StripeError
 from licenzy_sync.sandbox.stripe_ids import ACCOUNT_SCOPE, DEFAULT_ACCOUNT_ID

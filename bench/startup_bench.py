@@ -1,0 +1,127 @@
+"""Start-up: `--help`, `validate` and `plan --sandbox` of the example against `python -c pass`.
+
+Issue 15's targets, as multiples of the bare interpreter's start measured in the same run:
+`--help` at most 4x, `validate` of licenzy.yaml.example at most 8x, `plan --sandbox` of it
+(seeded first, as the README's quick start does) at most 20x. The commands run as
+subprocesses round-robin, so a busy spell of the machine slows every case alike, and each
+case's median is taken. A command is what a user types: the installed `licenzy-sync` script.
+
+    python bench/startup_bench.py [--rounds 10] [--write]
+
+``--write`` replaces (or adds) the start-up section of bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from common import CLI, write_section
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "licenzy.yaml.example"
+ROUNDS = 10
+TIMEOUT = 60.0
+HEADING = "## Start-up (multiples of `python -c pass`)"
+CASES: dict[str, tuple[list[str], float | None, int]] = {
+    "python -c pass": ([sys.executable, "-c", "pass"], None, 0),
+    "licenzy-sync --help": ([str(CLI), "--help"], 4.0, 0),
+    "licenzy-sync validate -c licenzy.yaml.example": (
+        [str(CLI), "validate", "-c", str(EXAMPLE)], 8.0, 0
+    ),
+    "licenzy-sync plan --sandbox -c licenzy.yaml.example": (
+        [str(CLI), "plan", "--sandbox", "-c", str(EXAMPLE)], 20.0, 0
+    ),
+}
+"""Label: (command, target multiple, expected exit code)."""
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    seconds: list[float]
+    target: float | None
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+
+def once(command: list[str], env: dict[str, str], expected: int) -> float:
+    began = time.perf_counter()
+    done = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False
+    )
+    seconds = time.perf_counter() - began
+    if done.returncode != expected:
+        raise SystemExit(
+            f"{' '.join(command[-4:])} exited {done.returncode}, not {expected}:\n"
+            f"{done.stdout[-1500:]}{done.stderr[-1500:]}"
+        )
+    return seconds
+
+
+def run(rounds: int) -> list[Row]:
+    with tempfile.TemporaryDirectory(prefix="startup-bench-") as scratch:
+        env = {**os.environ, "LICENZY_SYNC_SANDBOX_DIR": str(Path(scratch) / "sandbox")}
+        once([str(CLI), "sandbox", "seed", "-c", str(EXAMPLE)], env, 0)
+        times: dict[str, list[float]] = {label: [] for label in CASES}
+        for number in range(rounds + 1):
+            for label, (command, _, expected) in CASES.items():
+                seconds = once(command, env, expected)
+                if number:  # the first round warms the file cache and writes bytecode
+                    times[label].append(seconds)
+    return [Row(label, times[label], CASES[label][1]) for label in CASES]
+
+
+def table(rows: list[Row]) -> str:
+    base = rows[0].median
+    lines = [
+        "| command | median ms | min ms | multiple | target | met |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for r in rows:
+        multiple = r.median / base
+        target = "" if r.target is None else f"≤ {r.target:g}x"
+        met = "" if r.target is None else ("yes" if multiple <= r.target else "NO")
+        lines.append(
+            f"| `{r.label}` | {r.median * 1000:.0f} | {min(r.seconds) * 1000:.0f} "
+            f"| {multiple:.1f}x | {target} | {met} |"
+        )
+    return "\n".join(lines)
+
+
+def section(rows: list[Row], rounds: int) -> str:
+    return (
+        f"{HEADING}\n\n"
+        f"`python bench/startup_bench.py --write` on {time.strftime('%Y-%m-%d')}: {rounds} "
+        f"rounds after a warm-up, the commands round-robin, medians; Python "
+        f"{platform.python_version()}, {platform.machine()}, {os.cpu_count()} cores, load "
+        f"average {os.getloadavg()[0]:.1f} at the end. `plan --sandbox` reads the in-process "
+        "sandbox seeded from the example (`sandbox seed`), as the README's quick start does; "
+        "it exits 0 like the others.\n\n"
+        f"{table(rows)}\n"
+    )
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help="measured rounds")
+    parser.add_argument("--write", action="store_true", help="update RESULTS.md")
+    args = parser.parse_args(argv)
+    text = section(run(args.rounds), args.rounds)
+    print(text)
+    if args.write:
+        write_section(HEADING, text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,30 @@
+"""Pausing Python's cycle collector while a command builds objects that all stay alive.
+
+Loading a catalog, reading what Stripe and Licenzy hold, planning and writing the plan each
+build hundreds of thousands of small objects, nearly all kept until the command ends. Every
+automatic collection walks all of them again, so with the collector on, CPU grew faster than
+the catalog. These steps make few reference cycles and are bounded by the size of the file
+and of what is read, so nothing piles up; memory is still freed by reference counting.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The collector off inside, as it was afterwards.
+
+    A collector that was off stays off; one that a concurrent step turned back on early only
+    costs that step time.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

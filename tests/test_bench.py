@@ -1,0 +1,29 @@
+"""The benchmark harnesses still run: each at its smallest size, writing nothing.
+
+Benchmarks are not timed tests; this only keeps them from rotting between the runs that
+regenerate bench/RESULTS.md (`python bench/run_all.py`)."""
+
+from __future__ import annotations
+
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+BENCHES: dict[str, list[str]] = runpy.run_path(str(BENCH / "run_all.py"))["BENCHES"]
+"""Each harness and the arguments of its smallest run (bench/ holds scripts, not a package)."""
+
+
+@pytest.mark.parametrize("name", sorted(BENCHES))
+def test_a_benchmark_runs_at_its_smallest_size(name: str) -> None:
+    results = (BENCH / "RESULTS.md").read_text()
+    done = subprocess.run(
+        [sys.executable, str(BENCH / name), *BENCHES[name]],
+        capture_output=True, text=True, timeout=240, check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.startswith("## "), done.stdout[:500]
+    assert (BENCH / "RESULTS.md").read_text() == results
