@@ -62,7 +62,7 @@ from common import (
 from licenzy_sync.config.models import REQUIRED_EVENTS
 from licenzy_sync.keys import MODES
 from licenzy_sync.kinds.webhook_endpoint import ENDPOINT_DESCRIPTION
-from licenzy_sync.plan.ownership import MANAGED_BY, MANAGED_BY_KEY, SECRET_LAST4_KEY
+from licenzy_sync.plan.ownership import SECRET_LAST4_KEY, endpoint_markers
 from licenzy_sync.providers.retry import DEFAULT_RATES
 from licenzy_sync.targets import TENANT_WEBHOOK_PATH
 
@@ -149,13 +149,16 @@ def converge_webhooks(base: str) -> None:
     form = {
         "url": f"{base}/licenzy{TENANT_WEBHOOK_PATH}",
         "description": ENDPOINT_DESCRIPTION,
-        f"metadata[{MANAGED_BY_KEY}]": MANAGED_BY,
         **{f"enabled_events[{i}]": event for i, event in enumerate(sorted(REQUIRED_EVENTS))},
     }
     with httpx.Client(base_url=base) as http:
         for mode in MODES:
             stripe = {"Authorization": f"Bearer {ENV[f'STRIPE_{mode.upper()}_KEY']}"}
-            created = http.post("/stripe/v1/webhook_endpoints", data=form, headers=stripe)
+            marked = {
+                **form,
+                **{f"metadata[{k}]": v for k, v in endpoint_markers(PROJECT_ID, mode).items()},
+            }
+            created = http.post("/stripe/v1/webhook_endpoints", data=marked, headers=stripe)
             created.raise_for_status()
             endpoint = created.json()
             http.post(

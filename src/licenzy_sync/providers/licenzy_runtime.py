@@ -18,13 +18,21 @@ from urllib.parse import urlsplit
 from licenzy_sync import redact
 from licenzy_sync.config.secrets import Secret
 from licenzy_sync.providers.fields import as_object, string
-from licenzy_sync.providers.licenzy_http import LicenzyHttp
+from licenzy_sync.providers.licenzy_http import LicenzyApiError, LicenzyHttp
 from licenzy_sync.providers.retry import Channels
 from licenzy_sync.targets import Transports
 
 CHECKOUT_PATH = "/v1/checkout/session"
 SESSION_ID = re.compile(r"cs_(?:test|live)_[A-Za-z0-9]+")
 """A Stripe Checkout Session id, as Stripe's hosted checkout URLs carry it in their path."""
+UNKNOWN_PRODUCT_CODES = frozenset({"product_not_found", "unknown_product", "product_unknown"})
+
+
+def unknown_product(error: LicenzyApiError) -> bool:
+    """Whether a refused checkout means "no such product code". Licenzy does not document this
+    refusal: these codes (the sandbox answers the first), or a 404 without a code, are read as
+    one; any other refusal is reported as it came."""
+    return error.code in UNKNOWN_PRODUCT_CODES or (error.status == 404 and error.code is None)
 
 
 @dataclass(frozen=True)

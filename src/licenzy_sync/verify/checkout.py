@@ -14,7 +14,7 @@ from licenzy_sync.findings import Finding
 from licenzy_sync.keys import Mode
 from licenzy_sync.plan import addresses
 from licenzy_sync.providers.licenzy_http import LicenzyApiError
-from licenzy_sync.providers.licenzy_runtime import LicenzyRuntime, RuntimeCheckout
+from licenzy_sync.providers.licenzy_runtime import LicenzyRuntime, RuntimeCheckout, unknown_product
 from licenzy_sync.providers.stripe_writer import StripeWriter
 from licenzy_sync.redact import shorten
 from licenzy_sync.rules import catalog as r
@@ -23,9 +23,6 @@ from licenzy_sync.verify.model import ProductCheck
 SUBJECT_REF = "licenzy-sync-verify"
 """The fixed ``subject_ref`` of every verification checkout, as Licenzy's docs suggest for the
 first validation path; easy to recognise in Licenzy's activity."""
-UNKNOWN_PRODUCT_CODES = frozenset({"product_not_found", "unknown_product", "product_unknown"})
-"""Licenzy does not document this refusal: these codes (the sandbox answers the first), or a
-404 without a code, are read as "unknown product"; any other refusal is reported as it came."""
 
 
 @dataclass(frozen=True)
@@ -112,7 +109,7 @@ class CheckoutCheck:
         field, position = f"products.{code}", self.loaded.position("products", code)
         address = str(addresses.product(self.mode, code))
         status = f"HTTP {error.status}" + (f" {error.code}" if error.code else "")
-        if error.code in UNKNOWN_PRODUCT_CODES or (error.status == 404 and error.code is None):
+        if unknown_product(error):
             return r.VERIFY_UNKNOWN_PRODUCT.finding(
                 f"{code}: Licenzy has no {self.mode} product with this code ({status})",
                 field,
