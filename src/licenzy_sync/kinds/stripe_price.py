@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING, Any
 from licenzy_sync.config.models import PriceDeclaration, Product
 from licenzy_sync.errors import LicenzySyncError
 from licenzy_sync.keys import Mode
-from licenzy_sync.kinds.base import Output, Verdict, Writes, field_verdicts, unclassified
+from licenzy_sync.kinds.base import (
+    Output,
+    Verdict,
+    Writes,
+    differs,
+    field_verdicts,
+    unclassified,
+)
 from licenzy_sync.plan import addresses
 from licenzy_sync.plan.context import PlanContext
 from licenzy_sync.plan.model import (
@@ -225,8 +232,8 @@ def _plan_price(
                 f"; existing subscribers stay on {holder.id} until migrated (apply does not "
                 "move them)"
             )
-    elif changes and not holder.active:
-        reason = "archived in Stripe"
+    elif changes:
+        reason = "archived in Stripe" if not holder.active else differs(changes)
     ctx.resources.append(
         ResourceChange(
             at=address, action=action, reason=reason, changes=changes, before=before, after=after
