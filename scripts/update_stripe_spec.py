@@ -60,6 +60,7 @@ OPERATIONS: dict[str, tuple[str, ...]] = {
     "/v1/products/{id}": ("get", "post"),
     "/v1/prices": ("get", "post"),
     "/v1/prices/{price}": ("get", "post"),
+    "/v1/subscriptions": ("get",),
     "/v1/webhook_endpoints": ("get", "post"),
     "/v1/webhook_endpoints/{webhook_endpoint}": ("get", "post", "delete"),
 }

@@ -42,7 +42,7 @@ def _line_of(text: str, needle: str) -> int:
 def test_lone_surrogate_escape_is_refused_at_its_place(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    text = BASE.replace("test: price_1ProMonthlyTest", 'test: "\\uD800"')
+    text = BASE.replace("test: price_1Credits1kTest", 'test: "\\uD800"')
     path = _write(tmp_path, text)
     line = _line_of(text, "uD800")
     for command in (("validate",), ("plan", "--sandbox")):
@@ -223,7 +223,7 @@ def test_quoted_values_cannot_forge_output_lines(
 ) -> None:
     """A newline in a value quoted by a finding is shown escaped, not as a line of its own."""
     forged = f"{tmp_path}/licenzy.yaml: valid (3 products; modes: test, live)"
-    text = BASE.replace("test: price_1ProMonthlyTest", f'test: "x\\n{forged}"')
+    text = BASE.replace("test: price_1Credits1kTest", f'test: "x\\n{forged}"')
     path = _write(tmp_path, text)
     result = _validate(capsys, path)
     assert result.code == 3, result.text

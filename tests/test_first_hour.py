@@ -139,7 +139,7 @@ def test_dash_is_stdin_for_c_and_stdout_for_out(
     assert planned.code == 0, planned.text
     saved = json.loads(planned.out)
     assert saved["config_file"] == "<stdin>" and saved["fingerprints"]
-    assert "Plan: 7 to create" in planned.err
+    assert "Plan: 11 to create" in planned.err
     assert planned.err.endswith("plan written to stdout\n")
     assert not (checkout / "-").exists()
     give_stdin(monkeypatch, example)

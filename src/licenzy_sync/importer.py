@@ -16,9 +16,10 @@ from __future__ import annotations
 import tempfile
 import textwrap
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -26,17 +27,22 @@ from licenzy_sync.config.load import LoadedConfig, load_config
 from licenzy_sync.config.models import REQUIRED_EVENTS, Config, ProductKind
 from licenzy_sync.config.yamlsource import SourceMap
 from licenzy_sync.errors import ConfigInvalid, LicenzySyncError
+from licenzy_sync.import_prices import declaration
 from licenzy_sync.keys import MODES, Mode, looks_like_secret
 from licenzy_sync.kinds.endpoint_owners import sort_endpoints
 from licenzy_sync.output import Console
 from licenzy_sync.plan.ownership import MANAGED_BY_KEY, PROTECT_KEY, is_managed, is_protected
 from licenzy_sync.providers import ProviderError, parallel, safe_text
+from licenzy_sync.providers.stripe_catalog import StripePriceDetail
 from licenzy_sync.redact import redact
 from licenzy_sync.render.findings_text import format_findings, printable
 from licenzy_sync.rules.static import static_findings
 from licenzy_sync.runtime import Emulators, prepare
 from licenzy_sync.scaffold import MODELINE, replace_file, schema_note, write_schema
 from licenzy_sync.state import LicenzyModeSnapshot, LicenzyProduct, StripePrice, StripeSnapshot
+
+if TYPE_CHECKING:
+    from licenzy_sync.providers.stripe_reader import StripeReader
 
 TOKEN_REF = "${LICENZY_PORTAL_TOKEN}"
 KEY_REFS: dict[Mode, str] = {
@@ -67,6 +73,8 @@ class Existing:
     licenzy: dict[Mode, LicenzyModeSnapshot]
     stripe: dict[Mode, StripeSnapshot]
     tenant_url: str
+    details: dict[Mode, dict[str, StripePriceDetail]] | None = None
+    """With `--declare-prices`: each mode's prices that hold a lookup key, by id."""
 
 
 def modes_of(requested: str) -> list[Mode]:
@@ -88,7 +96,12 @@ def skeleton(project: str, modes: list[Mode]) -> LoadedConfig:
 
 
 def read_existing(
-    project: str, modes: list[Mode], *, sandbox: Emulators | None, console: Console
+    project: str,
+    modes: list[Mode],
+    *,
+    sandbox: Emulators | None,
+    console: Console,
+    declare_prices: bool = False,
 ) -> Existing:
     """Licenzy's catalogs first (they say which prices matter), then every Stripe mode at once.
 
@@ -125,6 +138,7 @@ def read_existing(
         [partial(reader.snapshot, ids) for reader, ids in zip(readers, wanted, strict=True)],
         workers=len(modes),
     )
+    details = _details(readers, snapshots) if declare_prices else None
     for system, count in sorted(channels.counter.counts().items()):
         console.debug(f"requests: {system}: {count}")
     for mode, snapshot in zip(modes, snapshots, strict=True):
@@ -140,7 +154,27 @@ def read_existing(
         catalogs,
         dict(zip(modes, snapshots, strict=True)),
         targets.tenant_webhook_url,
+        None if details is None else dict(zip(modes, details, strict=True)),
     )
+
+
+def _details(
+    readers: list[StripeReader], snapshots: list[StripeSnapshot]
+) -> list[dict[str, StripePriceDetail]]:
+    """What a declaration needs of the prices that hold a lookup key (a price without one
+    cannot be declared): read by key, a request pair per ten keys per mode."""
+    keys = [
+        {price.lookup_key for price in snapshot.prices.values() if price.lookup_key}
+        for snapshot in snapshots
+    ]
+    found = parallel(
+        [
+            partial(reader.prices_by_lookup_key, wanted)
+            for reader, wanted in zip(readers, keys, strict=True)
+        ],
+        workers=len(readers),
+    )
+    return [{price.id: price for price in by_key.values()} for by_key in found]
 
 
 # Adopting: remote state -> the content of the file.
@@ -174,6 +208,8 @@ class ImportedProduct:
     protect: bool
     metadata: dict[str, str]
     notes: tuple[str, ...] = ()
+    declared: dict[str, Any] | None = None
+    """With `--declare-prices`: the declared price written instead of ``prices``."""
 
 
 @dataclass(frozen=True)
@@ -208,7 +244,8 @@ def adopt(existing: Existing) -> Imported:
             if product.status == "active":
                 by_code.setdefault(code, {})[mode] = product
     products = [
-        _product(code, versions, existing.stripe) for code, versions in sorted(by_code.items())
+        _declared(_product(code, versions, existing.stripe), versions, existing, modes)
+        for code, versions in sorted(by_code.items())
     ]
     unmarked = sorted(
         code
@@ -306,6 +343,28 @@ def _product(
         metadata=metadata,
         notes=tuple(notes),
     )
+
+
+def _declared(
+    imported: ImportedProduct,
+    versions: Mapping[Mode, LicenzyProduct],
+    existing: Existing,
+    modes: list[Mode],
+) -> ImportedProduct:
+    """With `--declare-prices`, the product's price as a declaration when it can be one."""
+    if existing.details is None:
+        return imported
+    details = existing.details
+    prices = {
+        mode: details[mode].get(product.stripe_price_id) for mode, product in versions.items()
+    }
+    found, why = declaration(imported.kind, prices, modes)
+    nickname = (found or {}).get("nickname")
+    if found is not None and isinstance(nickname, str) and _credential_shaped(nickname):
+        found, why = None, "price ids kept: the nickname looks like a credential"
+    if found is None:
+        return replace(imported, notes=(*imported.notes, why))
+    return replace(imported, declared=found)
 
 
 def _user_metadata(product: LicenzyProduct) -> dict[str, str]:
@@ -459,17 +518,27 @@ def _products_yaml(products: list[ImportedProduct]) -> list[str]:
             lines.append(f"    units: {product.units}")
         if product.duration_days is not None:
             lines.append(f"    duration_days: {product.duration_days}")
-        lines.append("    price:")
-        lines += [
-            _line(6, f"{mode}: {scalar(price.price_id)}", price.note)
-            for mode, price in product.prices.items()
-        ]
+        if product.declared is not None:
+            lines.append(_line(4, "price:", "declared: adopted by its lookup key"))
+            lines += [f"      {k}: {_declared_value(v)}" for k, v in product.declared.items()]
+        else:
+            lines.append("    price:")
+            lines += [
+                _line(6, f"{mode}: {scalar(price.price_id)}", price.note)
+                for mode, price in product.prices.items()
+            ]
         if product.protect:
             lines.append(_line(4, "protect: true", "never archived, even with --prune"))
         if product.metadata:
             lines.append("    metadata:")
             lines += [f"      {scalar(k)}: {scalar(v)}" for k, v in product.metadata.items()]
     return lines
+
+
+def _declared_value(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(scalar(item) for item in value) + "]"
+    return scalar(value)
 
 
 # Output.

@@ -11,10 +11,13 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from licenzy_sync.config.models import ProductKind
 from licenzy_sync.keys import Mode
+
+if TYPE_CHECKING:
+    from licenzy_sync.providers.stripe_catalog import StripePriceDetail, StripeProduct
 
 PriceType = Literal["one_time", "recurring"]
 
@@ -91,6 +94,12 @@ class StripeSnapshot:
     prices: dict[str, StripePrice] = field(default_factory=dict)
     """Every price the config references for this mode that exists in this mode."""
     endpoints: list[StripeEndpoint] = field(default_factory=list)
+    declared: dict[str, StripePriceDetail] = field(default_factory=dict)
+    """The price holding each declared price's lookup key, active or archived, by key."""
+    catalog_products: dict[str, StripeProduct] = field(default_factory=dict)
+    """The Stripe products of ``declared``, by id (read along with them, no request more)."""
+    in_use: set[str] = field(default_factory=set)
+    """Of the declared prices a plan replaces, those that still have subscribers."""
 
 
 @dataclass(frozen=True)

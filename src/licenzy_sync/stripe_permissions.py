@@ -31,10 +31,20 @@ class Resource:
 PRODUCTS = Resource("Products", "rak_product")
 PRICES = Resource("Prices", "rak_plan")
 """Stripe still calls the price permission by the name of the Plans API it replaced."""
+SUBSCRIPTIONS = Resource("Subscriptions", "rak_subscription")
 WEBHOOK_ENDPOINTS = Resource("Webhook Endpoints", "rak_webhook")
 CHECKOUT_SESSIONS = Resource("Checkout Sessions", "rak_checkout_session")
 EVENTS = Resource("Events", "rak_event")
 BALANCE = Resource("Balance", "rak_balance")
+
+DECLARED_PRICE_PERMISSIONS: tuple[str, ...] = (
+    PRODUCTS.needs("write"),
+    PRICES.needs("write"),
+    SUBSCRIPTIONS.needs("read"),
+)
+"""What a plan that writes declared prices needs of a restricted key, beyond what every plan
+reads: creating and updating the Stripe product and its prices, and asking whether an old
+price still has subscribers before it is replaced. A plan that writes no price needs none."""
 
 ACCOUNT_PERMISSION = "rak_accounts_kyc_basic_read"
 """What Stripe names when a restricted key reads /v1/account; no restricted key gets it, so
@@ -43,6 +53,7 @@ licenzy-sync never depends on that call."""
 _BY_PREFIX: tuple[tuple[str, Resource], ...] = (
     ("/v1/products", PRODUCTS),
     ("/v1/prices", PRICES),
+    ("/v1/subscriptions", SUBSCRIPTIONS),
     ("/v1/webhook_endpoints", WEBHOOK_ENDPOINTS),
     ("/v1/checkout/sessions", CHECKOUT_SESSIONS),
     ("/v1/events", EVENTS),

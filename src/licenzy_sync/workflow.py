@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from licenzy_sync.collector import collector_paused
 from licenzy_sync.config.load import LoadedConfig, load_config
+from licenzy_sync.config.models import PriceDeclaration
 from licenzy_sync.errors import EXIT_INVALID, ConfigInvalid, LicenzySyncError
 from licenzy_sync.findings import Finding, sort_key
 from licenzy_sync.keys import Mode
@@ -18,6 +19,7 @@ from licenzy_sync.runtime import Emulators, Run, prepare, select_modes
 
 if TYPE_CHECKING:
     from licenzy_sync.providers.retry import Channels
+    from licenzy_sync.stripe_permissions import Resource
 
 
 class PlanRefused(LicenzySyncError):
@@ -33,6 +35,23 @@ def referenced_prices(loaded: LoadedConfig, modes: list[Mode]) -> dict[Mode, set
             price_id = product.price.get(mode)
             if price_id:
                 wanted[mode].add(price_id)
+    return wanted
+
+
+def declared_prices(
+    loaded: LoadedConfig, modes: list[Mode]
+) -> dict[Mode, dict[str, PriceDeclaration]]:
+    """Per mode, the declared prices that exist in it, by lookup key: their identity."""
+    config = loaded.config
+    in_file = config.modes.declared()
+    wanted: dict[Mode, dict[str, PriceDeclaration]] = {mode: {} for mode in modes}
+    for code, product in config.products.items():
+        declared = product.declared_price
+        if declared is None:
+            continue
+        for mode in declared.in_modes(in_file):
+            if mode in wanted:
+                wanted[mode][declared.lookup_key_for(config.project, code)] = declared
     return wanted
 
 
@@ -74,22 +93,23 @@ def plan_loaded(
             run.transports,
             modes=modes,
             channels=channels,
+            declared=declared_prices(loaded, modes),
         )
         for system, count in sorted(state.requests.items()):
             console.debug(f"requests: {system}: {count}")
         plan = build_plan(
             loaded, state, run.targets, modes=modes, prune=prune, static=static, secrets=run.secrets
         )
-        probe = partial(_may_write_endpoints, run, channels or Channels())
+        probe = partial(_may_write, run, channels or Channels())
         missing = write_access_findings(loaded, plan, state, probe)
     plan.findings = sorted([*plan.findings, *missing], key=sort_key)
     return plan, run
 
 
-def _may_write_endpoints(run: Run, channels: Channels, mode: Mode) -> bool:
+def _may_write(run: Run, channels: Channels, mode: Mode, resource: Resource) -> bool:
     from licenzy_sync.providers.stripe_reader import StripeReader
 
-    return StripeReader(run.targets.stripe[mode], channels, run.transports).may_write_endpoints()
+    return StripeReader(run.targets.stripe[mode], channels, run.transports).may_write(resource)
 
 
 def make_plan(

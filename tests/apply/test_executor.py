@@ -28,6 +28,7 @@ from licenzy_sync.plan.ownership import SECRET_LAST4_KEY, markers
 from licenzy_sync.providers import ProviderError
 from licenzy_sync.providers.licenzy_client import ProductExists, ProductNotFound
 from licenzy_sync.providers.retry import Channels
+from licenzy_sync.providers.stripe_catalog import StripePriceDetail, StripeProduct
 from licenzy_sync.providers.stripe_writer import Created
 from licenzy_sync.runtime import Run
 from licenzy_sync.state import LicenzyConnection, LicenzyProduct, RemoteState, StripeEndpoint
@@ -82,6 +83,34 @@ class FakeStripe:
         self.log.append(("stripe.delete", endpoint_id))
         self.endpoints.pop(endpoint_id)
 
+    def create_product(self, params: Any, *, idempotency_key: str) -> StripeProduct:
+        self.log.append(("stripe.create_product", params["name"]))
+        return StripeProduct("prod_new", False, True, params["name"], None, {})
+
+    def update_product(
+        self, product_id: str, params: Any, *, idempotency_key: str
+    ) -> StripeProduct:
+        self.log.append(("stripe.update_product", product_id, dict(params)))
+        return StripeProduct(product_id, False, True, "", params.get("default_price"), {})
+
+    def create_price(self, params: Any, *, idempotency_key: str) -> StripePriceDetail:
+        self.log.append(("stripe.create_price", params["product"], params["unit_amount"]))
+        if self.fail_create is not None:
+            raise self.fail_create
+        return _price_detail("price_new", params["product"])
+
+    def update_price(
+        self, price_id: str, params: Any, *, idempotency_key: str
+    ) -> StripePriceDetail:
+        self.log.append(("stripe.update_price", price_id, dict(params)))
+        return _price_detail(price_id, "prod_new")
+
+
+def _price_detail(price_id: str, product_id: str) -> StripePriceDetail:
+    return StripePriceDetail(
+        price_id, False, True, product_id, "eur", 900, None, None, None, None, None, {}
+    )
+
 
 class FakeLicenzy:
     """A Licenzy project's connection and catalog, in memory; every call is logged."""
@@ -90,6 +119,7 @@ class FakeLicenzy:
         self.log = log
         self.remote = remote
         self.fail: dict[str, Exception] = {}
+        self.created: dict[str, dict[str, Any]] = {}
 
     def _call(self, name: str, *args: Any) -> None:
         self.log.append((f"licenzy.{name}", *args))
@@ -109,6 +139,7 @@ class FakeLicenzy:
         self, project_id: str, mode: Mode, fields: Mapping[str, Any], *, idempotency_key: str
     ) -> None:
         self._call("create_product", fields["code"])
+        self.created[fields["code"]] = dict(fields)
 
     def get_product(self, project_id: str, mode: Mode, code: str) -> LicenzyProduct:
         self._call("get_product", code)
@@ -329,3 +360,30 @@ def test_a_plan_of_a_kind_nobody_manages_is_refused_before_any_write(tmp_path: P
     with pytest.raises(LicenzySyncError, match=r"does not write objects of type 'price'"):
         world.executor().execute()
     assert world.log == []
+
+
+DECLARED_PASS = "{PASS: {kind: time_pass, duration_days: 7, price: {amount: 900, currency: eur}}}"
+
+
+def test_a_declared_price_is_made_before_the_product_that_sells_it(tmp_path: Path) -> None:
+    """The Stripe product and price first, the Licenzy product with the new price's id next,
+    the new price the product's default last."""
+    remote = state(endpoints=[endpoint()])
+    world = World(tmp_path, remote, config={"products": DECLARED_PASS})
+    world.executor().execute()
+    assert world.writes() == [
+        ("stripe.create_product", "PASS"),
+        ("stripe.create_price", "prod_new", 900),
+        ("licenzy.create_product", "PASS"),
+        ("stripe.update_product", "prod_new", {"default_price": "price_new"}),
+    ]
+    assert world.licenzy.created["PASS"]["stripe_price_id"] == "price_new"
+
+
+def test_a_failed_price_create_leaves_the_licenzy_product_alone(tmp_path: Path) -> None:
+    remote = state(endpoints=[endpoint()])
+    world = World(tmp_path, remote, config={"products": DECLARED_PASS})
+    world.stripe.fail_create = ProviderError("Stripe: HTTP 500")
+    with pytest.raises(ApplyStopped):
+        world.executor().execute()
+    assert [w[0] for w in world.writes()] == ["stripe.create_product", "stripe.create_price"]

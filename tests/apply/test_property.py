@@ -33,6 +33,8 @@ def products(draw: st.DrawFn) -> dict[str, dict[str, Any]]:
         if draw(st.booleans()):
             product["price"]["live"] = f"price_1{code}Live"
         if draw(st.booleans()):
+            product["price"] = draw(declarations(kind))
+        if draw(st.booleans()):
             product["name"] = draw(st.sampled_from(["Pro", "Team plan", "Ünïcode ✓", "x" * 40]))
         if kind == "usage_pack":
             product["units"] = draw(st.integers(1, 10_000))
@@ -47,6 +49,33 @@ def products(draw: st.DrawFn) -> dict[str, dict[str, Any]]:
 
 
 @st.composite
+def declarations(draw: st.DrawFn, kind: str) -> dict[str, Any]:
+    """A declared price fitting ``kind``: recurring for a subscription, one-time otherwise."""
+    price: dict[str, Any] = {
+        "amount": draw(st.sampled_from([0, 900, 1900])),
+        "currency": draw(st.sampled_from(["eur", "USD"])),
+    }
+    if kind == "subscription":
+        price["interval"] = draw(st.sampled_from(["month", "year"]))
+        if draw(st.booleans()):
+            price["interval_count"] = draw(st.integers(1, 3))
+    if draw(st.booleans()):
+        price["nickname"] = draw(st.sampled_from(["Monthly", "Ünïcode ✓"]))
+    if draw(st.booleans()):
+        price["modes"] = draw(st.sampled_from([["test"], ["test", "live"]]))
+    return price
+
+
+def _declared(product: dict[str, Any]) -> bool:
+    return "amount" in product["price"]
+
+
+def _in_live(product: dict[str, Any]) -> bool:
+    price = product["price"]
+    return "live" in price or (_declared(product) and "live" in price.get("modes", ["live"]))
+
+
+@st.composite
 def worlds(draw: st.DrawFn) -> dict[str, Any]:
     catalog = draw(products())
     modes: dict[str, Any] = {
@@ -55,7 +84,7 @@ def worlds(draw: st.DrawFn) -> dict[str, Any]:
             "webhook": {"manage": draw(st.booleans())},
         }
     }
-    if any("live" in p["price"] for p in catalog.values()) or draw(st.booleans()):
+    if any(_in_live(p) for p in catalog.values()) or draw(st.booleans()):
         modes["live"] = {
             "stripe": {"secret_key": "${STRIPE_LIVE_KEY}"},
             "webhook": {"manage": draw(st.booleans())},
@@ -74,6 +103,7 @@ def worlds(draw: st.DrawFn) -> dict[str, Any]:
                 st.sampled_from(["same", "renamed", "archived", "other-metadata"]),
             )
         ),
+        "older_prices": draw(st.lists(st.sampled_from(sorted(catalog)), unique=True)),
         "leftovers": draw(st.lists(st.sampled_from(["OLD_ONE", "OLD_TWO"]), unique=True)),
         "endpoint": draw(st.sampled_from(["none", "disabled", "few-events", "secret-lost"])),
         "prune": draw(st.booleans()),
@@ -83,8 +113,13 @@ def worlds(draw: st.DrawFn) -> dict[str, Any]:
 def _prepare(world: World, spec: dict[str, Any]) -> None:
     """Bring the remote side to the drawn state, the way people and earlier runs would."""
     config = spec["config"]
+    for code in spec["older_prices"]:
+        if _declared(config["products"][code]):
+            _older_price(world, code, config["products"][code]["price"])
     for code, state in spec["existing"].items():
         product = config["products"][code]
+        if _declared(product):
+            continue
         extra = {k: product[k] for k in ("units", "duration_days") if k in product}
         metadata = {**product.get("metadata", {}), **markers(product.get("protect", False))}
         if state == "other-metadata":
@@ -126,6 +161,24 @@ def _prepare(world: World, spec: dict[str, Any]) -> None:
                     "/stripe-connection/test/webhook-secret",
                     json={"webhook_secret": endpoint.secret},
                 )
+
+
+def _older_price(world: World, code: str, declared: dict[str, Any]) -> None:
+    """What an earlier apply of another amount left: an owned price holding the lookup key,
+    the default of its Stripe product."""
+    client = world.stripe("test")
+    product = client.v1.products.create(params={"name": code, "metadata": markers(False)})
+    params: dict[str, Any] = {
+        "product": product.id,
+        "unit_amount": declared["amount"] + 100,
+        "currency": declared["currency"].lower(),
+        "lookup_key": f"licenzy_sync:{PROJECT}:{code}",
+        "metadata": markers(False),
+    }
+    if "interval" in declared:
+        params["recurring"] = {"interval": declared["interval"]}
+    price = client.v1.prices.create(params=params)
+    client.v1.products.update(product.id, params={"default_price": price.id})
 
 
 def _dump(world: World) -> list[tuple[str, str, str]]:

@@ -200,12 +200,8 @@ def test_existing_file_is_refused_before_any_request_unless_forced(world: Import
     assert world.imported()["products"]["PRO"]["kind"] == "subscription"
 
 
-def test_hand_made_setup_imports_as_verified_and_adopted(world: ImportWorld) -> None:
-    """Products made in the portal and an endpoint made in the dashboard: the imported file
-    plans no change at all; the endpoint stays hand-made (`manage: false`)."""
-    world.seed()
-    world.create_product("test", "PRO", "subscription", "price_1ProTest", name="Pro")
-    world.create_product("live", "PRO", "subscription", "price_1ProLive", name="Pro")
+def _hand_made_endpoint(world: ImportWorld) -> Any:
+    """A test endpoint made in the Dashboard, its secret pasted into the portal."""
     hand_made = world.stripe("test").v1.webhook_endpoints.create(
         params={"url": world.tenant_url, "enabled_events": ["*"]}
     )
@@ -214,6 +210,16 @@ def test_hand_made_setup_imports_as_verified_and_adopted(world: ImportWorld) -> 
             "/stripe-connection/test/webhook-secret", json={"webhook_secret": hand_made.secret}
         )
     assert stored.status_code == 200
+    return hand_made
+
+
+def test_hand_made_setup_imports_as_verified_and_adopted(world: ImportWorld) -> None:
+    """Products made in the portal and an endpoint made in the dashboard: the imported file
+    plans no change at all; the endpoint stays hand-made (`manage: false`)."""
+    world.seed()
+    world.create_product("test", "PRO", "subscription", "price_1ProTest", name="Pro")
+    world.create_product("live", "PRO", "subscription", "price_1ProLive", name="Pro")
+    hand_made = _hand_made_endpoint(world)
     result = world.import_all()
     assert result.code == 0, result.text
     assert "made outside licenzy-sync" in result.err
@@ -430,3 +436,47 @@ def test_sandbox_defaults(
     assert data["products"] == {}
     assert "lzp_sandbox" not in result.text and "sk_test_sandbox" not in result.text
     assert "note: its first line names ./licenzy.schema.json for editors" in result.err
+
+
+def _keyed_price(world: ImportWorld, mode: Mode, key: str | None, amount: int) -> str:
+    """A price made in the Dashboard, with its own product, as a person would make it."""
+    client = world.stripe(mode)
+    product = client.v1.products.create(params={"name": "Hand made"})
+    params: dict[str, Any] = {
+        "product": product.id,
+        "unit_amount": amount,
+        "currency": "eur",
+        "recurring": {"interval": "month"},
+    }
+    if key is not None:
+        params["lookup_key"] = key
+    return str(client.v1.prices.create(params=params).id)
+
+
+def test_declare_prices_writes_declarations_and_the_file_plans_no_change(
+    world: ImportWorld,
+) -> None:
+    """Prices holding one lookup key in both modes become one declaration naming it, adopted
+    as they are; a price without a lookup key keeps its ids, with the reason noted."""
+    world.seed()
+    _hand_made_endpoint(world)
+    for mode in ("test", "live"):
+        keyed = _keyed_price(world, mode, "pro_monthly", 1900)
+        world.create_product(mode, "PRO", "subscription", keyed, name="Pro")
+        world.create_product(mode, "TEAM", "subscription", _keyed_price(world, mode, None, 4900))
+    result = world.import_all("--declare-prices")
+    assert result.code == 0, result.text
+    data = world.imported()
+    assert data["products"]["PRO"]["price"] == {
+        "amount": 1900,
+        "currency": "eur",
+        "interval": "month",
+        "lookup_key": "pro_monthly",
+    }
+    assert set(data["products"]["TEAM"]["price"]) == {"test", "live"}
+    assert "products.TEAM: price ids kept: a price has no lookup key" in result.err
+    planned = world.plan_imported("--format", "json")
+    assert planned.code == 0, planned.text
+    plan = json.loads(planned.out)
+    assert [r["address"] for r in plan["resources"] if r["action"] != "no-op"] == []
+    assert plan["findings"] == []

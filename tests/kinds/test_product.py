@@ -81,9 +81,9 @@ def test_a_product_of_another_kind_is_a_finding_not_a_change(tmp_path: Path) -> 
 
 
 def test_creates_and_updates_land_before_archives() -> None:
-    assert UNIT.phase(ResourceChange(at=AT, action="create")) == 2
-    assert UNIT.phase(ResourceChange(at=AT, action="update")) == 2
-    assert UNIT.phase(ResourceChange(at=AT, action="archive")) == 3
+    assert UNIT.phase(ResourceChange(at=AT, action="create")) == 3
+    assert UNIT.phase(ResourceChange(at=AT, action="update")) == 3
+    assert UNIT.phase(ResourceChange(at=AT, action="archive")) == 4
     assert UNIT.inputs(ResourceChange(at=AT, action="create")) == ()
 
 

@@ -161,3 +161,34 @@ def test_a_saved_plan_is_refused_when_the_apply_key_may_not_write(
     assert applied.code == 3, applied.text
     assert "LZ140" in applied.text
     assert world.managed_endpoints("test") == []
+
+
+def test_plan_reports_missing_product_and_price_write_permissions_for_a_declared_price(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Observed: a restricted key that may not write products planned a declared price
+    without a finding, and apply stopped half-way at Stripe's 403."""
+    from tests.apply.test_declared_prices import DECLARED
+
+    world.write(DECLARED)
+    use_test_key(world, monkeypatch, WRITE_KEY, ["rak_plan_read", "rak_webhook_write"])
+    run = world.plan("--mode", "test")
+    assert run.rules()["LZ140"] == {"stripe.test.stripe_price[PRO]"}
+    messages = sorted(f["message"] for f in run.plan["findings"] if f["rule_id"] == "LZ140")
+    assert "Prices: Write (rak_plan_write)" in messages[0]
+    assert "Products: Write (rak_product_write)" in messages[1]
+    assert world.apply("--auto-approve", "--mode", "test").code == 3
+    assert world.managed_endpoints("test") == []
+
+
+def test_a_key_that_may_write_prices_gets_no_finding_and_applies_them(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.apply.test_declared_prices import DECLARED
+
+    world.write(DECLARED)
+    permissions = ["rak_webhook_write", "rak_product_write", "rak_plan_write"]
+    use_test_key(world, monkeypatch, WRITE_KEY, permissions)
+    assert "LZ140" not in world.plan("--mode", "test").rules()
+    applied = world.apply("--auto-approve", "--mode", "test")
+    assert applied.code == 0, applied.text

@@ -92,3 +92,24 @@ def test_plan_and_apply_show_manual_steps_and_verify_proves_them(world: VerifyWo
     assert proven.code == 0, proven.text
     assert "webhook proven in 2 of 2 mode(s)" in proven.out
     world.assert_no_session_open()
+
+
+def test_a_declared_price_is_created_and_named_in_the_manual_steps(world: VerifyWorld) -> None:
+    """Without the portal the Stripe side of a declared price is still planned and applied;
+    the manual step names the price apply creates, then its id."""
+    world.write(
+        NO_PORTAL.replace(
+            "    price: {test: price_1ProTest, live: price_1ProLive}",
+            "    price: {amount: 1900, currency: eur, interval: month}",
+        )
+    )
+    planned = world.plan("--mode", "test")
+    assert planned.actions()["stripe.test.stripe_price[PRO]"] == "create"
+    key = "licenzy_sync:proj_sandbox:PRO"
+    assert f"Stripe price the price apply creates with lookup key {key}" in planned.result.err
+    assert world.apply("--auto-approve", "--mode", "test").code == 0
+    [price] = world.stripe("test").v1.prices.list(params={"lookup_keys": [key]}).data
+    again = world.plan("--mode", "test")
+    assert f"product PRO in test mode: kind subscription, Stripe price {price.id}" in (
+        again.result.err
+    )

@@ -30,6 +30,12 @@ if TYPE_CHECKING:
 )
 @output_option("the file")
 @click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
+@click.option(
+    "--declare-prices",
+    is_flag=True,
+    help="Declare each product's price (amount, currency, interval, lookup key) instead of "
+    "writing its ids, when its prices hold one lookup key and agree across modes.",
+)
 @sandbox_option
 @console_options
 def import_(
@@ -37,6 +43,7 @@ def import_(
     project: str | None,
     output: Path,
     force: bool,
+    declare_prices: bool,
     sandbox: Emulators | None,
     no_color: bool,
     verbose: int,
@@ -74,7 +81,10 @@ def import_(
     target = None if str(output) == "-" else output
     refuse_overwrite(target, force)
     modes = modes_of(mode)
-    imported = adopt(read_existing(project, modes, sandbox=sandbox, console=console))
+    existing = read_existing(
+        project, modes, sandbox=sandbox, console=console, declare_prices=declare_prices
+    )
+    imported = adopt(existing)
     write_config(to_yaml(imported), target, console)
     for note in imported.notes():
         console.err(f"note: {note}")

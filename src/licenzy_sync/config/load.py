@@ -227,19 +227,22 @@ def _allowed_keys(path: DataPath) -> list[str]:
         annotation = _step(annotation, part)
         if annotation is None:
             return []
-    model = _model_of(annotation)
-    return list(model.model_fields) if model else []
+    return [name for model in _models_of(annotation) for name in model.model_fields]
 
 
 def _model_of(annotation: Any) -> type[BaseModel] | None:
+    return next(iter(_models_of(annotation)), None)
+
+
+def _models_of(annotation: Any) -> list[type[BaseModel]]:
+    """The models an annotation allows; every form of a union (a price's ids or declaration)."""
+    if typing.get_origin(annotation) is typing.Annotated:
+        return _models_of(typing.get_args(annotation)[0])
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
+        return [annotation]
     if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
-        for arg in typing.get_args(annotation):
-            found = _model_of(arg)
-            if found:
-                return found
-    return None
+        return [model for arg in typing.get_args(annotation) for model in _models_of(arg)]
+    return []
 
 
 def _step(annotation: Any, part: str | int) -> Any:

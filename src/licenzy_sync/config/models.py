@@ -7,9 +7,19 @@ checks that deserve a rule id and a fix hint live in ``licenzy_sync.rules``.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from licenzy_sync.keys import MODES, Mode, looks_like_secret
@@ -177,6 +187,8 @@ class Modes(_Model):
 
 
 class PriceIds(_Model):
+    """Existing Stripe prices, one id per mode, made by hand in the Dashboard."""
+
     test: str | None = Field(None, description="Stripe price id (price_...) in test mode.")
     live: str | None = Field(None, description="Stripe price id (price_...) in live mode.")
 
@@ -184,14 +196,158 @@ class PriceIds(_Model):
         return self.test if mode == "test" else self.live
 
 
+Interval = Literal["day", "week", "month", "year"]
+TaxBehavior = Literal["exclusive", "inclusive", "unspecified"]
+MAX_INTERVAL_COUNT: dict[Interval, int] = {"day": 1095, "week": 156, "month": 36, "year": 3}
+"""Stripe's longest billing period is three years, in whichever unit it is written."""
+LOOKUP_KEY_MAX = 200
+"""Stripe's limit on a price's lookup key."""
+LOOKUP_KEY_PREFIX = "licenzy_sync"
+
+
+def _lower_case(value: str) -> str:
+    """ISO 4217 codes are usually written upper case (EUR); Stripe stores them lower case."""
+    return value.lower()
+
+
+def _distinct_modes(value: list[Mode]) -> list[Mode]:
+    if len(set(value)) != len(value):
+        raise PydanticCustomError("modes_repeated", "a mode is listed twice")
+    return value
+
+
+class PriceDeclaration(_Model):
+    """A price licenzy-sync creates and owns in Stripe, one per mode it exists in.
+
+    The Stripe ids are not in the file: each mode's price is found by its lookup key and
+    ownership metadata, and its id is known only after apply.
+    """
+
+    amount: int = Field(
+        ge=0, description="Price in the currency's minor unit (cents): 1900 is 19.00 EUR."
+    )
+    currency: Annotated[str, AfterValidator(_lower_case)] = Field(
+        description="ISO 4217 currency code, e.g. eur or EUR (stored lower case)."
+    )
+    interval: Interval | None = Field(
+        None,
+        description="Billing period of a subscription (day, week, month, year); omit it for "
+        "a one-time price (time_pass, usage_pack).",
+    )
+    interval_count: int | None = Field(
+        None, gt=0, description="Periods between bills, default 1; at most three years."
+    )
+    lookup_key: str | None = Field(
+        None,
+        min_length=1,
+        description="Stripe lookup key, unique per account and mode; default "
+        "licenzy_sync:<project>:<CODE>.",
+    )
+    nickname: str | None = Field(None, description="Internal name shown in the Dashboard.")
+    tax_behavior: TaxBehavior | None = Field(
+        None,
+        description="Whether the amount includes tax: exclusive, inclusive or unspecified. "
+        "Stripe lets it be set only once.",
+    )
+    modes: Annotated[list[Mode], AfterValidator(_distinct_modes)] | None = Field(
+        None, description="The modes the price exists in; default: every mode in `modes`."
+    )
+
+    def get(self, mode: Mode) -> None:
+        """No price id is written in the file: the id is known only after apply. Mirrors
+        ``PriceIds.get`` so code that reads mapped ids skips a declaration."""
+        return None
+
+    @property
+    def recurring(self) -> bool:
+        return self.interval is not None
+
+    @property
+    def period(self) -> tuple[Interval, int] | None:
+        """The billing period as Stripe stores it, the count 1 when omitted; None for a
+        one-time price. Compared as a whole: Stripe cannot change it on a price."""
+        if self.interval is None:
+            return None
+        return self.interval, self.interval_count or 1
+
+    def in_modes(self, declared: Sequence[Mode]) -> list[Mode]:
+        """The modes the price exists in, in the order of ``MODES``; ``declared`` are the
+        modes the file declares, the default."""
+        wanted = declared if self.modes is None else self.modes
+        return [mode for mode in MODES if mode in wanted]
+
+    def lookup_key_for(self, project: str, code: str) -> str:
+        """The lookup key in use: the written one, or one derived from the project and the
+        product code. Stripe keeps lookup keys unique per account and mode, so the project
+        is part of it: two projects sharing a Stripe account never claim each other's price."""
+        if self.lookup_key is not None:
+            return self.lookup_key
+        return f"{LOOKUP_KEY_PREFIX}:{project}:{code}"
+
+
+DECLARATION_FIELDS = frozenset(PriceDeclaration.model_fields)
+ID_FIELDS = frozenset(PriceIds.model_fields)
+
+
+def _price_form(value: Any) -> str:
+    """Which form a `price` mapping is written in: any declaration field makes it one."""
+    if isinstance(value, dict) and DECLARATION_FIELDS & value.keys():
+        return "declared"
+    if isinstance(value, PriceDeclaration):
+        return "declared"
+    return "ids"
+
+
+Price = Annotated[
+    Annotated[PriceIds, Tag("ids")] | Annotated[PriceDeclaration, Tag("declared")],
+    Discriminator(_price_form),
+]
+
+
 class Product(_Model):
     kind: ProductKind
     name: str | None = None
-    price: PriceIds = Field(description="Stripe price id per mode; omit a mode to skip it.")
+    price: Price = Field(
+        description="Either the existing Stripe price id per mode (omit a mode to skip it), "
+        "or a declared price (amount, currency, interval, ...) that licenzy-sync creates."
+    )
     units: int | None = Field(None, gt=0, description="usage_pack only: units per purchase.")
     duration_days: int | None = Field(None, gt=0, description="time_pass only: days of access.")
     protect: bool = Field(False, description="Never archive this product, even with --prune.")
     metadata: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("price", mode="before")
+    @classmethod
+    def _one_form(cls, value: Any) -> Any:
+        """A mapping of ids with declaration fields beside them is neither form; say so at
+        the first declaration field instead of reporting each as unknown."""
+        if isinstance(value, dict) and ID_FIELDS & value.keys():
+            declared = [key for key in value if key in DECLARATION_FIELDS]
+            if declared:
+                raise PydanticCustomError(
+                    "price_form",
+                    "a price maps existing price ids (test, live) or declares a price "
+                    "(amount, currency, ...), not both",
+                    {"field": declared[0]},
+                )
+        return value
+
+    @property
+    def declared_price(self) -> PriceDeclaration | None:
+        """The declaration when the price is declared rather than mapped."""
+        return self.price if isinstance(self.price, PriceDeclaration) else None
+
+    def priced_in(self, mode: Mode, declared: Sequence[Mode]) -> bool:
+        """Whether the product is sold in ``mode``: a mapped id for it, or a declared price
+        existing in it (``declared`` are the modes the file declares)."""
+        if isinstance(self.price, PriceDeclaration):
+            return mode in self.price.in_modes(declared)
+        return bool(self.price.get(mode))
+
+    @property
+    def price_ids(self) -> PriceIds | None:
+        """The mapped ids when the price maps existing Stripe prices."""
+        return self.price if isinstance(self.price, PriceIds) else None
 
 
 class Config(_Model):

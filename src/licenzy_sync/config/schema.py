@@ -13,10 +13,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from licenzy_sync.config.models import REQUIRED_EVENTS, Config
+from licenzy_sync.config.models import (
+    LOOKUP_KEY_MAX,
+    MAX_INTERVAL_COUNT,
+    REQUIRED_EVENTS,
+    Config,
+)
 from licenzy_sync.endpoints import URL_PATTERN
 from licenzy_sync.keys import secret_pattern
-from licenzy_sync.rules.static import CODE, PRICE_ID, RESERVED_METADATA_KEYS
+from licenzy_sync.rules.static import CODE, CURRENCY, PRICE_ID, RESERVED_METADATA_KEYS
 
 SCHEMA_ID = "https://licenzy-sync.dev/licenzy.schema.json"
 DRAFT = "http://json-schema.org/draft-07/schema#"
@@ -32,6 +37,9 @@ EXAMPLES: dict[str, list[Any]] = {
     "duration_days": [7],
     "test": ["price_1ProTest"],
     "live": ["price_1ProLive"],
+    "amount": [1900],
+    "currency": ["eur"],
+    "interval": ["month"],
 }
 
 
@@ -69,6 +77,9 @@ def _tighten(schema: dict[str, Any], definitions: dict[str, Any]) -> None:
     ]
     product = definitions["Product"]
     product["allOf"] = [_kind_rule(kind, field) for kind, field in KIND_FIELDS.items()]  # 5, 6
+    product["allOf"] += _price_shape_rules()  # LZ032
+    _tighten_declaration(definitions["PriceDeclaration"])
+    schema["allOf"] = [_undeclared_mode_rule(mode) for mode in ("test", "live")]  # LZ007
     product["properties"]["metadata"]["propertyNames"] = {  # LZ015
         "not": {"enum": list(RESERVED_METADATA_KEYS)}
     }
@@ -91,6 +102,51 @@ def _tighten(schema: dict[str, Any], definitions: dict[str, Any]) -> None:
     for branch in events["anyOf"]:  # LZ008
         if branch.get("type") == "array":
             branch["allOf"] = [{"contains": {"const": event}} for event in REQUIRED_EVENTS]
+
+
+def _price_shape_rules() -> list[dict[str, Any]]:
+    """A declared subscription price recurs; a declared time pass or usage pack price does not."""
+    recurs = {"if": {"required": ["amount"]}, "then": {"required": ["interval"]}}
+    once = {"not": {"required": ["interval"]}}
+    return [
+        {
+            "if": {"required": ["kind"], "properties": {"kind": {"const": kind}}},
+            "then": {"properties": {"price": recurs if kind == "subscription" else once}},
+        }
+        for kind in ("subscription", *KIND_FIELDS)
+    ]
+
+
+def _undeclared_mode_rule(mode: str) -> dict[str, Any]:
+    """Without `modes.<mode>`, no product maps a price id in that mode or declares its price
+    for it."""
+    price = {
+        "properties": {mode: False, "modes": {"not": {"contains": {"const": mode}}}},
+    }
+    product = {"properties": {"price": price}}
+    return {
+        "if": {"properties": {"modes": {"not": {"required": [mode]}}}},
+        "then": {"properties": {"products": {"additionalProperties": product}}},
+    }
+
+
+def _tighten_declaration(declaration: dict[str, Any]) -> None:
+    """Currency shape (LZ035), lookup key length (LZ034), interval_count range (LZ033)."""
+    properties = declaration["properties"]
+    properties["currency"]["pattern"] = CURRENCY.pattern
+    _string_branch(properties["lookup_key"])["maxLength"] = LOOKUP_KEY_MAX
+    for branch in properties["modes"]["anyOf"]:
+        if branch.get("type") == "array":
+            branch["uniqueItems"] = True
+    declaration["allOf"] = [
+        {
+            "if": {"required": ["interval"], "properties": {"interval": {"const": interval}}},
+            "then": {"properties": {"interval_count": {"maximum": most}}},
+        }
+        for interval, most in MAX_INTERVAL_COUNT.items()
+    ]
+    one_time = {"not": {"required": ["interval"]}}
+    declaration["allOf"].append({"if": one_time, "then": {"not": {"required": ["interval_count"]}}})
 
 
 def _string_branch(node: dict[str, Any]) -> dict[str, Any]:

@@ -22,8 +22,16 @@ from licenzy_sync.plan.model import FieldChange, Plan, ResourceChange
 from licenzy_sync.state import LicenzyConnection, LicenzyProduct, StripeEndpoint
 
 if TYPE_CHECKING:
-    from stripe.params import WebhookEndpointCreateParams, WebhookEndpointUpdateParams
+    from stripe.params import (
+        PriceCreateParams,
+        PriceUpdateParams,
+        ProductCreateParams,
+        ProductUpdateParams,
+        WebhookEndpointCreateParams,
+        WebhookEndpointUpdateParams,
+    )
 
+    from licenzy_sync.providers.stripe_catalog import StripePriceDetail, StripeProduct
     from licenzy_sync.providers.stripe_writer import Created
 
 Classification = Literal["breaking", "benign"]
@@ -68,6 +76,22 @@ class StripeWrites(Protocol):
     ) -> StripeEndpoint: ...
 
     def delete_endpoint(self, endpoint_id: str, *, idempotency_key: str) -> None: ...
+
+    def create_product(
+        self, params: ProductCreateParams, *, idempotency_key: str
+    ) -> StripeProduct: ...
+
+    def update_product(
+        self, product_id: str, params: ProductUpdateParams, *, idempotency_key: str
+    ) -> StripeProduct: ...
+
+    def create_price(
+        self, params: PriceCreateParams, *, idempotency_key: str
+    ) -> StripePriceDetail: ...
+
+    def update_price(
+        self, price_id: str, params: PriceUpdateParams, *, idempotency_key: str
+    ) -> StripePriceDetail: ...
 
 
 class LicenzyWrites(Protocol):

@@ -1,19 +1,28 @@
 """Licenzy products: the catalog of licenzy.yaml, the price rules that bind it to Stripe, and
 the portal writes that make Licenzy's catalog match it. Creates and updates are written after
-the webhook (phase 2), archives last (phase 3)."""
+the webhook and the declared prices they map to (phase 3), archives last (phase 4)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 from licenzy_sync.config.models import Product
 from licenzy_sync.errors import LicenzySyncError
 from licenzy_sync.keys import Mode
 from licenzy_sync.kinds.base import Output, Verdict, Writes, differs, field_verdicts, unclassified
+from licenzy_sync.kinds.stripe_price import declared_in, known_output, price_id_for, resolved
 from licenzy_sync.plan import addresses
 from licenzy_sync.plan.context import PlanContext
-from licenzy_sync.plan.model import ABSENT, Action, FieldChange, Plan, ResourceChange
+from licenzy_sync.plan.model import (
+    ABSENT,
+    Action,
+    FieldChange,
+    KnownAfterApply,
+    Plan,
+    ResourceChange,
+)
 from licenzy_sync.plan.ownership import (
     MANAGED_BY_KEY,
     MARKER_KEYS,
@@ -58,12 +67,18 @@ class ProductKind:
         plan_products(ctx, mode)
 
     def phase(self, change: ResourceChange) -> int:
-        return 3 if change.action == "archive" else 2
+        return 4 if change.action == "archive" else 3
 
     def inputs(self, change: ResourceChange) -> tuple[Output, ...]:
-        return ()
+        """The id of a declared price this apply creates, when the product maps to it."""
+        output = known_output(change, (change.after or {}).get("stripe_price_id"))
+        return () if output is None else (output,)
 
     def apply(self, change: ResourceChange, writes: Writes) -> None:
+        if self.inputs(change):
+            after = change.after or {}
+            price_id = resolved(change, writes, after["stripe_price_id"])
+            change = replace(change, after={**after, "stripe_price_id": price_id})
         if change.action == "archive":
             writes.licenzy.archive_product(
                 writes.plan.project,
@@ -78,7 +93,9 @@ class ProductKind:
 
     def drift(self, change: ResourceChange, plan: Plan) -> Iterator[Verdict]:
         if change.action == "update":
-            yield from field_verdicts(change, BENIGN_FIELDS, BREAKING_FIELDS)
+            for verdict in field_verdicts(change, BENIGN_FIELDS, BREAKING_FIELDS):
+                if not _to_new_price(change, verdict.field):
+                    yield verdict
         elif change.action == "create":
             yield Verdict(
                 "breaking",
@@ -87,6 +104,15 @@ class ProductKind:
             )
         else:
             yield unclassified(change)
+
+
+def _to_new_price(change: ResourceChange, field: FieldChange | None) -> bool:
+    """A move to a price this apply creates: the price's own change reports the difference."""
+    return (
+        field is not None
+        and field.field == "stripe_price_id"
+        and known_output(change, field.after) is not None
+    )
 
 
 def _create(change: ResourceChange, writes: Writes) -> None:
@@ -131,22 +157,22 @@ def _present(values: dict[str, Any], *skip: str) -> dict[str, Any]:
 
 def plan_products(ctx: PlanContext, mode: Mode) -> None:
     config = ctx.loaded.config
-    if mode not in ctx.state.licenzy:  # `portal: none`: the catalog is a manual step
-        for code, product in config.products.items():
-            price_id = product.price.get(mode)
-            if price_id is not None:
-                _check_price(ctx, mode, code, product, price_id)
-        return
-    remote = ctx.state.licenzy[mode].products
+    declared = {code for code, _, _ in declared_in(ctx, mode)}
+    portal = mode in ctx.state.licenzy  # `portal: none`: the catalog is a manual step
+    remote = ctx.state.licenzy[mode].products if portal else {}
     for code, product in config.products.items():
-        price_id = product.price.get(mode)
+        price_id = price_id_for(ctx, mode, code) if code in declared else product.price.get(mode)
         if price_id is None:
             continue
-        _check_price(ctx, mode, code, product, price_id)
-        _plan_product(
-            ctx, mode, code=code, product=product, price_id=price_id, have=remote.get(code)
-        )
+        if code not in declared:
+            _check_price(ctx, mode, code, product, price_id)
+        if portal:
+            _plan_product(
+                ctx, mode, code=code, product=product, price_id=price_id, have=remote.get(code)
+            )
     for code, have in sorted(remote.items()):
+        if code in declared:
+            continue
         if code not in config.products or config.products[code].price.get(mode) is None:
             _plan_leftover(ctx, mode, have)
 
@@ -325,7 +351,9 @@ def _one_line(values: Mapping[str, Any]) -> str:
         if fields.get(key) is not None:
             parts.append(f"{value_text(fields.pop(key))} {unit}")
     if fields.get("stripe_price_id") is not None:
-        parts.append(f"price {item_text(fields.pop('stripe_price_id'))}")
+        price = fields.pop("stripe_price_id")
+        known = isinstance(price, KnownAfterApply)
+        parts.append(f"price ({printable(price)})" if known else f"price {item_text(price)}")
     metadata = fields.pop("metadata", None)
     if isinstance(metadata, dict):
         if is_protected(metadata):

@@ -4,12 +4,20 @@ read the changes of the units before it), and plans list their changes in it."""
 from __future__ import annotations
 
 from licenzy_sync.kinds.base import Kind
+from licenzy_sync.kinds.default_price import DefaultPriceKind
 from licenzy_sync.kinds.product import ProductKind
+from licenzy_sync.kinds.stripe_price import StripePriceKind
 from licenzy_sync.kinds.webhook_endpoint import EndpointKind
 from licenzy_sync.kinds.webhook_secret import SecretKind
 from licenzy_sync.plan.model import ResourceChange
 
-KINDS: tuple[Kind, ...] = (EndpointKind(), SecretKind(), ProductKind())
+KINDS: tuple[Kind, ...] = (
+    EndpointKind(),
+    SecretKind(),
+    StripePriceKind(),
+    ProductKind(),
+    DefaultPriceKind(),
+)
 _BY_NAME = {unit.name: unit for unit in KINDS}
 _POSITION = {unit.name: index for index, unit in enumerate(KINDS)}
 UNKNOWN = len(KINDS)

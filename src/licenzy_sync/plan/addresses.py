@@ -68,6 +68,16 @@ def connection(mode: Mode) -> Address:
     return Address("licenzy", mode, "stripe_connection", TENANT)
 
 
+def stripe_price(mode: Mode, code: str) -> Address:
+    """The declared price of product ``code`` (with its Stripe product)."""
+    return Address("stripe", mode, "stripe_price", code)
+
+
+def default_price(mode: Mode, code: str) -> Address:
+    """The Stripe product's default price of product ``code``: which price is current."""
+    return Address("stripe", mode, "default_price", code)
+
+
 def price(mode: Mode, price_id: str) -> Address:
     return Address("stripe", mode, "price", price_id)
 

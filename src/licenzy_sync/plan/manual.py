@@ -39,11 +39,25 @@ def manual_steps(loaded: LoadedConfig, plan: Plan) -> list[str]:
             f"{portal}"
         )
         lines.append(f"  - {_secret_step(plan, mode, settings.webhook, portal)}")
+        declared = config.modes.declared()
         for code, product in config.products.items():
-            price_id = product.price.get(mode)
-            if price_id is not None:
-                lines.append(f"  - {_product_step(mode, code, product, price_id)}")
+            if not product.priced_in(mode, declared):
+                continue
+            price_id = _price_of(loaded, plan, mode, code) or str(product.price.get(mode))
+            lines.append(f"  - {_product_step(mode, code, product, price_id)}")
     return lines
+
+
+def _price_of(loaded: LoadedConfig, plan: Plan, mode: Mode, code: str) -> str | None:
+    """A declared price as the portal needs it: the id read, or what apply will create."""
+    declared = loaded.config.products[code].declared_price
+    if declared is None:
+        return None
+    key = declared.lookup_key_for(loaded.config.project, code)
+    change = plan.change_at(addresses.stripe_price(mode, code))
+    if change is not None and change.action not in ("create", "replace") and change.before:
+        return str(change.before["id"])
+    return f"the price apply creates with lookup key {key} (plan again after apply for its id)"
 
 
 def _secret_step(plan: Plan, mode: Mode, webhook: WebhookSettings, portal: str) -> str:

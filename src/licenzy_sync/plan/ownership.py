@@ -12,13 +12,18 @@ SECRET_LAST4_KEY = "licenzy_secret_last4"
 shows of the secret it stores. Stripe never reveals an endpoint's secret after creation, so
 this is the only way to see that Licenzy holds *this* endpoint's secret and not a stale one.
 Internal: never rendered."""
+REPLACES_KEY = "licenzy_replaces"
+"""On a declared price made to replace another: the id of the price it replaces, until that
+one is archived. A rotation interrupted after its price was created is finished from it."""
 PROJECT_KEY = "licenzy_project"
 MODE_KEY = "licenzy_mode"
 """On a managed endpoint: the Licenzy project and mode it delivers to. Several projects may share
 one Stripe account, each with its own endpoint at the same URL (Stripe signs each endpoint's
 deliveries with that endpoint's secret, and Licenzy checks them against each project's own):
 without these a project would take another's endpoint for its own and replace it."""
-MARKER_KEYS = frozenset({MANAGED_BY_KEY, SECRET_LAST4_KEY, PROJECT_KEY, MODE_KEY})
+MARKER_KEYS = frozenset(
+    {MANAGED_BY_KEY, SECRET_LAST4_KEY, PROJECT_KEY, MODE_KEY, REPLACES_KEY}
+)
 """Metadata licenzy-sync stamps for itself; no user ever writes these keys, so text plans
 leave them to the JSON."""
 

@@ -13,37 +13,56 @@ from collections.abc import Callable
 from licenzy_sync.config.load import LoadedConfig
 from licenzy_sync.findings import Finding
 from licenzy_sync.keys import Mode
-from licenzy_sync.plan import addresses
-from licenzy_sync.plan.model import Plan
+from licenzy_sync.plan.model import Plan, ResourceChange
 from licenzy_sync.rules import catalog as r
 from licenzy_sync.state import RemoteState
-from licenzy_sync.stripe_permissions import WEBHOOK_ENDPOINTS, permission_label
+from licenzy_sync.stripe_permissions import (
+    PRICES,
+    PRODUCTS,
+    WEBHOOK_ENDPOINTS,
+    Resource,
+    permission_label,
+)
 
-Probe = Callable[[Mode], bool]
-"""Whether the mode's key may write webhook endpoints (`StripeReader.may_write_endpoints`)."""
+Probe = Callable[[Mode, Resource], bool]
+"""Whether the mode's key may write a resource (`StripeReader.may_write`)."""
+WRITTEN = {
+    "webhook_endpoint": (WEBHOOK_ENDPOINTS,),
+    "stripe_price": (PRODUCTS, PRICES),
+    "default_price": (PRODUCTS, PRICES),
+}
+"""The Stripe resources each kind's writes need."""
 
 
 def write_access_findings(
     loaded: LoadedConfig, plan: Plan, state: RemoteState, may_write: Probe
 ) -> list[Finding]:
-    """One LZ140 per mode whose restricted key lacks a write permission the plan uses."""
+    """One LZ140 per mode and resource whose restricted key lacks a write permission the
+    plan uses, at the first change that needs it."""
     findings: list[Finding] = []
     for mode in plan.modes:
-        endpoint = addresses.webhook_endpoint(mode)
-        writes = [res for res in plan.changes if res.at == endpoint]
         snapshot = state.stripe.get(mode)
-        if not writes or snapshot is None or snapshot.key_kind != "restricted":
+        if snapshot is None or snapshot.key_kind != "restricted":
             continue
-        if may_write(mode):
-            continue
-        needed = permission_label(WEBHOOK_ENDPOINTS.needs("write"))
-        findings.append(
-            r.WRITE_PERMISSION_MISSING.finding(
-                f"the {mode} restricted key may not write webhook endpoints, which the plan "
-                f"would {writes[0].action}; it needs {needed}",
-                f"modes.{mode}.stripe.secret_key",
-                loaded.position("modes", mode, "stripe", "secret_key"),
-                address=str(endpoint),
-            )
-        )
+        first: dict[Resource, ResourceChange] = {}
+        for change in plan.changes:
+            if change.system == "stripe" and change.mode == mode:
+                for resource in WRITTEN.get(change.type, ()):
+                    first.setdefault(resource, change)
+        for resource, change in first.items():
+            if not may_write(mode, resource):
+                findings.append(_missing(loaded, mode, resource, change))
     return findings
+
+
+def _missing(
+    loaded: LoadedConfig, mode: Mode, resource: Resource, change: ResourceChange
+) -> Finding:
+    needed = permission_label(resource.needs("write"))
+    return r.WRITE_PERMISSION_MISSING.finding(
+        f"the {mode} restricted key may not write {resource.name.lower()}, which the plan "
+        f"would {change.action}; it needs {needed}",
+        f"modes.{mode}.stripe.secret_key",
+        loaded.position("modes", mode, "stripe", "secret_key"),
+        address=str(change.at),
+    )

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
+from licenzy_sync.config.models import PriceDeclaration
 from licenzy_sync.keys import Mode
 from licenzy_sync.providers import ProviderError, parallel, raise_failures
 from licenzy_sync.providers.licenzy_client import LicenzyClient, LicenzyProject
@@ -27,12 +28,14 @@ def read_remote(
     *,
     modes: list[Mode],
     channels: Channels | None = None,
+    declared: Mapping[Mode, Mapping[str, PriceDeclaration]] | None = None,
 ) -> RemoteState:
     """Read Licenzy and Stripe for ``modes``; ``price_ids`` are the ids the config references.
 
     Referenced ids missing from their mode are looked up in the other mode when its key is
     configured: ``other_mode_prices[mode]`` then holds those found there (possibly none);
-    a mode without that entry could not be checked. Pass ``channels`` to share rate limits
+    a mode without that entry could not be checked. ``declared`` are the declared prices of
+    each mode by lookup key. Pass ``channels`` to share rate limits
     and request counts with later writes; ``requests`` counts every attempt so far.
     """
     channels = channels or Channels()
@@ -40,7 +43,9 @@ def read_remote(
     if unconfigured:
         raise ProviderError(f"No Stripe key is configured for {unconfigured[0]} mode")
     if targets.portal_token is None:  # `portal: none`: Stripe only; Licenzy stays unread
-        stripe, other_mode_prices = _read_stripe(targets, price_ids, transports, channels, modes)
+        stripe, other_mode_prices = _read_stripe(
+            targets, price_ids, transports, channels, modes, declared=declared or {}
+        )
         project = LicenzyProject(targets.project, "")
         licenzy_modes: dict[Mode, LicenzyModeSnapshot] = {}
     else:
@@ -50,7 +55,13 @@ def read_remote(
         ):
             licenzy_read = pool.submit(_read_licenzy, licenzy, targets.project, modes)
             stripe_read = pool.submit(
-                _read_stripe, targets, price_ids, transports, channels, modes
+                _read_stripe,
+                targets,
+                price_ids,
+                transports,
+                channels,
+                modes,
+                declared=declared or {},
             )
         raise_failures([licenzy_read, stripe_read])
         project, licenzy_modes = licenzy_read.result()
@@ -78,11 +89,16 @@ def _read_stripe(
     transports: Transports,
     channels: Channels,
     modes: list[Mode],
+    *,
+    declared: Mapping[Mode, Mapping[str, PriceDeclaration]],
 ) -> tuple[dict[Mode, StripeSnapshot], dict[Mode, set[str]]]:
     """Every mode's snapshot at once, then the wrong-mode lookups they call for."""
     readers = {mode: StripeReader(targets.stripe[mode], channels, transports) for mode in modes}
     snapshots = parallel(
-        [partial(readers[mode].snapshot, price_ids.get(mode, set())) for mode in modes],
+        [
+            partial(readers[mode].snapshot, price_ids.get(mode, set()), declared.get(mode))
+            for mode in modes
+        ],
         workers=len(modes),
     )
     stripe = dict(zip(modes, snapshots, strict=True))

@@ -18,11 +18,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import quote
 
+from licenzy_sync.config.models import PriceDeclaration
 from licenzy_sync.keys import classify
+from licenzy_sync.plan.ownership import is_managed
 from licenzy_sync.providers import (
     ProviderError,
     parallel,
@@ -42,6 +45,13 @@ from licenzy_sync.providers.fields import (
     strings,
 )
 from licenzy_sync.providers.retry import Channels, Retryable, parse_retry_after
+from licenzy_sync.providers.stripe_catalog import (
+    StripePriceDetail,
+    StripeProduct,
+    price_detail_of,
+    product_of,
+    replaced_fields,
+)
 from licenzy_sync.providers.stripe_client import new_client
 from licenzy_sync.redact import shorten
 from licenzy_sync.state import (
@@ -51,7 +61,14 @@ from licenzy_sync.state import (
     StripePrice,
     StripeSnapshot,
 )
-from licenzy_sync.stripe_permissions import permission_label, required
+from licenzy_sync.stripe_permissions import (
+    PRICES,
+    PRODUCTS,
+    WEBHOOK_ENDPOINTS,
+    Resource,
+    permission_label,
+    required,
+)
 from licenzy_sync.targets import StripeTarget, Transports
 
 if TYPE_CHECKING:
@@ -65,6 +82,8 @@ RETRIEVE_MAX = 10
 listed on."""
 PAGE_LIMIT = 100
 """Stripe's largest page."""
+LOOKUP_KEYS_MAX = 10
+"""Lookup keys Stripe's price list filters by in one request."""
 RETRIEVE_WORKERS = 8
 """Concurrent retrieves per mode; the rate limiter, not this, bounds the request rate."""
 CONFLICT = 409
@@ -73,13 +92,53 @@ CONFLICT = 409
 retried like a 5xx, as Stripe's SDK does."""
 RATE_LIMITED = 429
 PRICE_TYPES: tuple[PriceType, ...] = ("one_time", "recurring")
-PROBE_ENDPOINT_ID = "we_licenzysyncpermissionprobe"
-"""An id no endpoint has (Stripe's are ``we_`` and 24 alphanumerics)."""
+SubscriptionStatus = Literal[
+    "active",
+    "all",
+    "canceled",
+    "ended",
+    "incomplete",
+    "incomplete_expired",
+    "past_due",
+    "paused",
+    "trialing",
+    "unpaid",
+]
+"""Stripe's `status` filter of the subscription list."""
+PROBE_IDS = {
+    WEBHOOK_ENDPOINTS: "we_licenzysyncpermissionprobe",
+    PRODUCTS: "prod_licenzysyncpermissionprobe",
+    PRICES: "price_licenzysyncpermissionprobe",
+}
+"""Ids no object has (Stripe's are a prefix and 14 to 24 alphanumerics), for `may_write`."""
+PROBE_PATHS = {
+    WEBHOOK_ENDPOINTS: "/v1/webhook_endpoints",
+    PRODUCTS: "/v1/products",
+    PRICES: "/v1/prices",
+}
 
 
 def system_name(target: StripeTarget) -> str:
     """The counter and rate-limit key: Stripe limits each mode separately."""
     return f"stripe.{target.mode}"
+
+
+@dataclass
+class _Found:
+    """What a catalog read still looks for, and what it found."""
+
+    wanted: set[str]
+    prices: dict[str, StripePriceDetail] = field(default_factory=dict)
+    products: dict[str, StripeProduct] = field(default_factory=dict)
+
+    def keep(self, page: list[tuple[StripePriceDetail, StripeProduct | None]]) -> None:
+        for price, product in page:
+            if price.lookup_key not in self.wanted:
+                continue
+            self.prices[price.lookup_key] = price
+            self.wanted.discard(price.lookup_key)
+            if product is not None:
+                self.products[product.id] = product
 
 
 class StripeApiError(ProviderError):
@@ -136,13 +195,20 @@ class StripeReader:
 
     # What a plan needs.
 
-    def snapshot(self, price_ids: Collection[str]) -> StripeSnapshot:
-        """Account, endpoints and the referenced prices, read concurrently."""
-        with ThreadPoolExecutor(max_workers=3) as pool:
+    def snapshot(
+        self, price_ids: Collection[str], declared: Mapping[str, PriceDeclaration] | None = None
+    ) -> StripeSnapshot:
+        """Account, endpoints, the referenced prices and the declared ones (by lookup key in
+        ``declared``), read concurrently; then whether the declared prices a plan will
+        replace still have subscribers."""
+        wanted = dict(declared or {})
+        with ThreadPoolExecutor(max_workers=4) as pool:
             account = pool.submit(self.account_id)
             endpoints = pool.submit(self.webhook_endpoints)
             prices = pool.submit(self.prices, price_ids)
-        raise_failures([account, endpoints, prices])
+            catalog = pool.submit(self.catalog, wanted.keys())
+        raise_failures([account, endpoints, prices, catalog])
+        holders, products = catalog.result()
         return StripeSnapshot(
             mode=self.target.mode,
             key_kind=self.key_kind,
@@ -150,7 +216,25 @@ class StripeReader:
             account_id=account.result(),
             prices=prices.result(),
             endpoints=endpoints.result(),
+            declared=holders,
+            catalog_products=products,
+            in_use=self._replaced_in_use(holders, wanted),
         )
+
+    def _replaced_in_use(
+        self, holders: Mapping[str, StripePriceDetail], declared: Mapping[str, PriceDeclaration]
+    ) -> set[str]:
+        """One cheap request per price a plan will replace, none for the others."""
+        replaced = sorted(
+            price.id
+            for key, price in holders.items()
+            if price.active and is_managed(price.metadata) and replaced_fields(declared[key], price)
+        )
+        found = parallel(
+            [partial(self.price_in_use, price_id) for price_id in replaced],
+            workers=RETRIEVE_WORKERS,
+        )
+        return {price_id for price_id, used in zip(replaced, found, strict=True) if used}
 
     def account_id(self) -> str | None:
         """Only secret keys ask: restricted keys get 403 on /v1/account, and even a secret
@@ -174,17 +258,22 @@ class StripeReader:
         return self._livemode
 
     def may_write_endpoints(self) -> bool:
-        """Whether this key may write webhook endpoints, asked without writing anything.
+        return self.may_write(WEBHOOK_ENDPOINTS)
+
+    def may_write(self, resource: Resource) -> bool:
+        """Whether this key may write ``resource``, asked without writing anything.
 
         Stripe checks a restricted key's permission before it looks the object up, so
-        updating an endpoint that cannot exist answers 403 without the permission and 404
+        updating an object that cannot exist answers 403 without the permission and 404
         with it; nothing is changed either way.
         """
+        path = f"{PROBE_PATHS[resource]}/{PROBE_IDS[resource]}"
         try:
             self._call(
-                "check write access to webhook endpoints",
-                partial(self._client.v1.webhook_endpoints.update, PROBE_ENDPOINT_ID),
-                needs=required("POST", "/v1/webhook_endpoints"),
+                f"check write access to {resource.name.lower()}",
+                partial(self._client.raw_request, "post", path),
+                request=f"POST {path}",
+                needs=resource.needs("write"),
             )
         except _Forbidden:
             return False
@@ -270,6 +359,97 @@ class StripeReader:
                 return None
             raise
         return self._price(answer, f"GET {path}")
+
+    # What a declared price needs: its holder by lookup key, and whether anyone pays it.
+
+    def prices_by_lookup_key(self, lookup_keys: Collection[str]) -> dict[str, StripePriceDetail]:
+        """The price holding each of ``lookup_keys`` (a declared price's identity; the file
+        holds no id), active or archived; keys no price holds are absent."""
+        return self.catalog(lookup_keys)[0]
+
+    def catalog(
+        self, lookup_keys: Collection[str]
+    ) -> tuple[dict[str, StripePriceDetail], dict[str, StripeProduct]]:
+        """`prices_by_lookup_key` and the Stripe products of those prices, by id (expanded in
+        the same answers: their ``default_price`` matters to a rotation).
+
+        Two ways to find them: Stripe filters the price list by at most 10 lookup keys a
+        request (active and archived prices asked apart, so two requests per 10 keys), or
+        the whole list is read, 100 prices a page. Each pass (active, then archived) lists
+        pages only while that costs less than looking up the keys still missing, then looks
+        those up: a few keys cost a few requests, thousands cost the account's pages.
+        """
+        found = _Found(set(lookup_keys))
+        for active in (True, False):
+            if not found.wanted:
+                break
+            if not self._list_for_keys(found, active):
+                passes = (True, False) if active else (False,)
+                self._look_up_keys(found, passes)
+                break
+        return found.prices, found.products
+
+    def _list_for_keys(self, found: _Found, active: bool) -> bool:
+        """Pages of the price list while cheaper than lookups; whether it reached the end."""
+        passes = 2 if active else 1
+        cursor: str | None = None
+        pages = 0
+        while pages < passes * -(-len(found.wanted) // LOOKUP_KEYS_MAX):
+            params: dict[str, Any] = {"limit": PAGE_LIMIT, "active": active}
+            if cursor is not None:
+                params["starting_after"] = cursor
+            page, has_more = self._detail_page("list prices", params)
+            pages += 1
+            found.keep(page)
+            if not has_more or not page:
+                return True
+            cursor = page[-1][0].id
+        return not found.wanted
+
+    def _look_up_keys(self, found: _Found, passes: tuple[bool, ...]) -> None:
+        keys = sorted(found.wanted)
+        chunks = [keys[i : i + LOOKUP_KEYS_MAX] for i in range(0, len(keys), LOOKUP_KEYS_MAX)]
+        calls = [
+            partial(
+                self._detail_page,
+                "list prices by lookup key",
+                {"lookup_keys": chunk, "active": active, "limit": PAGE_LIMIT},
+            )
+            for chunk in chunks
+            for active in passes
+        ]
+        for page, _ in parallel(calls, workers=RETRIEVE_WORKERS):
+            found.keep(page)
+
+    def _detail_page(
+        self, op: str, params: Mapping[str, Any]
+    ) -> tuple[list[tuple[StripePriceDetail, StripeProduct | None]], bool]:
+        """One page of prices with their products expanded, and whether more follow."""
+        answer = self._get(op, "/v1/prices", {**params, "expand": ["data.product"]})
+        items, has_more = self._parse("GET /v1/prices", answer, _page_of)
+        page = []
+        for item in items:
+            price = self._parse("GET /v1/prices", item, price_detail_of)
+            self._observe(price.livemode)
+            body = item.get("product")
+            product = (
+                self._parse("GET /v1/prices", body, product_of)
+                if isinstance(body, Mapping)
+                else None
+            )
+            page.append((price, product))
+        return page, has_more
+
+    def price_in_use(self, price_id: str, *, status: SubscriptionStatus | None = None) -> bool:
+        """Whether a subscription is on ``price_id``: one request (``price``, ``status``,
+        ``limit=1``), whatever the number of subscribers. Without ``status`` Stripe counts
+        every subscription that is not canceled, i.e. every one still billed on the price."""
+        params: dict[str, str | int] = {"price": price_id, "limit": 1}
+        if status is not None:
+            params["status"] = status
+        answer = self._get(f"list subscriptions on price {price_id}", "/v1/subscriptions", params)
+        items, _ = self._parse("GET /v1/subscriptions", answer, _page_of)
+        return bool(items)
 
     # What verify needs: a Checkout Session's prices and the events about it.
 

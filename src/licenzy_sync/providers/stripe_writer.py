@@ -1,5 +1,5 @@
-"""Writes to Stripe: the tenant webhook endpoint, the one Stripe object licenzy-sync owns, and
-expiring the Checkout Sessions `verify` made.
+"""Writes to Stripe: the tenant webhook endpoint, the product and prices of a declared price,
+and expiring the Checkout Sessions `verify` made.
 
 Every write carries the caller's Idempotency-Key and goes through the same channel as reads
 (retries, rate limit, request count), so a retried create after a lost answer gets Stripe's
@@ -14,15 +14,28 @@ from typing import TYPE_CHECKING
 
 from licenzy_sync.config.secrets import Secret
 from licenzy_sync.providers.fields import string
+from licenzy_sync.providers.stripe_catalog import (
+    StripePriceDetail,
+    StripeProduct,
+    price_detail_of,
+    product_of,
+)
 from licenzy_sync.providers.stripe_reader import StripeApiError, StripeReader, header
 from licenzy_sync.redact import shorten
 from licenzy_sync.state import StripeEndpoint
-from licenzy_sync.stripe_permissions import WEBHOOK_ENDPOINTS
+from licenzy_sync.stripe_permissions import PRICES, PRODUCTS, WEBHOOK_ENDPOINTS
 
 WRITE = WEBHOOK_ENDPOINTS.needs("write")
 
 if TYPE_CHECKING:
-    from stripe.params import WebhookEndpointCreateParams, WebhookEndpointUpdateParams
+    from stripe.params import (
+        PriceCreateParams,
+        PriceUpdateParams,
+        ProductCreateParams,
+        ProductUpdateParams,
+        WebhookEndpointCreateParams,
+        WebhookEndpointUpdateParams,
+    )
 
 
 @dataclass(frozen=True)
@@ -102,6 +115,74 @@ class StripeWriter(StripeReader):
         except StripeApiError as error:
             if error.code != "resource_missing":
                 raise
+
+    def create_product(
+        self, params: ProductCreateParams, *, idempotency_key: str
+    ) -> StripeProduct:
+        """The Stripe product a declared price hangs off; ``params`` carry its name and the
+        ownership markers in ``metadata``."""
+        created = self._call(
+            "create a product",
+            partial(
+                self._client.v1.products.create,
+                params=params,
+                options={"idempotency_key": idempotency_key},
+            ),
+            needs=PRODUCTS.needs("write"),
+        )
+        return self._parse("POST /v1/products", created.to_dict(), product_of)
+
+    def update_product(
+        self, product_id: str, params: ProductUpdateParams, *, idempotency_key: str
+    ) -> StripeProduct:
+        """E.g. ``default_price``: Stripe refuses to archive a product's default price, so a
+        replacement becomes the default before the old price is archived."""
+        updated = self._call(
+            f"update product {product_id}",
+            partial(
+                self._client.v1.products.update,
+                product_id,
+                params=params,
+                options={"idempotency_key": idempotency_key},
+            ),
+            needs=PRODUCTS.needs("write"),
+        )
+        return self._parse(f"POST /v1/products/{product_id}", updated.to_dict(), product_of)
+
+    def create_price(
+        self, params: PriceCreateParams, *, idempotency_key: str
+    ) -> StripePriceDetail:
+        """A price as declared (``product``, ``unit_amount``, ``currency``, ``recurring``,
+        ``lookup_key`` with ``transfer_lookup_key``, ``nickname``, ``tax_behavior``,
+        ``metadata``); a retry with the same key gets Stripe's stored answer, not a second
+        price."""
+        created = self._call(
+            "create a price",
+            partial(
+                self._client.v1.prices.create,
+                params=params,
+                options={"idempotency_key": idempotency_key},
+            ),
+            needs=PRICES.needs("write"),
+        )
+        return self._parse("POST /v1/prices", created.to_dict(), price_detail_of)
+
+    def update_price(
+        self, price_id: str, params: PriceUpdateParams, *, idempotency_key: str
+    ) -> StripePriceDetail:
+        """Only Stripe's mutable fields: ``active``, ``lookup_key`` (with
+        ``transfer_lookup_key``), ``nickname``, ``metadata``, ``tax_behavior`` once."""
+        updated = self._call(
+            f"update price {price_id}",
+            partial(
+                self._client.v1.prices.update,
+                price_id,
+                params=params,
+                options={"idempotency_key": idempotency_key},
+            ),
+            needs=PRICES.needs("write"),
+        )
+        return self._parse(f"POST /v1/prices/{price_id}", updated.to_dict(), price_detail_of)
 
     def expire_checkout(self, session_id: str) -> None:
         """Close a Checkout Session `verify` opened. One that is no longer open (expired by an

@@ -15,11 +15,12 @@ from typing import Any
 
 from licenzy_sync.keys import MODES
 from licenzy_sync.kinds.registry import KINDS, unit_of
-from licenzy_sync.plan.model import Action, ResourceChange
+from licenzy_sync.plan.model import Action, KnownAfterApply, ResourceChange
 from licenzy_sync.plan.ownership import MARKER_KEYS
+from licenzy_sync.providers.stripe_catalog import IMMUTABLE_FIELDS
 from licenzy_sync.render.findings_text import item_text, printable, value_text
 
-SET_ON_CREATE = frozenset({"status", "description"})
+SET_ON_CREATE = frozenset({"status", "description", "active"})
 """Fields a new object always gets from licenzy-sync, whatever licenzy.yaml says."""
 WITHOUT_REASON: dict[Action, str] = {
     "create": "missing",
@@ -67,9 +68,10 @@ def sections(changes: Sequence[ResourceChange]) -> Iterator[tuple[str, list[Reso
     """The changes by section, each in mode order (test first), the endpoint before the secret
     it provides, then by address."""
 
-    def order(resource: ResourceChange) -> tuple[int, int, str]:
+    def order(resource: ResourceChange) -> tuple[int, int, bool, str]:
         mode = MODES.index(resource.mode) if resource.mode in MODES else len(MODES)
-        return mode, 0 if resource.system == "stripe" else 1, resource.address
+        system = 0 if resource.system == "stripe" else 1
+        return mode, system, resource.type == "default_price", resource.address
 
     for title in (*dict.fromkeys(unit.section for unit in KINDS), OTHER):
         members = sorted((r for r in changes if section(r) == title), key=order)
@@ -90,6 +92,10 @@ def replace_notes(resource: ResourceChange) -> list[str]:
         return []
     before = resource.before or {}
     notes = []
+    if resource.type == "stripe_price":
+        return [
+            f"replaces {item_text(before['id'])}, archived once the new one is the default"
+        ]
     if before.get("id"):
         notes.append(f"replaces {item_text(before['id'])}, deleted once the new one exists")
     duplicates = before.get("duplicates") or []
@@ -121,8 +127,16 @@ def field_rows(resource: ResourceChange) -> list[FieldRow]:
         elif shape is list:
             rows += _list_rows(name, before, after, action)
         else:
-            rows.append(FieldRow(printable(name), _shown(before), _shown(after)))
+            label = f"{name} (forces replacement)" if name in _forcing(resource) else name
+            rows.append(FieldRow(printable(label), _shown(before), _shown(after)))
     return rows
+
+
+def _forcing(resource: ResourceChange) -> frozenset[str]:
+    """The fields that make a declared price's replace: Stripe cannot change them."""
+    if resource.type != "stripe_price" or resource.action != "replace":
+        return frozenset()
+    return frozenset(IMMUTABLE_FIELDS)
 
 
 def markers_only(resource: ResourceChange) -> bool:
@@ -165,6 +179,9 @@ def _shape(before: Any, after: Any) -> type:
 
 
 def _shown(value: Any) -> str | None:
+    """A value known only after apply reads as what it will be, not as a quoted string."""
+    if isinstance(value, KnownAfterApply):
+        return f"({printable(value)})"
     return None if value is _ABSENT else value_text(value)
 
 

@@ -183,6 +183,38 @@ RUNTIME_KEY_KIND = _rule(
     "licenzy.api_key does not hold a Licenzy runtime API key (lz_test_/lz_live_)",
     "copy the API key from the Licenzy portal's API keys page of the same mode",
 )
+DECLARED_PRICE_KIND = _rule(
+    "LZ032",
+    E,
+    "declared price does not fit the product kind",
+    "a subscription declares an `interval`; a time_pass or usage_pack declares none (one-time)",
+)
+INTERVAL_COUNT_RANGE = _rule(
+    "LZ033",
+    E,
+    "interval_count is outside Stripe's range or has no interval",
+    "at most three years: 1095 days, 156 weeks, 36 months or 3 years; a one-time price has "
+    "no `interval_count`",
+)
+LOOKUP_KEY_TOO_LONG = _rule(
+    "LZ034",
+    E,
+    "price lookup key is longer than Stripe's 200 characters",
+    "set a shorter `lookup_key` (the default is licenzy_sync:<project>:<CODE>)",
+)
+CURRENCY_FORMAT = _rule(
+    "LZ035",
+    E,
+    "currency is not a three-letter ISO 4217 code",
+    "write the currency's code, e.g. eur or usd",
+)
+LOOKUP_KEY_SHARED = _rule(
+    "LZ036",
+    E,
+    "two declared prices use the same lookup key in a mode",
+    "Stripe keeps a lookup key unique per account and mode; give each price its own "
+    "`lookup_key`",
+)
 
 PRICE_MISSING = _rule(
     "LZ101",
@@ -219,6 +251,12 @@ KEY_LIVEMODE = _rule(
     E,
     "Stripe says the key of this block belongs to the other mode",
     "use the test key in `modes.test` and the live key in `modes.live`",
+)
+LOOKUP_KEY_TAKEN = _rule(
+    "LZ107",
+    E,
+    "a declared price's lookup key is held by a price licenzy-sync did not create",
+    "give the declaration another `lookup_key`, or remove the key from that price in Stripe",
 )
 CONNECTION_MISSING = _rule(
     "LZ110",

@@ -8,7 +8,12 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from licenzy_sync.config.load import LoadedConfig
-from licenzy_sync.config.models import REQUIRED_EVENTS
+from licenzy_sync.config.models import (
+    LOOKUP_KEY_MAX,
+    MAX_INTERVAL_COUNT,
+    REQUIRED_EVENTS,
+    PriceDeclaration,
+)
 from licenzy_sync.config.secrets import Secret, lookup
 from licenzy_sync.endpoints import in_file, unusable
 from licenzy_sync.findings import Finding
@@ -22,6 +27,7 @@ STRIPE_ID = re.compile(r"^(price|prod|plan|sku|sub|cus|acct|pi|cs|whsec|we)_[A-Z
 SUB_MONTHLY or PI_DAY is a valid Licenzy code; LZ003 only says why a code failed LZ002."""
 PRICE_ID = re.compile(r"^price_[A-Za-z0-9_]+$")
 RESERVED_METADATA_KEYS = ("managed_by", "protect")
+CURRENCY = re.compile(r"^[A-Za-z]{3}$")
 
 
 def static_findings(
@@ -32,6 +38,7 @@ def static_findings(
         *_version(loaded),
         *_modes(loaded),
         *_products(loaded),
+        *_declared_prices(loaded),
         *_credentials(loaded, environ),
         *_endpoints(loaded),
     ]
@@ -98,7 +105,7 @@ def _products(loaded: LoadedConfig) -> Iterator[Finding]:
             )
         yield from _kind_fields(loaded, code)
         priced = [mode for mode in MODES if product.price.get(mode)]
-        if not priced:
+        if not priced and product.declared_price is None:
             yield r.NO_PRICE.finding(
                 f"{code} has no price for test or live",
                 f"products.{code}.price",
@@ -120,9 +127,9 @@ def _products(loaded: LoadedConfig) -> Iterator[Finding]:
                     loaded.position(*where),
                 )
             owners.setdefault((mode, price_id), []).append(code)
-        if product.price.test and product.price.test == product.price.live:
+        if product.price.get("test") and product.price.get("test") == product.price.get("live"):
             yield r.PRICE_IN_BOTH_MODES.finding(
-                f"{code} uses '{product.price.test}' in both modes",
+                f"{code} uses '{product.price.get('test')}' in both modes",
                 f"products.{code}.price.live",
                 loaded.position(*at, "price", "live"),
             )
@@ -140,6 +147,97 @@ def _products(loaded: LoadedConfig) -> Iterator[Finding]:
                 f"products.{code}.price.{mode}",
                 loaded.position("products", code, "price", mode),
             )
+
+
+def _declared_prices(loaded: LoadedConfig) -> Iterator[Finding]:
+    """A declared price is checked offline against what Stripe would refuse, so apply never
+    stops half-way on a price Stripe cannot create."""
+    config = loaded.config
+    declared = config.modes.declared()
+    holders: dict[tuple[Mode, str], list[str]] = {}
+    for code, product in config.products.items():
+        price = product.declared_price
+        if price is None:
+            continue
+        yield from _declaration(loaded, code, product.kind, price)
+        modes = price.in_modes(declared)
+        if price.modes is not None:
+            for mode in price.modes:
+                if mode not in declared:
+                    yield r.MODE_NOT_DECLARED.finding(
+                        f"{code}'s price is declared for {mode} but `modes.{mode}` is not "
+                        "declared",
+                        f"products.{code}.price.modes",
+                        loaded.position("products", code, "price", "modes"),
+                        hint=f"add `modes.{mode}` or remove {mode} from the price's `modes`",
+                    )
+            if not modes:
+                yield r.NO_PRICE.finding(
+                    f"{code}'s price is declared for no mode",
+                    f"products.{code}.price.modes",
+                    loaded.position("products", code, "price", "modes"),
+                    hint="list the modes the price exists in, or omit `modes` for all of them",
+                )
+        key = price.lookup_key_for(config.project, code)
+        for mode in modes:
+            holders.setdefault((mode, key), []).append(code)
+    for (mode, key), codes in holders.items():
+        for code in codes[1:]:
+            yield r.LOOKUP_KEY_SHARED.finding(
+                f"{code}'s {mode} price uses lookup key '{key}', as {codes[0]} does",
+                f"products.{code}.price.lookup_key",
+                loaded.position("products", code, "price", "lookup_key"),
+            )
+
+
+def _declaration(
+    loaded: LoadedConfig, code: str, kind: str, price: PriceDeclaration
+) -> Iterator[Finding]:
+    at = ("products", code, "price")
+    field = f"products.{code}.price"
+    if kind == "subscription" and price.interval is None:
+        yield r.DECLARED_PRICE_KIND.finding(
+            f"{code} is a subscription but its price declares no `interval`",
+            f"{field}.interval",
+            loaded.position(*at, "interval"),
+        )
+    elif kind != "subscription" and price.interval is not None:
+        yield r.DECLARED_PRICE_KIND.finding(
+            f"{code} is a {kind}, sold once, but its price recurs every {price.interval}",
+            f"{field}.interval",
+            loaded.position(*at, "interval"),
+        )
+    count = price.interval_count
+    if count is not None and price.interval is None:
+        yield r.INTERVAL_COUNT_RANGE.finding(
+            f"{code}'s price has an `interval_count` but no `interval`",
+            f"{field}.interval_count",
+            loaded.position(*at, "interval_count"),
+        )
+    elif count is not None and price.interval is not None:
+        most = MAX_INTERVAL_COUNT[price.interval]
+        if count > most:
+            yield r.INTERVAL_COUNT_RANGE.finding(
+                f"{code}'s price bills every {count} {price.interval}s; Stripe allows at most "
+                f"{most}",
+                f"{field}.interval_count",
+                loaded.position(*at, "interval_count"),
+            )
+    if not CURRENCY.match(price.currency):
+        yield r.CURRENCY_FORMAT.finding(
+            f"'{price.currency}' is not a currency code",
+            f"{field}.currency",
+            loaded.position(*at, "currency"),
+        )
+    key = price.lookup_key_for(loaded.config.project, code)
+    if len(key) > LOOKUP_KEY_MAX:
+        derived = "" if price.lookup_key is not None else " (derived from the project and code)"
+        yield r.LOOKUP_KEY_TOO_LONG.finding(
+            f"{code}'s lookup key{derived} has {len(key)} characters; Stripe allows "
+            f"{LOOKUP_KEY_MAX}",
+            f"{field}.lookup_key",
+            loaded.position(*at, "lookup_key"),
+        )
 
 
 def _kind_fields(loaded: LoadedConfig, code: str) -> Iterator[Finding]:

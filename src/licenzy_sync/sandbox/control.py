@@ -17,7 +17,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from licenzy_sync.keys import MODES, Mode
-from licenzy_sync.sandbox import stripe_api, stripe_checkout, stripe_events
+from licenzy_sync.sandbox import (
+    stripe_api,
+    stripe_checkout,
+    stripe_events,
+    stripe_subscriptions,
+)
 from licenzy_sync.sandbox.faults import (
     DEFAULT_RATES,
     FaultSpec,
@@ -37,6 +42,7 @@ from licenzy_sync.sandbox.licenzy_base import (
 from licenzy_sync.sandbox.licenzy_runtime import set_error_envelope, set_subscription
 from licenzy_sync.sandbox.licenzy_webhook import WEBHOOK_PATH
 from licenzy_sync.sandbox.stripe_ids import scope
+from licenzy_sync.sandbox.stripe_params import Ctx
 
 if TYPE_CHECKING:
     from licenzy_sync.sandbox.app import Sandbox
@@ -185,6 +191,22 @@ class Control:
                 recurring_interval=recurring_interval, active=active, usage_type=usage_type,
                 currency=currency, unit_amount=unit_amount, product_name=product_name,
             )
+
+    def put_subscription(
+        self,
+        mode: Mode,
+        price_id: str,
+        *,
+        status: str = "active",
+        customer: str | None = None,
+        account_id: str = stripe_api.DEFAULT_ACCOUNT_ID,
+    ) -> dict[str, Any]:
+        """A subscription to ``price_id`` (an active recurring price of the account and
+        mode), as a customer's checkout would leave it."""
+        with self._sandbox.store.transaction() as tx:
+            stripe_api.ensure_account(tx, account_id)
+            ctx = Ctx(tx, account_id, mode, restricted=False, now=int(time.time()))
+            return stripe_subscriptions.seed(ctx, price_id, status=status, customer=customer)
 
     def send_event(
         self,
@@ -416,6 +438,27 @@ def _post_stripe_price(control: Control, request: Request) -> Result:
     return 200, price
 
 
+def _post_stripe_subscription(control: Control, request: Request) -> Result:
+    body = json_object(request)
+    reject_unknown(body, ("mode", "price", "status", "customer", "account"))
+    options: dict[str, Any] = {}
+    for name in ("price", "status", "customer", "account"):
+        value = body.get(name)
+        if value is None and name != "price":
+            continue
+        if not isinstance(value, str) or not value:
+            raise invalid(f"{name} must be a non-empty string.", name)
+        options[name] = value
+    subscription = control.put_subscription(
+        parse_mode(body.get("mode"), "mode"),
+        options.pop("price"),
+        status=options.get("status", "active"),
+        customer=options.get("customer"),
+        account_id=options.get("account", stripe_api.DEFAULT_ACCOUNT_ID),
+    )
+    return 200, subscription
+
+
 def _only_string(request: Request, name: str) -> str:
     """The body's one field ``name``, a string (the setter checks its value)."""
     body = json_object(request)
@@ -461,6 +504,7 @@ _ROUTES: Mapping[str, Mapping[str, Route]] = {
     "/status": {"GET": _get_status},
     "/stripe/keys": {"POST": _post_stripe_key},
     "/stripe/prices": {"POST": _post_stripe_price},
+    "/stripe/subscriptions": {"POST": _post_stripe_subscription},
     "/events": {"POST": _post_event},
     "/licenzy/subscription": {"POST": _post_licenzy_subscription},
     "/licenzy/error-envelope": {"POST": _post_licenzy_error_envelope},

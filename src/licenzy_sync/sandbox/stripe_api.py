@@ -24,6 +24,7 @@ from licenzy_sync.sandbox import stripe_events as events
 from licenzy_sync.sandbox import stripe_prices as prices
 from licenzy_sync.sandbox import stripe_products as products
 from licenzy_sync.sandbox import stripe_spec
+from licenzy_sync.sandbox import stripe_subscriptions as subscriptions
 from licenzy_sync.sandbox import stripe_webhooks as webhooks
 from licenzy_sync.sandbox.http import Request, Response
 from licenzy_sync.sandbox.store import Store, Tx
@@ -94,6 +95,7 @@ _ROUTES: Mapping[tuple[str, str], Callable[..., Obj]] = {
     ("POST", "/v1/prices"): prices.create,
     ("GET", "/v1/prices/{price}"): prices.retrieve,
     ("POST", "/v1/prices/{price}"): prices.update,
+    ("GET", "/v1/subscriptions"): subscriptions.list_,
     ("GET", "/v1/webhook_endpoints"): webhooks.list_,
     ("POST", "/v1/webhook_endpoints"): webhooks.create,
     ("GET", "/v1/webhook_endpoints/{webhook_endpoint}"): webhooks.retrieve,

@@ -243,9 +243,11 @@ def update(ctx: Ctx, params: Mapping[str, Any], price_id: str) -> Obj:
 
 
 def list_(ctx: Ctx, params: Mapping[str, Any]) -> Obj:
+    """Active prices unless ``active=false`` asks for the archived ones, as on Stripe."""
     check_params(params, _LIST)
     expand = expand_paths(params, {"data.product"})
     active = opt_bool(params, "active")
+    active = True if active is None else active
     product = opt_str(params, "product")
     type_ = opt_enum(params, "type", ("one_time", "recurring"))
     currency = opt_str(params, "currency")
@@ -265,7 +267,7 @@ def list_(ctx: Ctx, params: Mapping[str, Any]) -> Obj:
     def match(price: Obj) -> bool:
         schedule = price["recurring"] or {}
         return (
-            (active is None or price["active"] == active)
+            price["active"] == active
             and (product is None or price["product"] == product)
             and (type_ is None or price["type"] == type_)
             and (currency is None or price["currency"] == currency.lower())

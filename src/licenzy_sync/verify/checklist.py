@@ -63,7 +63,12 @@ def _runtime_key(loaded: LoadedConfig) -> ChecklistItem:
 
 def _catalog(loaded: LoadedConfig, live: ModeResult) -> ChecklistItem:
     products = loaded.config.products
-    test_only = [code for code, p in products.items() if p.price.test and not p.price.live]
+    declared = loaded.config.modes.declared()
+    test_only = [
+        code
+        for code, p in products.items()
+        if p.priced_in("test", declared) and not p.priced_in("live", declared)
+    ]
     failed = [check.code for check in live.checks if not check.proven]
     detail = f"{len(live.checks) - len(failed)} of {len(live.checks)} live product(s) proven"
     if failed:

@@ -37,11 +37,12 @@ class CheckoutCheck:
     stripe_budget: Callable[[], object]
     """Takes one request from the mode's Stripe rate limiter: Licenzy opens each session
     with a Stripe call on the same account, which counts against the same Stripe limit."""
+    prices: Mapping[str, str]
+    """The price each product's checkout must charge (`verify.prices`)."""
 
     def run(self, code: str) -> tuple[ProductCheck, list[Finding], str | None]:
         """The check, its findings, and the id of the session it expired (None if none)."""
-        price_id = self.loaded.config.products[code].price.get(self.mode)
-        assert price_id is not None
+        price_id = self.prices[code]
         self.stripe_budget()
         try:
             checkout = self.runtime.create_checkout(code, SUBJECT_REF)

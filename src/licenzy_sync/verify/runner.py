@@ -20,6 +20,7 @@ from licenzy_sync.providers.stripe_writer import StripeWriter
 from licenzy_sync.runtime import Run
 from licenzy_sync.verify.checkout import CheckoutCheck
 from licenzy_sync.verify.model import ModeResult, VerifyReport
+from licenzy_sync.verify.prices import expected_prices
 from licenzy_sync.verify.webhook import WebhookCheck
 
 CHECKOUT_WORKERS = 8
@@ -61,6 +62,7 @@ def verify(request: VerifyRequest, channels: Channels | None = None) -> VerifyRe
                 ),
                 writers,
                 channels.get(system_name(run.targets.stripe[mode])).limiter.acquire,
+                expected_prices(request.loaded, mode, writers[mode], _codes(request, mode)),
             )
             for mode, key in run.targets.runtime_keys.items()
         }
@@ -95,7 +97,8 @@ def verify(request: VerifyRequest, channels: Channels | None = None) -> VerifyRe
 def _codes(request: VerifyRequest, mode: Mode) -> list[str]:
     products = request.loaded.config.products
     wanted = request.products or list(products)
-    return [code for code in wanted if products[code].price.get(mode)]
+    declared = request.loaded.config.modes.declared()
+    return [code for code in wanted if products[code].priced_in(mode, declared)]
 
 
 def _prove_webhooks(
