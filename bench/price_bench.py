@@ -39,6 +39,7 @@ from common import (
 )
 
 from licenzy_sync.keys import MODES, Mode
+from licenzy_sync.providers.network import DEFAULT_LICENZY_RATE
 from licenzy_sync.providers.retry import DEFAULT_RATES, HEADROOM
 
 SIZES = (10, 200, 2_000)
@@ -94,7 +95,8 @@ def run(sizes: list[int]) -> list[Row]:
             seed_state(directory, config, products, converged=False)
             with served(directory) as base, httpx.Client(base_url=base) as http:
                 slow_network(http)
-                done = apply_once(base, config, http, Path(scratch) / f"apply-{size}.out")
+                output = Path(scratch) / f"apply-{size}.out"
+                done = apply_once(base, config, http, output, DEFAULT_LICENZY_RATE)
             expected = len(MODES) * (3 * size + CHANGES_PER_MODE)
             if done.written != expected:
                 raise SystemExit(f"{size}: {done.written} writes, expected {expected}")

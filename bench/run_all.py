@@ -5,9 +5,10 @@
 Each harness runs as its own process with ``--write`` and its default sizes; the first that
 fails stops the run (its sections keep their previous numbers) and exits 1. ``--smoke`` runs
 each at its smallest size without writing anything: what the test suite does to keep the
-harnesses working. A full run takes about ten minutes on a 2-core machine, most of it the
-apply of 2,000 products per mode at the default Licenzy pace (about 80 s, by design) and the
-plans of 10,000 products per mode.
+harnesses working. A full run takes about eighteen minutes on a 2-core machine, most of it
+the creation of 2,000 declared prices per mode at Stripe's test rate limit (about 7 minutes,
+by design), the apply of 2,000 products per mode at the default Licenzy pace (about 80 s) and
+the plans of 10,000 products per mode.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ BENCHES: dict[str, list[str]] = {
     "plan_bench.py": ["--sizes", "10", "--repeats", "1"],
     "apply_bench.py": ["--sizes", "10", "--rates", "50"],
     "verify_bench.py": ["--sizes", "2", "--repeats", "1"],
+    "price_bench.py": ["--sizes", "10"],
 }
 """Each harness and the arguments of its smallest run."""
 
