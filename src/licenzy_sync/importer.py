@@ -37,7 +37,7 @@ from licenzy_sync.providers.stripe_catalog import StripePriceDetail
 from licenzy_sync.redact import redact
 from licenzy_sync.render.findings_text import format_findings, printable
 from licenzy_sync.rules.static import static_findings
-from licenzy_sync.runtime import Emulators, prepare
+from licenzy_sync.runtime import Emulators, Run, prepare
 from licenzy_sync.scaffold import MODELINE, replace_file, schema_note, write_schema
 from licenzy_sync.state import LicenzyModeSnapshot, LicenzyProduct, StripePrice, StripeSnapshot
 
@@ -95,6 +95,20 @@ def skeleton(project: str, modes: list[Mode]) -> LoadedConfig:
     return LoadedConfig(Path(SOURCE), config, SourceMap(SOURCE))
 
 
+def _prepared(project: str, modes: list[Mode], sandbox: Emulators | None) -> Run:
+    """The run of a skeleton file for the project, or the error that stops the import."""
+    loaded = skeleton(project, modes)
+    problems = [f for f in static_findings(loaded) if f.is_error]
+    try:
+        if problems:
+            raise ConfigInvalid(problems)
+        return prepare(loaded, modes, sandbox=sandbox)
+    except ConfigInvalid as error:
+        raise LicenzySyncError(
+            "cannot import:\n" + "\n".join(format_findings(error.findings))
+        ) from None
+
+
 def read_existing(
     project: str,
     modes: list[Mode],
@@ -112,16 +126,7 @@ def read_existing(
     from licenzy_sync.providers.retry import Channels
     from licenzy_sync.providers.stripe_reader import StripeReader
 
-    loaded = skeleton(project, modes)
-    problems = [f for f in static_findings(loaded) if f.is_error]
-    try:
-        if problems:
-            raise ConfigInvalid(problems)
-        run = prepare(loaded, modes, sandbox=sandbox)
-    except ConfigInvalid as error:
-        raise LicenzySyncError(
-            "cannot import:\n" + "\n".join(format_findings(error.findings))
-        ) from None
+    run = _prepared(project, modes, sandbox)
     channels = Channels()
     targets = run.targets
     with LicenzyClient(

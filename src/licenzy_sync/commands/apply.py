@@ -85,8 +85,8 @@ def apply(
     or changes that remain.
     """
     from licenzy_sync.apply.converge import ROUNDS
-    from licenzy_sync.commands.targeting import narrowed, parsed
-    from licenzy_sync.projects import expand_configs, plan_projects, raise_alone
+    from licenzy_sync.commands.targeting import parsed
+    from licenzy_sync.projects import expand_configs, raise_alone
     from licenzy_sync.providers.retry import Channels
 
     console = Console(no_color, verbose)
@@ -95,24 +95,33 @@ def apply(
             "--target cannot be given with PLANFILE: a saved plan applies exactly the targets "
             "it was planned with (give --target to `plan --out`)"
         )
-    wanted = parsed(targets, console)
     options = _Options(prune, sandbox, auto_approve, Channels(), console)
     explicit = ctx.get_parameter_source("config_paths") is not click.core.ParameterSource.DEFAULT
     configs = expand_configs(config_paths)
     if planfile is not None:
         outcomes = _check_saved(planfile, configs if explicit else None, options)
     else:
-        planned = plan_projects(
-            configs,
-            mode,
-            sandbox=sandbox,
-            prune=prune,
-            console=console,
-            channels=options.channels,
-        )
-        outcomes = narrowed(planned, wanted, lambda pair: pair[0], lambda pair, p: (p, pair[1]))
+        outcomes = _planned(configs, mode, parsed(targets, console), options)
     raise_alone(outcomes)
     _apply_outcomes(outcomes, 1 if planfile is not None else ROUNDS, options)
+
+
+def _planned(
+    configs: list[Path], mode: str, wanted: tuple[str, ...], options: _Options
+) -> Planned:
+    """Every project planned, and narrowed to the targets when --target names any."""
+    from licenzy_sync.commands.targeting import narrowed
+    from licenzy_sync.projects import plan_projects
+
+    planned = plan_projects(
+        configs,
+        mode,
+        sandbox=options.sandbox,
+        prune=options.prune,
+        console=options.console,
+        channels=options.channels,
+    )
+    return narrowed(planned, wanted, lambda pair: pair[0], lambda pair, p: (p, pair[1]))
 
 
 class _Options:

@@ -147,6 +147,24 @@ def _omissions(plan: Plan, cut: _Cut) -> list[str]:
     return notes
 
 
+def _page(plan: Plan, room: str) -> dict[str, Any]:
+    """What the comment's template shows of the plan as a whole."""
+    emoji, status = plan_status(plan)
+    return {
+        "marker": marker(plan.project),
+        "emoji": emoji,
+        "status": status,
+        "plan": plan,
+        "counts": [(a, SYMBOLS.get(a, ""), n) for a, n in plan.counts().items()],
+        "unchanged": plan.counts()["no-op"],
+        "findings_summary": summary(plan.findings),
+        "command": FULL_PLAN_COMMAND,
+        "stop": errors_line(plan),
+        "targeted": targeting_line(plan),
+        "room": room,
+    }
+
+
 def render_markdown(
     plan: Plan, limit: int = GITHUB_COMMENT_LIMIT, *, room: str | None = None
 ) -> str:
@@ -160,20 +178,7 @@ def render_markdown(
     ensure_secret_free(plan, "show the plan")
     plan = canonical(plan)
     template = _template()
-    emoji, status = plan_status(plan)
-    page = {
-        "marker": marker(plan.project),
-        "emoji": emoji,
-        "status": status,
-        "plan": plan,
-        "counts": [(a, SYMBOLS.get(a, ""), n) for a, n in plan.counts().items()],
-        "unchanged": plan.counts()["no-op"],
-        "findings_summary": summary(plan.findings),
-        "command": FULL_PLAN_COMMAND,
-        "stop": errors_line(plan),
-        "targeted": targeting_line(plan),
-        "room": room or f"GitHub's {limit:,}-character comment limit",
-    }
+    page = _page(plan, room or f"GitHub's {limit:,}-character comment limit")
     # Each finding row and resource section is rendered once, by the template's macros, and
     # only until their sizes add up past the limit: pieces after that can never be shown.
     # The macros are attributes jinja2 cannot type, hence Any.
