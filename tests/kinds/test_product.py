@@ -107,3 +107,18 @@ def test_drift_classification(action: Any, field: str | None, classification: st
     [verdict] = UNIT.drift(change, Plan("proj_x", ["test"], [change]))
     assert verdict.classification == classification
     assert (verdict.field.field if verdict.field else None) == field
+
+
+@pytest.mark.parametrize(
+    ("fields", "line"),
+    [
+        ({"kind": "time_pass", "name": "Day", "duration_days": 1}, 'time_pass "Day", 1 day'),
+        ({"kind": "time_pass", "name": "Week", "duration_days": 7}, 'time_pass "Week", 7 days'),
+        ({"kind": "usage_pack", "name": "One", "units": 1}, 'usage_pack "One", 1 unit'),
+    ],
+)
+def test_a_created_product_reads_in_one_line_with_its_counts_in_agreement(
+    fields: dict[str, Any], line: str
+) -> None:
+    change = ResourceChange(at=AT, action="create", after=fields)
+    assert UNIT.headline(change) == line

@@ -32,7 +32,7 @@ from licenzy_sync.plan.ownership import (
     markers,
 )
 from licenzy_sync.providers.licenzy_client import ProductExists
-from licenzy_sync.render.findings_text import item_text, printable, value_text
+from licenzy_sync.render.findings_text import item_text, plural, printable, value_text
 from licenzy_sync.rules import catalog as r
 from licenzy_sync.state import LicenzyProduct
 
@@ -347,9 +347,12 @@ def _one_line(values: Mapping[str, Any]) -> str:
     head = printable(str(fields.pop("kind", NAME)))
     name = fields.pop("name", None)
     parts = [head if name is None else f"{head} {value_text(name)}"]
-    for key, unit in (("duration_days", "days"), ("units", "units")):
-        if fields.get(key) is not None:
-            parts.append(f"{value_text(fields.pop(key))} {unit}")
+    for key, noun in (("duration_days", "day"), ("units", "unit")):
+        count = fields.pop(key, None)
+        if isinstance(count, int) and not isinstance(count, bool):
+            parts.append(plural(count, noun))
+        elif count is not None:
+            parts.append(f"{value_text(count)} {noun}s")
     if fields.get("stripe_price_id") is not None:
         price = fields.pop("stripe_price_id")
         known = isinstance(price, KnownAfterApply)
