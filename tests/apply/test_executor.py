@@ -501,3 +501,18 @@ def test_a_change_taking_another_objects_value_joins_its_chain() -> None:
     other = ResourceChange(at=addresses.product("test", "C"), action="create", after={})
     live = ResourceChange(at=addresses.product("live", "A"), action="create", after={})
     assert chains([price, taker, other, live]) == [[price, taker], [live], [other]]
+
+
+def test_a_stop_request_ends_a_chain_after_the_write_in_flight(tmp_path: Path) -> None:
+    """A new price's id is not lost with the run (a re-run finds the price by its lookup key),
+    so unlike a new endpoint's secret it does not keep the chain going."""
+    stop = StopRequest()
+    world = World(tmp_path, state(endpoints=[endpoint()]), config={"products": DECLARED_PASS})
+    world.stripe.before_product = lambda name: stop.request("SIGINT")
+    with pytest.raises(ApplyStopped) as stopped:
+        world.executor(stop=stop).execute()
+    assert [entry[0] for entry in world.writes()] == [
+        "stripe.create_product",
+        "stripe.create_price",
+    ]
+    assert [r.type for r in stopped.value.landing.not_tried] == ["product", "default_price"]

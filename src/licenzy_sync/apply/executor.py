@@ -218,10 +218,11 @@ class Executor:
         )
 
     def _takes_produced(self, unit: Kind, resource: ResourceChange) -> bool:
-        """A write that takes a value this run produced is finished even after a stop
-        request: the value exists only in memory (the signing secret of an endpoint this run
-        created: an endpoint whose secret Licenzy lacks delivers events Licenzy rejects)."""
-        return any(self.produced(output) is not None for output in unit.inputs(resource))
+        """A write that takes a secret this run produced is finished even after a stop
+        request: the secret exists only in memory (the signing secret of an endpoint this run
+        created: an endpoint whose secret Licenzy lacks delivers events Licenzy rejects). Ids,
+        a new price's included, are found again by the next run's reads."""
+        return any(isinstance(self.produced(o), Secret) for o in unit.inputs(resource))
 
     # `kinds.base.Writes`.
 
