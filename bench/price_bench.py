@@ -44,6 +44,8 @@ from licenzy_sync.providers.retry import DEFAULT_RATES, HEADROOM
 
 SIZES = (10, 200, 2_000)
 HEADING = "## declared prices (served sandbox, 50 ms latency, Stripe rate limit on)"
+TARGET = 1.2
+"""The wall time issue 16 asks for, in floors."""
 WRITES_PER_PRICE = 3
 """Stripe writes per declared price and mode: its product, the price, the default price."""
 
@@ -55,6 +57,10 @@ class Row:
     licenzy: int
     written: int
     seconds: float
+    planning: float
+    """Seconds from spawn to the first write."""
+    writing: float
+    """Seconds from the first write to the last."""
 
     @property
     def floor(self) -> float:
@@ -101,7 +107,10 @@ def run(sizes: list[int]) -> list[Row]:
             if done.written != expected:
                 raise SystemExit(f"{size}: {done.written} writes, expected {expected}")
             stripe: dict[Mode, int] = {mode: done.requests[f"stripe.{mode}"] for mode in MODES}
-            row = Row(size, stripe, done.requests["licenzy"], done.written, done.seconds)
+            row = Row(
+                size, stripe, done.requests["licenzy"], done.written, done.seconds,
+                done.planning, done.writing,
+            )
             print(f"{size}: {row.seconds:.1f} s, floor {row.floor:.1f} s", file=sys.stderr)
             rows.append(row)
     return rows
@@ -112,7 +121,8 @@ def analysis(rows: list[Row]) -> str:
     r = max(rows, key=lambda row: row.size)
     writes = WRITES_PER_PRICE * r.size
     pacing = r.stripe["test"] / DEFAULT_RATES["stripe.test"]
-    licenzy = r.size * len(MODES) / DEFAULT_RATES["licenzy"]
+    rest = r.seconds - r.planning - r.writing
+    met = "is met" if r.seconds <= TARGET * r.floor else "is not met"
     return (
         f"Where the time goes ({r.size:,} prices per mode):\n\n"
         f"- Requests are at the floor: {r.stripe['test']:,} Stripe test requests are the "
@@ -121,12 +131,13 @@ def analysis(rows: list[Row]) -> str:
         "that is cheaper than lookups by key).\n"
         f"- The CLI paces Stripe at {HEADROOM:.0%} of its limit: {pacing:.0f} s for the test "
         f"mode's requests ({pacing / r.floor:.2f}x the floor) before anything else.\n"
-        "- Writes run in phases: the Licenzy products (phase 3) wait for every price "
-        f"(phase 2), and the default prices (phase 4) for every product; about {licenzy:.0f} "
-        "s of Licenzy creates at its pace overlap no Stripe write. Overlapping them needs "
-        "per-object dependencies in the executor instead of phases.\n"
-        "- The rest is the two plans and their rendering, on 2 cores shared with other work "
-        "while this ran. The 1.2x target is not met.\n"
+        f"- Apply's first write came after {r.planning:.1f} s (startup, reads, planning, "
+        f"rendering); its writes took {r.writing:.1f} s from first to last: each product's "
+        "price, Licenzy product and default price run as one chain, chains concurrently, so "
+        "the Licenzy creates overlap the Stripe writes and the test mode's pace is the bound. "
+        f"The closing plan and exit took {rest:.1f} s.\n"
+        f"- On 2 cores shared with the sandbox serving every request. The {TARGET}x target "
+        f"{met}.\n"
     )
 
 

@@ -8,22 +8,25 @@ The fakes implement the typed provider calls the units make (`kinds.base.StripeW
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from licenzy_sync.apply.executor import Executor, Raced
+from licenzy_sync.apply.executor import Executor, Raced, chains
 from licenzy_sync.apply.interrupts import StopRequest
 from licenzy_sync.apply.landing import ApplyStopped
 from licenzy_sync.config.secrets import Secret
 from licenzy_sync.errors import LicenzySyncError
 from licenzy_sync.keys import Mode
+from licenzy_sync.kinds.stripe_price import NEW_PRICE, PRICE_ID
 from licenzy_sync.output import Console
+from licenzy_sync.plan import addresses
 from licenzy_sync.plan.addresses import Address
-from licenzy_sync.plan.model import Plan, ResourceChange
+from licenzy_sync.plan.model import KnownAfterApply, Plan, ResourceChange
 from licenzy_sync.plan.ownership import SECRET_LAST4_KEY, markers
 from licenzy_sync.providers import ProviderError
 from licenzy_sync.providers.licenzy_client import ProductExists, ProductNotFound
@@ -58,6 +61,8 @@ class FakeStripe:
         self.endpoints = {e.id: e for e in endpoints}
         self.fail_create: Exception | None = None
         self.after_create: StopRequest | None = None
+        self.before_product: Callable[[str], None] | None = None
+        """Called with the product's name before a Stripe product is made."""
 
     def create_endpoint(self, params: Any, *, idempotency_key: str) -> Created:
         self.log.append(("stripe.create", params["url"]))
@@ -84,8 +89,11 @@ class FakeStripe:
         self.endpoints.pop(endpoint_id)
 
     def create_product(self, params: Any, *, idempotency_key: str) -> StripeProduct:
+        if self.before_product is not None:
+            self.before_product(params["name"])
         self.log.append(("stripe.create_product", params["name"]))
-        return StripeProduct("prod_new", False, True, params["name"], None, {})
+        made = f"prod_{params['name']}"
+        return StripeProduct(made, False, True, params["name"], None, {})
 
     def update_product(
         self, product_id: str, params: Any, *, idempotency_key: str
@@ -97,7 +105,7 @@ class FakeStripe:
         self.log.append(("stripe.create_price", params["product"], params["unit_amount"]))
         if self.fail_create is not None:
             raise self.fail_create
-        return _price_detail("price_new", params["product"])
+        return _price_detail(params["product"].replace("prod_", "price_"), params["product"])
 
     def update_price(
         self, price_id: str, params: Any, *, idempotency_key: str
@@ -120,6 +128,8 @@ class FakeLicenzy:
         self.remote = remote
         self.fail: dict[str, Exception] = {}
         self.created: dict[str, dict[str, Any]] = {}
+        self.after_create: Callable[[str], None] | None = None
+        """Called with the code of each product made."""
 
     def _call(self, name: str, *args: Any) -> None:
         self.log.append((f"licenzy.{name}", *args))
@@ -140,6 +150,8 @@ class FakeLicenzy:
     ) -> None:
         self._call("create_product", fields["code"])
         self.created[fields["code"]] = dict(fields)
+        if self.after_create is not None:
+            self.after_create(fields["code"])
 
     def get_product(self, project_id: str, mode: Mode, code: str) -> LicenzyProduct:
         self._call("get_product", code)
@@ -373,11 +385,11 @@ def test_a_declared_price_is_made_before_the_product_that_sells_it(tmp_path: Pat
     world.executor().execute()
     assert world.writes() == [
         ("stripe.create_product", "PASS"),
-        ("stripe.create_price", "prod_new", 900),
+        ("stripe.create_price", "prod_PASS", 900),
         ("licenzy.create_product", "PASS"),
-        ("stripe.update_product", "prod_new", {"default_price": "price_new"}),
+        ("stripe.update_product", "prod_PASS", {"default_price": "price_PASS"}),
     ]
-    assert world.licenzy.created["PASS"]["stripe_price_id"] == "price_new"
+    assert world.licenzy.created["PASS"]["stripe_price_id"] == "price_PASS"
 
 
 def test_a_failed_price_create_leaves_the_licenzy_product_alone(tmp_path: Path) -> None:
@@ -387,3 +399,120 @@ def test_a_failed_price_create_leaves_the_licenzy_product_alone(tmp_path: Path) 
     with pytest.raises(ApplyStopped):
         world.executor().execute()
     assert [w[0] for w in world.writes()] == ["stripe.create_product", "stripe.create_price"]
+
+
+WAIT = 10.0
+"""Seconds a fake waits for another thread's write: far beyond what it takes, so only an
+executor that never lets that write happen first runs into it."""
+
+
+def _declared(codes: list[str]) -> str:
+    entries = ", ".join(
+        f"{code}: {{kind: time_pass, duration_days: 7, price: {{amount: 900, currency: eur}}}}"
+        for code in codes
+    )
+    return "{" + entries + "}"
+
+
+def test_each_code_writes_its_price_product_and_default_in_order(tmp_path: Path) -> None:
+    codes = [f"C{i:02d}" for i in range(12)]
+    world = World(tmp_path, state(endpoints=[endpoint()]), config={"products": _declared(codes)})
+    world.executor().execute()
+    log = world.writes()
+    assert len(log) == 4 * len(codes)
+    for code in codes:
+        chain = [
+            ("stripe.create_product", code),
+            ("stripe.create_price", f"prod_{code}", 900),
+            ("licenzy.create_product", code),
+            ("stripe.update_product", f"prod_{code}", {"default_price": f"price_{code}"}),
+        ]
+        assert [log.index(write) for write in chain] == sorted(log.index(w) for w in chain)
+        assert world.licenzy.created[code]["stripe_price_id"] == f"price_{code}"
+
+
+def test_one_codes_licenzy_write_does_not_wait_for_another_codes_stripe_price(
+    tmp_path: Path,
+) -> None:
+    """Observed: phases made every Licenzy create wait for every Stripe price, so Licenzy's
+    writes overlapped no Stripe write (bench/RESULTS.md, declared prices)."""
+    declared = {"products": _declared(["A", "B"])}
+    world = World(tmp_path, state(endpoints=[endpoint()]), config=declared)
+    b_in_licenzy = threading.Event()
+    waited: list[bool] = []
+    world.licenzy.after_create = lambda code: b_in_licenzy.set() if code == "B" else None
+
+    def hold_a(name: str) -> None:
+        if name == "A":
+            waited.append(b_in_licenzy.wait(WAIT))
+
+    world.stripe.before_product = hold_a
+    world.executor().execute()
+    assert waited == [True]
+    log = world.writes()
+    assert log.index(("licenzy.create_product", "B")) < log.index(("stripe.create_product", "A"))
+
+
+def test_archives_wait_for_every_chain(tmp_path: Path) -> None:
+    codes = [f"C{i:02d}" for i in range(10)]
+    remote = state(endpoints=[endpoint()], products=[_old_product()])
+    world = World(tmp_path, remote, config={"products": _declared(codes)}, prune=True)
+    world.executor().execute()
+    log = world.writes()
+    assert len(log) == 4 * len(codes) + 1
+    assert log[-1] == ("licenzy.archive_product", "OLD")
+
+
+def test_a_failure_starts_no_new_step_and_lists_the_rest_as_not_tried(tmp_path: Path) -> None:
+    """Chains already in flight finish their current step; no chain takes its next one, and
+    no chain still queued starts."""
+    codes = [f"C{i:02d}" for i in range(30)]
+    remote = state(endpoints=[endpoint()], products=[_old_product()])
+    world = World(tmp_path, remote, config={"products": _declared(codes)}, prune=True)
+    failed = threading.Event()
+
+    def fail_the_first(name: str) -> None:
+        if name == "C00":
+            failed.set()
+            raise ProviderError("Stripe: HTTP 500")
+        failed.wait(WAIT)
+
+    world.stripe.before_product = fail_the_first
+    executor = world.executor()
+    with pytest.raises(ApplyStopped) as stopped:
+        executor.execute()
+    landing = stopped.value.landing
+    assert [r.address for r, _ in landing.failed] == ["stripe.test.stripe_price[C00]"]
+    assert {r.type for r in landing.written} <= {"stripe_price"}
+    assert len(landing.written) < Channels().workers("licenzy") < len(codes) - 1
+    everything = [*landing.written, *[r for r, _ in landing.failed], *landing.not_tried]
+    assert sorted(r.address for r in everything) == sorted(s.address for s in executor.steps)
+    assert "licenzy.test.product[OLD]" in {r.address for r in landing.not_tried}
+    assert not [w for w in world.writes() if w[0].startswith("licenzy.")]
+
+
+def test_a_change_taking_another_objects_value_joins_its_chain() -> None:
+    price = ResourceChange(at=addresses.stripe_price("test", "A"), action="create")
+    taker = ResourceChange(
+        at=addresses.product("test", "B"),
+        action="create",
+        after={"stripe_price_id": KnownAfterApply(NEW_PRICE, of=price.at, output=PRICE_ID)},
+    )
+    other = ResourceChange(at=addresses.product("test", "C"), action="create", after={})
+    live = ResourceChange(at=addresses.product("live", "A"), action="create", after={})
+    assert chains([price, taker, other, live]) == [[price, taker], [live], [other]]
+
+
+def test_a_stop_request_ends_a_chain_after_the_write_in_flight(tmp_path: Path) -> None:
+    """A new price's id is not lost with the run (a re-run finds the price by its lookup key),
+    so unlike a new endpoint's secret it does not keep the chain going."""
+    stop = StopRequest()
+    world = World(tmp_path, state(endpoints=[endpoint()]), config={"products": DECLARED_PASS})
+    world.stripe.before_product = lambda name: stop.request("SIGINT")
+    with pytest.raises(ApplyStopped) as stopped:
+        world.executor(stop=stop).execute()
+    assert [entry[0] for entry in world.writes()] == [
+        "stripe.create_product",
+        "stripe.create_price",
+    ]
+    assert [r.type for r in stopped.value.landing.not_tried] == ["product", "default_price"]

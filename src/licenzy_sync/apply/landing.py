@@ -1,6 +1,6 @@
 """What an apply that stopped early leaves behind, said in one screen.
 
-An apply stops early when a phase has failures or a signal asks it to. Either way the user
+An apply stops early when a write fails or a signal asks it to. Either way the user
 needs the same three things: what was written (it stays written), what was not, and how to
 converge. Failures are grouped by reason, so a Licenzy that answers 500 to forty product
 writes is one line with a count, not forty.

@@ -76,7 +76,7 @@ def apply(
     covers only them; errors elsewhere are shown as not targeted and do not block. A PLANFILE
     saved with --target applies exactly its own targets.
 
-    On SIGINT/SIGTERM the writes in flight finish and no new one starts; a failing phase stops
+    On SIGINT/SIGTERM the writes in flight finish and no new one starts; a failing write stops
     the same way. Either way one summary says what was written and what was not (exit 1), and
     running apply again converges. A second signal stops at once.
 
