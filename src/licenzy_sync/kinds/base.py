@@ -20,6 +20,7 @@ from licenzy_sync.plan.addresses import Address
 from licenzy_sync.plan.context import PlanContext
 from licenzy_sync.plan.model import FieldChange, Plan, ResourceChange
 from licenzy_sync.state import LicenzyConnection, LicenzyProduct, StripeEndpoint
+from licenzy_sync.stripe_permissions import Resource
 
 if TYPE_CHECKING:
     from stripe.params import (
@@ -159,6 +160,8 @@ class Kind(Protocol):
     """The kind in addresses: ``product``, ``webhook_endpoint``..."""
     section: str
     """The heading its changes are listed under in text plans."""
+    stripe_writes: tuple[Resource, ...]
+    """The Stripe resources its writes need, for the restricted-key check (LZ140)."""
 
     def plan(self, ctx: PlanContext, mode: Mode) -> None:
         """Compare the config's desired objects of this kind with what was read; record

@@ -35,6 +35,7 @@ from licenzy_sync.plan.model import (
     ResourceChange,
 )
 from licenzy_sync.plan.ownership import REPLACES_KEY, is_managed
+from licenzy_sync.stripe_permissions import PRICES, PRODUCTS, Resource
 
 NAME = "default_price"
 
@@ -42,6 +43,7 @@ NAME = "default_price"
 class DefaultPriceKind:
     name = NAME
     section = PRICES_SECTION
+    stripe_writes: tuple[Resource, ...] = (PRODUCTS, PRICES)
 
     def headline(self, change: ResourceChange) -> str | None:
         return None

@@ -35,6 +35,7 @@ from licenzy_sync.providers.licenzy_client import ProductExists
 from licenzy_sync.render.findings_text import item_text, plural, printable, value_text
 from licenzy_sync.rules import catalog as r
 from licenzy_sync.state import LicenzyProduct
+from licenzy_sync.stripe_permissions import Resource
 
 NAME = "product"
 COMPARED = ("kind", "stripe_price_id", "name", "units", "duration_days", "metadata", "status")
@@ -55,6 +56,7 @@ BREAKING_FIELDS = {
 class ProductKind:
     name = NAME
     section = "Products"
+    stripe_writes: tuple[Resource, ...] = ()
 
     def headline(self, change: ResourceChange) -> str | None:
         """A created or archived product in one line, e.g. ``usage_pack "Credits", 100 units,

@@ -41,6 +41,7 @@ from licenzy_sync.plan.model import (
 from licenzy_sync.plan.ownership import MANAGED_BY, MANAGED_BY_KEY, REPLACES_KEY, is_managed
 from licenzy_sync.providers.stripe_catalog import StripePriceDetail, replaced_fields
 from licenzy_sync.rules import catalog as r
+from licenzy_sync.stripe_permissions import PRICES, PRODUCTS, Resource
 
 if TYPE_CHECKING:
     from stripe.params import PriceCreateParams, PriceUpdateParams, ProductCreateParams
@@ -125,6 +126,7 @@ def resolved(change: ResourceChange, writes: Writes, value: Any) -> str:
 class StripePriceKind:
     name = NAME
     section = PRICES_SECTION
+    stripe_writes: tuple[Resource, ...] = (PRODUCTS, PRICES)
 
     def headline(self, change: ResourceChange) -> str | None:
         return None

@@ -40,6 +40,7 @@ from licenzy_sync.plan.ownership import SECRET_LAST4_KEY, endpoint_markers, endp
 from licenzy_sync.rules import catalog as r
 from licenzy_sync.rules.catalog import Rule
 from licenzy_sync.state import LicenzyConnection, StripeEndpoint
+from licenzy_sync.stripe_permissions import WEBHOOK_ENDPOINTS, Resource
 from licenzy_sync.targets import TENANT_WEBHOOK_PATH
 
 if TYPE_CHECKING:
@@ -76,6 +77,7 @@ def signing_secret(mode: Mode) -> Output:
 class EndpointKind:
     name = NAME
     section = WEBHOOK_SECTION
+    stripe_writes: tuple[Resource, ...] = (WEBHOOK_ENDPOINTS,)
 
     def headline(self, change: ResourceChange) -> str | None:
         return None

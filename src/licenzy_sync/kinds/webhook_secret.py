@@ -29,6 +29,7 @@ from licenzy_sync.plan.model import Action, FieldChange, KnownAfterApply, Plan, 
 from licenzy_sync.render.findings_text import printable
 from licenzy_sync.rules import catalog as r
 from licenzy_sync.state import LicenzyConnection
+from licenzy_sync.stripe_permissions import Resource
 
 NAME = "webhook_secret"
 NEW_ENDPOINT = "the new endpoint's signing secret"
@@ -40,6 +41,7 @@ PRODUCED_BY = ("create", "replace")
 class SecretKind:
     name = NAME
     section = WEBHOOK_SECTION
+    stripe_writes: tuple[Resource, ...] = ()
 
     def headline(self, change: ResourceChange) -> str | None:
         """Where the stored secret comes from; its value is never in a plan."""

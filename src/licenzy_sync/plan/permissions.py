@@ -13,25 +13,14 @@ from collections.abc import Callable
 from licenzy_sync.config.load import LoadedConfig
 from licenzy_sync.findings import Finding
 from licenzy_sync.keys import Mode
+from licenzy_sync.kinds.registry import unit_of
 from licenzy_sync.plan.model import Plan, ResourceChange
 from licenzy_sync.rules import catalog as r
 from licenzy_sync.state import RemoteState
-from licenzy_sync.stripe_permissions import (
-    PRICES,
-    PRODUCTS,
-    WEBHOOK_ENDPOINTS,
-    Resource,
-    permission_label,
-)
+from licenzy_sync.stripe_permissions import Resource, permission_label
 
 Probe = Callable[[Mode, Resource], bool]
 """Whether the mode's key may write a resource (`StripeReader.may_write`)."""
-WRITTEN = {
-    "webhook_endpoint": (WEBHOOK_ENDPOINTS,),
-    "stripe_price": (PRODUCTS, PRICES),
-    "default_price": (PRODUCTS, PRICES),
-}
-"""The Stripe resources each kind's writes need."""
 
 
 def write_access_findings(
@@ -46,8 +35,9 @@ def write_access_findings(
             continue
         first: dict[Resource, ResourceChange] = {}
         for change in plan.changes:
-            if change.system == "stripe" and change.mode == mode:
-                for resource in WRITTEN.get(change.type, ()):
+            unit = unit_of(change)
+            if unit is not None and change.mode == mode:
+                for resource in unit.stripe_writes:
                     first.setdefault(resource, change)
         for resource, change in first.items():
             if not may_write(mode, resource):
