@@ -221,7 +221,7 @@ def job(
     monkeypatch.delenv("GITHUB_EVENT_PATH", raising=False)
     monkeypatch.setattr(
         "licenzy_sync.providers.github_client.RetryPolicy",
-        lambda: RetryPolicy(sleep=lambda _: None),
+        lambda **chosen: RetryPolicy(sleep=lambda _: None, **chosen),
     )
     return Job(tmp_path, monkeypatch, capsys, proxy, outside)
 

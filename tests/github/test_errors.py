@@ -130,6 +130,19 @@ def test_server_errors_and_dropped_connections_are_retried(job: Job) -> None:
     assert len(job.fake.comments) == 1
 
 
+def test_the_attempts_setting_holds_for_github_too(job: Job) -> None:
+    """The README's network limits apply to every system, GitHub included."""
+    job.pull_request()
+    job.monkeypatch.setenv("LICENZY_SYNC_MAX_ATTEMPTS", "2")
+    job.fake.fail("GET", r"/comments$", 503, headers={"retry-after": "0"}, times=10)
+
+    result = job.comment(plan_body("first"))
+
+    assert result.code == 1
+    assert "failed after 2 attempts: HTTP 503" in result.err
+    assert job.fake.count("GET", "/comments") == 2
+
+
 def test_retries_run_out_with_the_last_reason(
     client: GitHub, fake: FakeGitHub, sleeps: Sleeps
 ) -> None:
@@ -271,7 +284,7 @@ def test_an_unreachable_api_fails_after_retries(job: Job) -> None:
     job.monkeypatch.setenv("GITHUB_API_URL", "http://127.0.0.1:9")  # discard port: refused
     job.monkeypatch.setattr(
         "licenzy_sync.providers.github_client.RetryPolicy",
-        lambda: RetryPolicy(sleep=lambda _: None),
+        lambda **chosen: RetryPolicy(sleep=lambda _: None, **chosen),
     )
 
     result = job.comment(plan_body("x"), "--pr", "1")

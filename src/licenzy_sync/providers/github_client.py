@@ -23,6 +23,7 @@ from licenzy_sync import __version__, redact
 from licenzy_sync.endpoints import GITHUB, display, refusal
 from licenzy_sync.errors import LicenzySyncError
 from licenzy_sync.providers import HttpOwner, deadline, safe_text
+from licenzy_sync.providers.network import attempts
 from licenzy_sync.providers.retry import (
     FALLBACK_RATE,
     Channel,
@@ -180,7 +181,7 @@ class GitHub(HttpOwner):
         self._origin = _origin(api_url)
         self._repo = f"/repos/{repository}"
         self._needs = needs
-        self._policy = policy or RetryPolicy()
+        self._policy = policy or RetryPolicy(attempts=attempts())
         self._channel = Channel(
             CHANNEL,
             self._policy,
