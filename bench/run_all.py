@@ -24,6 +24,7 @@ BENCHES: dict[str, list[str]] = {
     "sandbox_throughput.py": ["--seconds", "0.02"],
     "startup_bench.py": ["--rounds", "1"],
     "plan_bench.py": ["--sizes", "10", "--repeats", "1"],
+    "cpu_bench.py": ["--sizes", "10", "--repeats", "1"],
     "apply_bench.py": ["--sizes", "10", "--rates", "50"],
     "verify_bench.py": ["--sizes", "2", "--repeats", "1"],
     "price_bench.py": ["--sizes", "10"],
