@@ -11,6 +11,7 @@ NO_COLOR are decided in one place, and the plain output is deterministic.
 from __future__ import annotations
 
 import textwrap
+from dataclasses import replace
 
 from licenzy_sync.plan.canonical import canonical
 from licenzy_sync.plan.model import Action, Plan, ResourceChange
@@ -156,7 +157,10 @@ def summary_line(plan: Plan) -> str:
 def render_text(plan: Plan, style: Styler = _plain) -> str:
     """The whole plan as text ending in a newline; ``style`` is e.g. ``Console.style``."""
     ensure_secret_free(plan, "show the plan")
-    plan = canonical(plan)
+    unchanged = plan.counts()["no-op"]
+    # Unchanged resources are only counted: putting thousands of them in canonical form first
+    # would cost a converged catalog most of its rendering time.
+    plan = canonical(replace(plan, resources=plan.changes))
     lines: list[str] = []
     targeted = targeting_line(plan)
     if targeted:
@@ -176,7 +180,6 @@ def render_text(plan: Plan, style: Styler = _plain) -> str:
             lines += ["", style(f"{title}:", "bold")]
             lines += _section_lines(members, blocked, style)
         lines.append("")
-    unchanged = plan.counts()["no-op"]
     if unchanged:
         noun = "resource" if unchanged == 1 else "resources"
         lines.append(f"{unchanged} unchanged {noun} not shown.")
