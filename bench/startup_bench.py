@@ -5,6 +5,8 @@ Issue 15's targets, as multiples of the bare interpreter's start measured in the
 (seeded first, as the README's quick start does) at most 20x. The commands run as
 subprocesses round-robin, so a busy spell of the machine slows every case alike, and each
 case's median is taken. A command is what a user types: the installed `licenzy-sync` script.
+An installed package has bytecode, so the children may write it (PYTHONDONTWRITEBYTECODE is
+dropped for them): the warm-up round compiles, the measured rounds read it.
 
     python bench/startup_bench.py [--rounds 10] [--write]
 
@@ -70,7 +72,10 @@ def once(command: list[str], env: dict[str, str], expected: int) -> float:
 
 def run(rounds: int) -> list[Row]:
     with tempfile.TemporaryDirectory(prefix="startup-bench-") as scratch:
-        env = {**os.environ, "LICENZY_SYNC_SANDBOX_DIR": str(Path(scratch) / "sandbox")}
+        env = {
+            **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+            "LICENZY_SYNC_SANDBOX_DIR": str(Path(scratch) / "sandbox"),
+        }
         once([str(CLI), "sandbox", "seed", "-c", str(EXAMPLE)], env, 0)
         times: dict[str, list[float]] = {label: [] for label in CASES}
         for number in range(rounds + 1):
