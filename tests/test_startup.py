@@ -5,7 +5,9 @@ imports that were cut from coming back."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -70,3 +72,30 @@ def test_validate_and_schema_listed_as_click_shortens_them(
         command = cli.get_command(click.Context(cli), name)
         assert command is not None
         assert f"  {name:<8}  {command.get_short_help_str(limit)}\n" in listing
+
+
+def test_plan_on_the_sandbox_imports_no_unused_http_library(tmp_path: Path) -> None:
+    """The stripe SDK's default clients (requests; httpx with anyio for async calls) and
+    httpx's command-line client (rich, pygments) are never used: they are not imported, and
+    stay importable for anyone who wants them."""
+    env = {**os.environ, "LICENZY_SYNC_SANDBOX_DIR": str(tmp_path / "sandbox")}
+    config = str(EXAMPLE)
+    seed, plan = ["sandbox", "seed", "-c", config], ["plan", "--sandbox", "-c", config]
+    modules = imported_by(seed, plan, env=env)
+    assert {"stripe", "httpx", "licenzy_sync.sandbox.inprocess"} <= modules
+    unused = {"requests", "urllib3", "anyio", "rich", "pygments", "httpx._main"}
+    assert not unused & modules
+    assert importlib.util.find_spec("requests") is not None  # installed, so it was avoided
+
+
+def test_hidden_libraries_are_importable_again_after() -> None:
+    code = (
+        "import sys\n"
+        "from licenzy_sync.lean_imports import httpx, stripe\n"
+        "import requests, anyio\n"
+        "assert callable(httpx.Client) and callable(stripe.StripeClient)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
