@@ -3,7 +3,7 @@
 - The stripe SDK picks its default HTTP clients when it is imported: `requests` (with urllib3,
   charset_normalizer, idna and certifi, about 100 ms) for calls, httpx with anyio for async
   ones. licenzy-sync gives every `StripeClient` its own client (`providers.stripe_http`) and
-  makes no async call, so neither default is ever built.
+  makes no async call, so neither default is ever built (httpx is imported anyway, for ours).
 - httpx imports its command-line client (rich and pygments, about 100 ms) whenever those
   happen to be installed beside click.
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import threading
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, cast
 
@@ -28,10 +29,12 @@ __all__ = ["httpx", "stripe"]
 
 UNUSED: dict[str, tuple[str, ...]] = {
     "httpx": ("httpx._main",),
-    "stripe": ("requests", "anyio", "httpx"),
+    "stripe": ("requests", "anyio"),
 }
-"""Each library, and what it imports only for what licenzy-sync does not use (httpx is
-imported on its own, through this module)."""
+"""Each library, and what it imports only for what licenzy-sync does not use."""
+_LOCK = threading.RLock()
+"""Held while a library is imported with modules hidden: a thread importing the other one
+meanwhile must not find them hidden."""
 
 
 def __getattr__(name: str) -> ModuleType:
@@ -39,14 +42,21 @@ def __getattr__(name: str) -> ModuleType:
     imports neither."""
     if name not in UNUSED:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    with _LOCK:
+        if name == "stripe":
+            __getattr__("httpx")  # the SDK imports it to choose its async client: ours first
+        return _import(name, UNUSED[name])
+
+
+def _import(name: str, unused: tuple[str, ...]) -> ModuleType:
     if name in sys.modules:
-        return sys.modules[name]
+        return importlib.import_module(name)
     modules = cast(dict[str, Any], sys.modules)
-    hidden = [unused for unused in UNUSED[name] if unused not in modules]
-    for unused in hidden:
-        modules[unused] = None
+    hidden = [module for module in unused if module not in modules]
+    for module in hidden:
+        modules[module] = None
     try:
         return importlib.import_module(name)
     finally:
-        for unused in hidden:
-            del modules[unused]
+        for module in hidden:
+            del modules[module]
