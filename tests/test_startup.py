@@ -46,6 +46,34 @@ def test_help_imports_click_and_nothing_of_ours_but_the_entry_point() -> None:
     }
 
 
+def test_validate_imports_neither_a_thread_pool_nor_what_online_commands_need() -> None:
+    """A file is checked in one thread; nothing of the network, the sandbox or drift."""
+    modules = imported_by(["validate", "-c", str(EXAMPLE)])
+    assert "licenzy_sync.config.models" in modules
+    online = {"concurrent.futures", "logging", "stripe", "httpx", "jinja2", "licenzy_sync.drift"}
+    assert not online & modules
+    assert not [name for name in modules if name.startswith("licenzy_sync.sandbox")]
+
+
+def test_validate_builds_the_validator_of_config_alone() -> None:
+    """Nested models are validated as part of `Config`; their own validators are built only
+    if something validates them on their own (``defer_build``)."""
+    code = (
+        "from licenzy_sync.cli import main\n"
+        "from licenzy_sync.config import models\n"
+        "import sys\n"
+        "try:\n    main(['validate', '-c', sys.argv[1]])\nexcept SystemExit: pass\n"
+        "built = [name for name, value in vars(models).items() if isinstance(value, type)\n"
+        "         and issubclass(value, models._Model) and value.__pydantic_complete__]\n"
+        "assert built == ['Config'], built\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(EXAMPLE)],
+        capture_output=True, text=True, check=False, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+
+
 @pytest.mark.parametrize("name", sorted(LazyGroup.lazy))
 def test_a_clipped_summary_is_the_first_sentence_of_the_command_s_help(name: str) -> None:
     """Listed commands are not imported; a clipped summary then shortens exactly like the
@@ -85,6 +113,7 @@ def test_plan_on_the_sandbox_imports_no_unused_http_library(tmp_path: Path) -> N
     assert {"stripe", "httpx", "licenzy_sync.sandbox.inprocess"} <= modules
     unused = {"requests", "urllib3", "anyio", "rich", "pygments", "httpx._main"}
     assert not unused & modules
+    assert "licenzy_sync.drift" not in modules
     assert importlib.util.find_spec("requests") is not None  # installed, so it was avoided
 
 
