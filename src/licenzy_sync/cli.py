@@ -36,7 +36,7 @@ class Lazy(NamedTuple):
 
 
 class LazyGroup(click.Group):
-    """Subcommands that live in heavy modules are imported only when invoked."""
+    """Every subcommand is imported only when it is invoked (or its own help is asked for)."""
 
     lazy: ClassVar[dict[str, Lazy]] = {
         "apply": Lazy(
