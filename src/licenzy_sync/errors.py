@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from licenzy_sync.findings import Finding
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from licenzy_sync.findings import Finding
 
 EXIT_OK = 0
 EXIT_ERROR = 1

@@ -11,7 +11,6 @@ from __future__ import annotations
 import glob
 import re
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TypeVar
@@ -111,6 +110,8 @@ def then(outcomes: Sequence[Outcome[A]], work: Callable[[A], T]) -> list[Outcome
 
     if len(outcomes) == 1:
         return [attempt(outcomes[0])]
+    from concurrent.futures import ThreadPoolExecutor
+
     workers = min(MAX_PARALLEL_PROJECTS, len(outcomes))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(attempt, outcomes))

@@ -1,1 +1,1 @@
-"""One module per online command; `licenzy_sync.cli` imports each only when it is invoked."""
+"""One module per command; `licenzy_sync.cli` imports each only when it is invoked."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import types
 import typing
 from dataclasses import dataclass, replace
@@ -208,6 +207,8 @@ def _data_path(loc: tuple[str | int, ...], data: Any) -> DataPath:
 
 
 def _unknown_field(path: DataPath, source: SourceMap, *, suggest: bool) -> Finding:
+    import difflib
+
     name = str(path[-1])
     allowed = _allowed_keys(path[:-1])
     close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6) if suggest else []

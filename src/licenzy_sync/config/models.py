@@ -76,7 +76,11 @@ SecretRef = Annotated[
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    """Each model's validator is built when it is first needed (``defer_build``): a file is
+    validated through `Config` alone, so building every nested model's own validator at import
+    would cost each start of the CLI for nothing."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
 
 PortalMode = Literal["api", "none"]

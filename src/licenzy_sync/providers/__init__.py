@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
@@ -19,6 +18,8 @@ from licenzy_sync import redact
 from licenzy_sync.errors import LicenzySyncError
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     import httpx
 
 T = TypeVar("T")
@@ -73,6 +74,8 @@ def parallel(calls: Sequence[Callable[[], T]], *, workers: int) -> list[T]:
     `raise_failures` once every call has finished."""
     if len(calls) <= 1:
         return [call() for call in calls]
+    from concurrent.futures import ThreadPoolExecutor
+
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(calls)))) as pool:
         futures = [pool.submit(call) for call in calls]
     raise_failures(futures)

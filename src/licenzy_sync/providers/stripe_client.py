@@ -28,7 +28,7 @@ def new_client(
 ) -> stripe.StripeClient:
     """A client with the pinned version, our app info and the SDK's own retries off (every
     call goes through the run's `Channel`)."""
-    import stripe
+    from licenzy_sync.lean_imports import stripe
 
     if stripe.app_info is None or stripe.app_info.get("name") != APP_NAME:
         stripe.set_app_info(APP_NAME, version=__version__, url=APP_URL)

@@ -14,8 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-import stripe
-
+from licenzy_sync.lean_imports import stripe
 from licenzy_sync.providers import wire
 from licenzy_sync.providers.fields import json_kind
 

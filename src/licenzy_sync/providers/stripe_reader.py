@@ -510,7 +510,7 @@ class StripeReader:
         `ProviderError` (never the SDK's message about the key, which quotes part of it).
         ``request`` ("GET /v1/prices") is named when the call fails for good; ``needs`` is the
         restricted-key permission the call requires, named on a 403."""
-        import stripe
+        from licenzy_sync.lean_imports import stripe
 
         def attempt() -> T:
             try:
@@ -632,7 +632,7 @@ def _retry_decision(error: stripe.StripeError) -> Retryable | None:
     """Whether another attempt may succeed, as Stripe's own SDK decides: the server's
     ``Stripe-Should-Retry`` wins, then 409 (lock timeouts and other conflicts), 5xx and lost
     connections are retried; 429 too, with backoff, as Stripe's rate-limit guide advises."""
-    import stripe
+    from licenzy_sync.lean_imports import stripe
 
     advice = header(error.headers, "stripe-should-retry")
     status = error.http_status

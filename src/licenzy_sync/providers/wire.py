@@ -19,9 +19,8 @@ import zlib
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
 from licenzy_sync.endpoints import is_loopback
+from licenzy_sync.lean_imports import httpx
 from licenzy_sync.providers import ProviderError, deadline, safe_text
 from licenzy_sync.providers.network import connect_timeout, request_timeout
 

@@ -14,17 +14,18 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
-from licenzy_sync.drift import FORMAT_VERSION as DRIFT_FORMAT_VERSION
-from licenzy_sync.drift import DriftReport
 from licenzy_sync.errors import ConfigInvalid, LicenzySyncError
 from licenzy_sync.plan.model import FORMAT_VERSION, PROJECTS_KEY, Plan
 from licenzy_sync.projects import Outcome
 from licenzy_sync.redact import redact
 from licenzy_sync.render.findings_text import Styler, format_findings, printable, summary
 from licenzy_sync.render.markdown import CAP_NAME, GITHUB_COMMENT_LIMIT, escape_markdown, measure
+
+if TYPE_CHECKING:
+    from licenzy_sync.drift import DriftReport
 
 T = TypeVar("T")
 
@@ -288,6 +289,7 @@ def reports_text(outcomes: Sequence[Outcome[DriftReport]], style: Styler = _plai
 
 def reports_json(outcomes: Sequence[Outcome[DriftReport]]) -> str:
     """docs/drift-format.md, "Several projects"."""
+    from licenzy_sync.drift import FORMAT_VERSION as DRIFT_FORMAT_VERSION
     from licenzy_sync.render.drift import drift_to_dict
 
     return _dump(

@@ -10,11 +10,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-import stripe
-
 from licenzy_sync.config.load import LoadedConfig
 from licenzy_sync.keys import Mode
+from licenzy_sync.lean_imports import httpx, stripe
 from licenzy_sync.providers.stripe_http import BufferedStripeClient
 from licenzy_sync.sandbox.app import Sandbox
 from licenzy_sync.sandbox.defaults import (

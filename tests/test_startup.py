@@ -1,0 +1,130 @@
+"""What each command imports before it runs: only what it needs, so the CLI starts fast.
+
+Speed itself is the benchmark's business (bench/startup_bench.py); these tests keep the
+imports that were cut from coming back."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+
+from licenzy_sync.cli import LazyGroup, cli
+from tests.cli_runner import run_cli
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "licenzy.yaml.example"
+
+
+def imported_by(*commands: list[str], env: dict[str, str] | None = None) -> set[str]:
+    """The modules a fresh interpreter holds after running ``commands`` through `main`."""
+    code = (
+        "import json, sys\n"
+        "from licenzy_sync.cli import main\n"
+        "for args in json.loads(sys.argv[1]):\n"
+        "    try:\n        main(args)\n    except SystemExit: pass\n"
+        "sys.__stdout__.write('\\n' + json.dumps(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(commands)],
+        capture_output=True, text=True, check=False, env=env, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return set(json.loads(done.stdout.splitlines()[-1]))
+
+
+def test_help_imports_click_and_nothing_of_ours_but_the_entry_point() -> None:
+    ours = {name for name in imported_by(["--help"]) if name.startswith("licenzy_sync")}
+    assert ours == {
+        "licenzy_sync", "licenzy_sync._version", "licenzy_sync.cli", "licenzy_sync.errors",
+        "licenzy_sync.redact",
+    }
+
+
+def test_validate_imports_neither_a_thread_pool_nor_what_online_commands_need() -> None:
+    """A file is checked in one thread; nothing of the network, the sandbox or drift."""
+    modules = imported_by(["validate", "-c", str(EXAMPLE)])
+    assert "licenzy_sync.config.models" in modules
+    online = {"concurrent.futures", "logging", "stripe", "httpx", "jinja2", "licenzy_sync.drift"}
+    assert not online & modules
+    assert not [name for name in modules if name.startswith("licenzy_sync.sandbox")]
+
+
+def test_validate_builds_the_validator_of_config_alone() -> None:
+    """Nested models are validated as part of `Config`; their own validators are built only
+    if something validates them on their own (``defer_build``)."""
+    code = (
+        "from licenzy_sync.cli import main\n"
+        "from licenzy_sync.config import models\n"
+        "import sys\n"
+        "try:\n    main(['validate', '-c', sys.argv[1]])\nexcept SystemExit: pass\n"
+        "built = [name for name, value in vars(models).items() if isinstance(value, type)\n"
+        "         and issubclass(value, models._Model) and value.__pydantic_complete__]\n"
+        "assert built == ['Config'], built\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(EXAMPLE)],
+        capture_output=True, text=True, check=False, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("name", sorted(LazyGroup.lazy))
+def test_a_clipped_summary_is_the_first_sentence_of_the_command_s_help(name: str) -> None:
+    """Listed commands are not imported; a clipped summary then shortens exactly like the
+    command's own help would, at any width."""
+    entry = LazyGroup.lazy[name]
+    command = cli.get_command(click.Context(cli), name)
+    assert command is not None
+    if entry.clipped:
+        assert command.get_short_help_str(10_000) == entry.summary
+        for limit in (30, 45, 66):
+            assert click.Command(name, help=entry.summary).get_short_help_str(
+                limit
+            ) == command.get_short_help_str(limit)
+
+
+@pytest.mark.parametrize("columns", ["60", "80", "200"])
+def test_validate_and_schema_listed_as_click_shortens_them(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, columns: str
+) -> None:
+    monkeypatch.setenv("COLUMNS", columns)
+    listing = run_cli(capsys, "--help").out
+    limit = max(min(int(columns), 80) - 2, 50) - 6 - len("validate")
+    for name in ("schema", "validate"):
+        command = cli.get_command(click.Context(cli), name)
+        assert command is not None
+        assert f"  {name:<8}  {command.get_short_help_str(limit)}\n" in listing
+
+
+def test_plan_on_the_sandbox_imports_no_unused_http_library(tmp_path: Path) -> None:
+    """The stripe SDK's default clients (requests; httpx with anyio for async calls) and
+    httpx's command-line client (rich, pygments) are never used: they are not imported, and
+    stay importable for anyone who wants them."""
+    env = {**os.environ, "LICENZY_SYNC_SANDBOX_DIR": str(tmp_path / "sandbox")}
+    config = str(EXAMPLE)
+    seed, plan = ["sandbox", "seed", "-c", config], ["plan", "--sandbox", "-c", config]
+    modules = imported_by(seed, plan, env=env)
+    assert {"stripe", "httpx", "licenzy_sync.sandbox.inprocess"} <= modules
+    unused = {"requests", "urllib3", "anyio", "rich", "pygments", "httpx._main"}
+    assert not unused & modules
+    assert "licenzy_sync.drift" not in modules
+    assert importlib.util.find_spec("requests") is not None  # installed, so it was avoided
+
+
+def test_hidden_libraries_are_importable_again_after() -> None:
+    code = (
+        "import sys\n"
+        "from licenzy_sync.lean_imports import httpx, stripe\n"
+        "import requests, anyio\n"
+        "assert callable(httpx.Client) and callable(stripe.StripeClient)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
