@@ -119,6 +119,22 @@ def test_plan_on_the_sandbox_imports_no_unused_http_library(tmp_path: Path) -> N
     assert importlib.util.find_spec("requests") is not None  # installed, so it was avoided
 
 
+def test_plan_on_the_sandbox_imports_neither_seeding_nor_what_only_other_runs_need(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A plan checks that the sandbox was seeded but never seeds."""
+    monkeypatch.setenv("LICENZY_SYNC_SANDBOX_DIR", str(tmp_path / "sandbox"))
+    assert run_cli(capsys, "sandbox", "seed", "-c", str(EXAMPLE)).code == 0
+    modules = imported_by(["plan", "--sandbox", "-c", str(EXAMPLE)], env=dict(os.environ))
+    assert "licenzy_sync.sandbox.seeded" in modules
+    unused = {
+        "licenzy_sync.sandbox.seed", "licenzy_sync.sandbox.server", "licenzy_sync.sandbox.cli",
+        "licenzy_sync.github", "licenzy_sync.importer", "licenzy_sync.verify",
+        "licenzy_sync.apply.converge", "licenzy_sync.render.json_render", "jinja2",
+    }
+    assert not unused & modules
+
+
 def test_hidden_libraries_are_importable_again_after() -> None:
     code = (
         "import sys\n"

@@ -114,7 +114,7 @@ class InProcessSandbox:
         return sandbox_transports()
 
     def require_ready(self, loaded: LoadedConfig, modes: Sequence[Mode]) -> None:
-        from licenzy_sync.sandbox.seed import require_seeded
+        from licenzy_sync.sandbox.seeded import require_seeded
 
         require_seeded(loaded, modes)
 

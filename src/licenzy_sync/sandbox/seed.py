@@ -11,15 +11,12 @@ changes nothing.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
 
-from licenzy_sync.config.load import LoadedConfig, load_config
+from licenzy_sync.config.load import load_config
 from licenzy_sync.config.models import ProductKind
-from licenzy_sync.config.reading import STDIN_DISPLAY
-from licenzy_sync.errors import LicenzySyncError
 from licenzy_sync.keys import MODES, Mode
 from licenzy_sync.providers.stripe_client import STRIPE_API_VERSION
 from licenzy_sync.sandbox import stripe_api, stripe_webhooks
@@ -38,6 +35,7 @@ from licenzy_sync.sandbox.licenzy_api import (
     ensure_project,
 )
 from licenzy_sync.sandbox.licenzy_base import SCOPE, get_connection, mode_scope
+from licenzy_sync.sandbox.seeded import find_project
 from licenzy_sync.sandbox.store import Tx
 from licenzy_sync.sandbox.stripe_ids import scope as stripe_scope
 from licenzy_sync.targets import TENANT_WEBHOOK_PATH
@@ -195,7 +193,7 @@ def _webhook(sandbox: Sandbox, project_id: str, webhook: SeedWebhook, report: Se
 def _project(tx: Tx, spec: SeedSpec, report: SeedReport) -> str:
     project_id = spec.project_id
     if project_id is None and spec.project_name is not None:
-        found = _find_project(tx, spec.project_name)
+        found = find_project(tx, spec.project_name)
         if found is not None:
             return found
         project_id = _id_for_name(spec.project_name)
@@ -205,43 +203,6 @@ def _project(tx: Tx, spec: SeedSpec, report: SeedReport) -> str:
         ensure_project(tx, project_id, name)
         report.created.append(f"Licenzy project {project_id} ({name})")
     return project_id
-
-
-def require_seeded(loaded: LoadedConfig, modes: Sequence[Mode]) -> None:
-    """Before a `--sandbox` plan: a sandbox that holds neither the config's project nor a
-    Stripe connection for any of its modes was never seeded for it, and one line saying so
-    beats a finding per missing object, each with a hint about the Licenzy portal."""
-    box = Sandbox.open()
-    try:
-        with box.store.transaction() as tx:
-            project_id = _find_project(tx, loaded.config.project)
-            connected = project_id is not None and any(
-                get_connection(tx, project_id, mode)["connected"] for mode in modes
-            )
-    finally:
-        box.store.close()
-    if connected:
-        return
-    missing = (
-        f"no project {loaded.config.project!r}"
-        if project_id is None
-        else f"no Stripe connection of {project_id} for {' or '.join(modes)} mode"
-    )
-    given = "-" if str(loaded.path) == STDIN_DISPLAY else str(loaded.path)
-    raise LicenzySyncError(
-        f"the sandbox in {box.store.path} holds {missing}: it was not seeded for "
-        f"{loaded.path}; run `licenzy-sync sandbox seed -c {given}` first"
-    )
-
-
-def _find_project(tx: Tx, project: str) -> str | None:
-    """The id of the project a config names (its id, or its exact name), if the sandbox has it."""
-    if tx.get("project", SCOPE, project) is not None:
-        return project
-    for _, stored in tx.iter("project", SCOPE, newest_first=False):
-        if stored["name"] == project:
-            return str(stored["id"])
-    return None
 
 
 def _id_for_name(name: str) -> str:
