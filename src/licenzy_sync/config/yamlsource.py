@@ -189,6 +189,10 @@ class _Builder:
         except (yaml.YAMLError, ValueError) as exc:
             # PyYAML's constructors let ValueError through for `!!float x`, `!!int x`.
             raise _error(self.file, node.start_mark, f"invalid value: {exc}", path) from None
+        # The constructor remembers every node it built, and it is a reference cycle that a
+        # load with the collector paused leaves frozen (`collector_paused`): nodes kept there
+        # would stay in memory for the rest of the command.
+        del self._scalars.constructed_objects[node]
         return self._text(node, path) if isinstance(value, str) else value
 
     def _text(self, node: yaml.ScalarNode, path: Path) -> str:
