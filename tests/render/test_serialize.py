@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -393,6 +394,17 @@ def test_values_without_a_json_form_are_a_bug_named_by_path() -> None:
     message = r"licenzy\.test\.product\[OLD_PLAN\]: before\.created: set is not a JSON value"
     with pytest.raises(TypeError, match=message):
         plan_to_dict(plan)
+
+
+def test_a_secret_is_reported_before_a_value_without_a_json_form() -> None:
+    """The plan is screened in the text it is written as, so the writer meets the bad value
+    first; the credential is still what is reported."""
+    plan = _with_secret_in_after()
+    plan.resources[0] = replace(plan.resources[0], before={"created": {1, 2}})
+    with pytest.raises(LicenzySyncError) as refused:
+        plan_to_dict(plan)
+    assert "refusing to write the plan" in str(refused.value)
+    assert not isinstance(refused.value, TypeError)
 
 
 @pytest.mark.parametrize(

@@ -92,16 +92,18 @@ def plan_to_json(plan: Plan, end: str = "") -> str:
     Raises LicenzySyncError if a secret-shaped value reached the plan, and NotJson (naming
     where) if a value has no JSON form: both are planner bugs, stopped before any output.
     """
-    ensure_secret_free(plan, "write the plan")
     out: list[str] = []
     try:
         with collector_paused():
             _write(out, _documented_form(plan), 0, False)
     except _NoJsonForm:
+        ensure_secret_free(plan, "write the plan")  # a credential is reported first
         canonical(plan)  # names the first value without a JSON form, in the plan's own order
         raise NotJson("plan", "a value has no JSON form") from None
     out.append(end)
-    return "".join(out)
+    text = "".join(out)
+    ensure_secret_free(plan, "write the plan", written=text)
+    return text
 
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
