@@ -348,7 +348,7 @@ def _built(builder: _Builder, parser: yaml.CSafeLoader) -> Any:
         elif kind is yaml.ScalarEvent or kind in _COLLECTION_STARTS:
             parent = stack[-1] if stack else None
             if type(parent) is _OpenMapping and parent.due is None:
-                parent.due = _key(builder, kind, event, parent)
+                parent.due = _key_path(builder, kind, event, parent)
                 continue
             path = () if parent is None else parent.child()
             if path not in values:
@@ -370,22 +370,23 @@ _COLLECTION_STARTS = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
 
 
 class _OpenMapping:
-    """A mapping whose end has not come yet; ``due`` is the key whose value comes next."""
+    """A mapping whose end has not come yet; ``due`` is the path of the key whose value
+    comes next (one tuple for the key's position and the value's)."""
 
     __slots__ = ("due", "items", "path")
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.items: dict[str, Any] = {}
-        self.due: str | None = None
+        self.due: Path | None = None
 
     def child(self) -> Path:
         assert self.due is not None
-        return (*self.path, self.due)
+        return self.due
 
     def add(self, value: Any) -> None:
         assert self.due is not None
-        self.items[self.due] = value
+        self.items[str(self.due[-1])] = value
         self.due = None
 
 
@@ -432,16 +433,17 @@ def _scalar_of(builder: _Builder, event: Any, path: Path) -> Any:
     return builder.scalar(node, path)
 
 
-def _key(builder: _Builder, kind: type, event: Any, parent: _OpenMapping) -> str:
-    """The next key of the innermost mapping, read as `_Builder._mapping` reads it. Only a
-    plain ``<<`` or a tag can make a merge key, so a key with either is left to it."""
+def _key_path(builder: _Builder, kind: type, event: Any, parent: _OpenMapping) -> Path:
+    """The path of the next key of the innermost mapping, read as `_Builder._mapping` reads
+    it. Only a plain ``<<`` or a tag can make a merge key, so a key with either is left to it."""
     if kind is not yaml.ScalarEvent or event.value == "<<" or event.tag is not None:
         raise _Unusual
     key = builder.text(event, parent.path)
     if key in parent.items:
         raise _Unusual  # a duplicate key
-    builder.source.keys[(*parent.path, key)] = _packed(event.start_mark)
-    return key
+    at = (*parent.path, key)
+    builder.source.keys[at] = _packed(event.start_mark)
+    return at
 
 
 def load_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
