@@ -429,3 +429,13 @@ def test_no_renderer_shows_a_plan_holding_a_secret(render: Callable[[Plan], str]
     with pytest.raises(LicenzySyncError) as refused:
         render(_with_secret_in_after())
     assert "whsec_0123" not in str(refused.value)
+
+
+def test_a_no_op_sharing_one_dict_is_written_as_two_equal_ones() -> None:
+    values = {"name": "Pro", "metadata": {"b": "2", "a": "1"}, "units": None}
+    at = Address("licenzy", "test", "product", "PRO")
+    shared = ResourceChange(at=at, action="no-op", before=values, after=values)
+    separate = ResourceChange(at=at, action="no-op", before=values, after=copy.deepcopy(values))
+    assert render_json(Plan("proj", ["test"], [shared])) == render_json(
+        Plan("proj", ["test"], [separate])
+    )
