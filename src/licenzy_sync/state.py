@@ -42,9 +42,8 @@ class Fingerprinted:
         """
         attributes = vars(self)
         found: str | None = attributes.get(_FINGERPRINT)
-        if found is None:
-            fields = {name: value for name, value in attributes.items() if name != _FINGERPRINT}
-            found = hashlib.sha256(_CANONICAL_JSON.encode(fields).encode()).hexdigest()
+        if found is None:  # the attributes are still exactly the fields
+            found = hashlib.sha256(_CANONICAL_JSON.encode(attributes).encode()).hexdigest()
             attributes[_FINGERPRINT] = found
         return found
 
