@@ -439,3 +439,19 @@ def test_a_no_op_sharing_one_dict_is_written_as_two_equal_ones() -> None:
     assert render_json(Plan("proj", ["test"], [shared])) == render_json(
         Plan("proj", ["test"], [separate])
     )
+
+
+def test_canonical_copies_only_what_is_not_in_canonical_form_yet() -> None:
+    """A catalog's resources are nearly all canonical already: they are kept, not copied."""
+    at = Address("licenzy", "test", "product", "A")
+    plain = ResourceChange(at=at, action="no-op", before={"m": {"k": "v"}, "n": [1, None]})
+    tupled = ResourceChange(at=replace(at, name="B"), action="no-op", before={"t": (1, 2)})
+    unsorted = ResourceChange(
+        at=replace(at, name="C"),
+        action="update",
+        changes=(FieldChange("z", 1, 2), FieldChange("a", 1, 2)),
+    )
+    kept, copied, sorted_ = canonical(Plan("proj", ["test"], [plain, tupled, unsorted])).resources
+    assert kept is plain
+    assert copied.before == {"t": [1, 2]}
+    assert [c.field for c in sorted_.changes] == ["a", "z"]

@@ -68,10 +68,16 @@ def _screened_clean(plan: Plan) -> bool:
     The strings checked for credential shapes and the others are serialised separately by
     the C encoder, exactly the values the walk visits (keys included). Registered secrets are
     looked for in both texts with JSON's escapes undone, so each string appears verbatim.
-    Values without a JSON form (sets, tuple keys: a planner bug) are left to the walk.
+    Values without a JSON form (sets, tuple keys: a planner bug) are left to the walk. An
+    after that is its before (a no-op's) is serialised once.
     """
     shaped = [
-        [r.name, r.before, r.after, [[c.before, c.after] for c in r.changes]]
+        [
+            r.name,
+            r.before,
+            None if r.after is r.before else r.after,
+            [[c.before, c.after] for c in r.changes],
+        ]
         for r in plan.resources
     ]
     other = [
