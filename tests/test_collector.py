@@ -66,3 +66,18 @@ def test_a_paused_load_leaves_no_yaml_node_in_a_cycle() -> None:
     finally:
         gc.set_debug(0)
         gc.garbage.clear()
+
+
+def test_a_cycle_a_pause_left_behind_is_still_freed() -> None:
+    """A connection in a reference cycle (nobody closed it) holds its socket until a
+    collection frees it: a process running many commands would run out of descriptors."""
+    import weakref
+
+    class Connection:
+        def __init__(self) -> None:
+            self.pool: list[Connection] = [self]
+
+    gc.enable()
+    with collector_paused():
+        gone = weakref.ref(Connection())
+    assert gone() is None
