@@ -39,3 +39,45 @@ def test_nested_pauses_end_with_the_outer_one() -> None:
             pass
         assert not gc.isenabled()
     assert gc.isenabled()
+
+
+def test_what_a_pause_built_is_left_out_of_later_collections() -> None:
+    """Frozen: the first collections after a large step do not walk all it built again."""
+    gc.enable()
+    with collector_paused():
+        built = [[index] for index in range(3)]
+    tracked = gc.get_objects()
+    assert not any(item is built or any(item is inner for inner in built) for item in tracked)
+
+
+def test_a_paused_load_leaves_no_yaml_node_in_a_cycle() -> None:
+    """Nodes in a reference cycle would be frozen with the load and never freed."""
+    import yaml
+
+    from licenzy_sync.config.yamlsource import load_yaml
+
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        with collector_paused():
+            load_yaml("a: 1\nb: true\nc: [2.5, null]\nd: text\n", "licenzy.yaml")
+        gc.collect()
+        assert not [item for item in gc.garbage if isinstance(item, yaml.Node)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+
+
+def test_a_cycle_a_pause_left_behind_is_still_freed() -> None:
+    """A connection in a reference cycle (nobody closed it) holds its socket until a
+    collection frees it: a process running many commands would run out of descriptors."""
+    import weakref
+
+    class Connection:
+        def __init__(self) -> None:
+            self.pool: list[Connection] = [self]
+
+    gc.enable()
+    with collector_paused():
+        gone = weakref.ref(Connection())
+    assert gone() is None

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import TYPE_CHECKING, Literal
 
 from licenzy_sync.config.models import ProductKind
@@ -32,12 +31,24 @@ class Fingerprinted:
     read in pages, and only what a plan records or apply checks needs one.
     """
 
-    @cached_property
+    @property
     def fingerprint(self) -> str:
         """sha256 of the canonical JSON of the object's fields: two reads give the same value
-        exactly when every kept field is equal."""
-        fields = {name: value for name, value in vars(self).items() if name != "fingerprint"}
-        return hashlib.sha256(_CANONICAL_JSON.encode(fields).encode()).hexdigest()
+        exactly when every kept field is equal.
+
+        Kept in the instance's own attributes once computed; not a `cached_property`, which
+        takes a lock on every access (tens of thousands per plan) to guard a computation that
+        may as well run twice.
+        """
+        attributes = vars(self)
+        found: str | None = attributes.get(_FINGERPRINT)
+        if found is None:  # the attributes are still exactly the fields
+            found = hashlib.sha256(_CANONICAL_JSON.encode(attributes).encode()).hexdigest()
+            attributes[_FINGERPRINT] = found
+        return found
+
+
+_FINGERPRINT = "fingerprint"
 
 
 @dataclass(frozen=True)

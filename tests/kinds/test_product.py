@@ -122,3 +122,22 @@ def test_a_created_product_reads_in_one_line_with_its_counts_in_agreement(
 ) -> None:
     change = ResourceChange(at=AT, action="create", after=fields)
     assert UNIT.headline(change) == line
+
+
+USAGE = "{PRO: {kind: usage_pack, name: Pro, units: 1, price: {test: price_pro}}}"
+
+
+def test_a_no_op_holds_one_dict_for_before_and_after(tmp_path: Path) -> None:
+    [change] = _plan(tmp_path, [product()]).resources
+    assert change.action == "no-op"
+    assert change.after is change.before
+
+
+def test_equal_values_of_other_types_keep_their_own_after(tmp_path: Path) -> None:
+    """``True == 1``: the remote's `true` and the file's 1 are no change, but each side is
+    shown as it is."""
+    remote = product(kind="usage_pack", units=True)
+    [change] = _plan(tmp_path, [remote], products=USAGE).resources
+    assert change.action == "no-op"
+    assert (change.before or {})["units"] is True
+    assert (change.after or {})["units"] == 1 and (change.after or {})["units"] is not True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -395,6 +396,17 @@ def test_values_without_a_json_form_are_a_bug_named_by_path() -> None:
         plan_to_dict(plan)
 
 
+def test_a_secret_is_reported_before_a_value_without_a_json_form() -> None:
+    """The plan is screened in the text it is written as, so the writer meets the bad value
+    first; the credential is still what is reported."""
+    plan = _with_secret_in_after()
+    plan.resources[0] = replace(plan.resources[0], before={"created": {1, 2}})
+    with pytest.raises(LicenzySyncError) as refused:
+        plan_to_dict(plan)
+    assert "refusing to write the plan" in str(refused.value)
+    assert not isinstance(refused.value, TypeError)
+
+
 @pytest.mark.parametrize(
     "data",
     [
@@ -417,3 +429,29 @@ def test_no_renderer_shows_a_plan_holding_a_secret(render: Callable[[Plan], str]
     with pytest.raises(LicenzySyncError) as refused:
         render(_with_secret_in_after())
     assert "whsec_0123" not in str(refused.value)
+
+
+def test_a_no_op_sharing_one_dict_is_written_as_two_equal_ones() -> None:
+    values = {"name": "Pro", "metadata": {"b": "2", "a": "1"}, "units": None}
+    at = Address("licenzy", "test", "product", "PRO")
+    shared = ResourceChange(at=at, action="no-op", before=values, after=values)
+    separate = ResourceChange(at=at, action="no-op", before=values, after=copy.deepcopy(values))
+    assert render_json(Plan("proj", ["test"], [shared])) == render_json(
+        Plan("proj", ["test"], [separate])
+    )
+
+
+def test_canonical_copies_only_what_is_not_in_canonical_form_yet() -> None:
+    """A catalog's resources are nearly all canonical already: they are kept, not copied."""
+    at = Address("licenzy", "test", "product", "A")
+    plain = ResourceChange(at=at, action="no-op", before={"m": {"k": "v"}, "n": [1, None]})
+    tupled = ResourceChange(at=replace(at, name="B"), action="no-op", before={"t": (1, 2)})
+    unsorted = ResourceChange(
+        at=replace(at, name="C"),
+        action="update",
+        changes=(FieldChange("z", 1, 2), FieldChange("a", 1, 2)),
+    )
+    kept, copied, sorted_ = canonical(Plan("proj", ["test"], [plain, tupled, unsorted])).resources
+    assert kept is plain
+    assert copied.before == {"t": [1, 2]}
+    assert [c.field for c in sorted_.changes] == ["a", "z"]

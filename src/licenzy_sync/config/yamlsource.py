@@ -10,6 +10,7 @@ it runs) and refuses characters that are not text (lone surrogates, noncharacter
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -126,6 +127,13 @@ def _describe_character(char: str) -> str:
     return f"U+{code:04X} ({kind})"
 
 
+class _Scalar(Protocol):
+    """A scalar node, or the parser's event for one."""
+
+    value: str
+    start_mark: _Mark
+
+
 class _Builder:
     def __init__(self, file: str) -> None:
         self.file = file
@@ -133,7 +141,7 @@ class _Builder:
         self.aliased = 0
         """Nodes built again because an alias repeats them: what an expansion bomb inflates."""
         self._seen: set[int] = set()
-        self._scalars = yaml.SafeLoader("")
+        self.scalars = yaml.SafeLoader("")
         self._open: set[int] = set()
         """Collections being built: an alias back to one of them would recurse forever."""
 
@@ -182,16 +190,23 @@ class _Builder:
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, index)) for index, item in enumerate(node.value)]
         assert isinstance(node, yaml.ScalarNode)
+        return self.scalar(node, path)
+
+    def scalar(self, node: yaml.ScalarNode, path: Path) -> Any:
         if node.tag == _STR_TAG:
-            return self._text(node, path)
+            return self.text(node, path)
         try:
-            value = self._scalars.construct_object(node, deep=True)
+            value = self.scalars.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError) as exc:
             # PyYAML's constructors let ValueError through for `!!float x`, `!!int x`.
             raise _error(self.file, node.start_mark, f"invalid value: {exc}", path) from None
-        return self._text(node, path) if isinstance(value, str) else value
+        # The constructor remembers every node it built, and it is a reference cycle that a
+        # load with the collector paused leaves frozen (`collector_paused`): nodes kept there
+        # would stay in memory for the rest of the command.
+        del self.scalars.constructed_objects[node]
+        return self.text(node, path) if isinstance(value, str) else value
 
-    def _text(self, node: yaml.ScalarNode, path: Path) -> str:
+    def text(self, node: _Scalar, path: Path) -> str:
         """A string scalar (a value or a key), refused when it holds an unwanted character."""
         text = str(node.value)
         found = _UNWANTED.search(text)
@@ -217,7 +232,7 @@ class _Builder:
                 raise _error(
                     self.file, key_node.start_mark, "mapping keys must be plain strings", path
                 )
-            key = self._text(key_node, path)
+            key = self.text(key_node, path)
             at = (*path, key)
             if key in explicit:
                 first = _unpacked(self.file, self.source.keys[at])
@@ -294,8 +309,151 @@ def _check_depth(
         return
 
 
+class _Unusual(Exception):
+    """A document the event builder leaves to the composer and `_Builder`."""
+
+
+def _from_events(builder: _Builder, text: str) -> Any:
+    """The data of a plain document, built straight from libyaml's events.
+
+    Composing a node tree and then walking it costs a catalog of thousands of products twice
+    the time and, for a while, the memory of every node and mark. Most files are one
+    document without anchors, aliases or merge keys, and valid: those are built here in one
+    pass, with the same values and positions. Anything else (an anchor, an alias, a merge
+    key, several documents, nesting past MAX_DEPTH, a key that is not a scalar, any error)
+    raises _Unusual or a YAML error, and the document takes the composer's path, which
+    decides what is reported. No recursion: the nesting is a stack of open collections.
+    """
+    parser = yaml.CSafeLoader(text)
+    try:
+        return _built(builder, parser)
+    finally:
+        parser.dispose()
+
+
+def _built(builder: _Builder, parser: yaml.CSafeLoader) -> Any:
+    values = builder.source.values
+    stack: list[_OpenMapping | _OpenSequence] = []
+    root: list[Any] = []
+    next_event: Callable[[], Any] = parser.get_event  # None after the stream's end
+    while (event := next_event()) is not None:
+        kind = type(event)
+        if kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            done = stack.pop()
+            _attach(stack, root, done.items)
+        elif kind is yaml.AliasEvent or getattr(event, "anchor", None) is not None:
+            raise _Unusual
+        elif kind is yaml.DocumentStartEvent and root:
+            raise _Unusual  # a second document
+        elif kind is yaml.ScalarEvent or kind in _COLLECTION_STARTS:
+            parent = stack[-1] if stack else None
+            if type(parent) is _OpenMapping and parent.due is None:
+                parent.due = _key_path(builder, kind, event, parent)
+                continue
+            path = () if parent is None else parent.child()
+            if path not in values:
+                values[path] = _packed(event.start_mark)
+            if kind is yaml.ScalarEvent:
+                _attach(stack, root, _scalar_of(builder, event, path))
+            elif len(stack) >= MAX_DEPTH:
+                raise _Unusual
+            elif kind is yaml.MappingStartEvent:
+                stack.append(_OpenMapping(path))
+            else:
+                stack.append(_OpenSequence(path))
+    if len(root) != 1:
+        raise _Unusual  # no document
+    return root[0]
+
+
+_COLLECTION_STARTS = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+
+
+class _OpenMapping:
+    """A mapping whose end has not come yet; ``due`` is the path of the key whose value
+    comes next (one tuple for the key's position and the value's)."""
+
+    __slots__ = ("due", "items", "path")
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.items: dict[str, Any] = {}
+        self.due: Path | None = None
+
+    def child(self) -> Path:
+        assert self.due is not None
+        return self.due
+
+    def add(self, value: Any) -> None:
+        assert self.due is not None
+        self.items[str(self.due[-1])] = value
+        self.due = None
+
+
+class _OpenSequence:
+    """A sequence whose end has not come yet."""
+
+    __slots__ = ("items", "path")
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.items: list[Any] = []
+
+    def child(self) -> Path:
+        return (*self.path, len(self.items))
+
+    def add(self, value: Any) -> None:
+        self.items.append(value)
+
+
+def _attach(stack: list[_OpenMapping | _OpenSequence], root: list[Any], value: Any) -> None:
+    """Put a finished value into the innermost open collection (or make it the document)."""
+    if stack:
+        stack[-1].add(value)
+    else:
+        root.append(value)
+
+
+def _tag_of(builder: _Builder, event: Any) -> str:
+    """The tag the composer would give the event's scalar node (a quoted one is a string)."""
+    tag: str | None = event.tag
+    if tag is None or tag == "!":
+        if not event.implicit[0]:
+            return _STR_TAG
+        resolve: Callable[..., str] = builder.scalars.resolve
+        return resolve(yaml.ScalarNode, event.value, event.implicit)
+    return tag
+
+
+def _scalar_of(builder: _Builder, event: Any, path: Path) -> Any:
+    tag = _tag_of(builder, event)
+    if tag == _STR_TAG:
+        return builder.text(event, path)
+    node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+    return builder.scalar(node, path)
+
+
+def _key_path(builder: _Builder, kind: type, event: Any, parent: _OpenMapping) -> Path:
+    """The path of the next key of the innermost mapping, read as `_Builder._mapping` reads
+    it. Only a plain ``<<`` or a tag can make a merge key, so a key with either is left to it."""
+    if kind is not yaml.ScalarEvent or event.value == "<<" or event.tag is not None:
+        raise _Unusual
+    key = builder.text(event, parent.path)
+    if key in parent.items:
+        raise _Unusual  # a duplicate key
+    at = (*parent.path, key)
+    builder.source.keys[at] = _packed(event.start_mark)
+    return at
+
+
 def load_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
     """Parse one YAML document; every failure is a YamlError carrying a position."""
+    if yaml.__with_libyaml__:
+        builder = _Builder(file)
+        try:
+            return _from_events(builder, text), builder.source
+        except (yaml.YAMLError, YamlError, _Unusual):
+            pass
     try:
         documents = _compose(text, file)
     except yaml.MarkedYAMLError as exc:

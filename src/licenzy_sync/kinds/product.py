@@ -240,6 +240,8 @@ def _plan_product(
             "kind",
         )
         return
+    if not changes and _alike(before, after):
+        after = before  # one dict for both: a catalog's worth of no-ops is not held twice
     action: Action = "update" if changes else "no-op"
     reason = (
         "archived in Licenzy"
@@ -256,6 +258,11 @@ def _plan_product(
             after=after,
         )
     )
+
+
+def _alike(before: dict[str, Any], after: dict[str, Any]) -> bool:
+    """Equal values of the same types, so either is written as the other: ``1 == True``."""
+    return all(type(before[name]) is type(after[name]) for name in COMPARED)
 
 
 def _adopted_as_is(before: dict[str, Any], after: dict[str, Any]) -> bool:

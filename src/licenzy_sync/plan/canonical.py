@@ -13,7 +13,7 @@ from typing import Any, cast
 
 from licenzy_sync.findings import Finding, sort_key
 from licenzy_sync.keys import MODES
-from licenzy_sync.plan.model import FieldChange, Plan
+from licenzy_sync.plan.model import FieldChange, Plan, ResourceChange
 
 
 class NotJson(TypeError):
@@ -36,22 +36,7 @@ def canonical(plan: Plan) -> Plan:
     Lists are put in canonical order and values normalised to JSON types (tuples become
     lists), so ``plan_from_dict(plan_to_dict(p)) == canonical(p)`` for every plan ``p``.
     """
-    resources = [
-        replace(
-            r,
-            changes=tuple(
-                FieldChange(
-                    c.field,
-                    json_value(c.before, f"{r.address}: {c.field} before"),
-                    json_value(c.after, f"{r.address}: {c.field} after"),
-                )
-                for c in sorted(r.changes, key=lambda c: c.field)
-            ),
-            before=json_object(r.before, f"{r.address}: before"),
-            after=json_object(r.after, f"{r.address}: after"),
-        )
-        for r in sorted(plan.resources, key=lambda r: r.address)
-    ]
+    resources = [_canonical_resource(r) for r in sorted(plan.resources, key=lambda r: r.address)]
     return replace(
         plan,
         modes=[m for m in MODES if m in plan.modes],
@@ -61,6 +46,51 @@ def canonical(plan: Plan) -> Plan:
         secret_bindings=dict(sorted(plan.secret_bindings.items())),
         targets=sorted(plan.targets),
     )
+
+
+def _canonical_resource(resource: ResourceChange) -> ResourceChange:
+    """The resource itself when it is already in canonical form, as most are."""
+    if (
+        _plain(resource.before)
+        and (resource.after is resource.before or _plain(resource.after))
+        and all(_plain(c.before) and _plain(c.after) for c in resource.changes)
+        and _fields_sorted(resource.changes)
+    ):
+        return resource
+    where = resource.address
+    return replace(
+        resource,
+        changes=tuple(
+            FieldChange(
+                c.field,
+                json_value(c.before, f"{where}: {c.field} before"),
+                json_value(c.after, f"{where}: {c.field} after"),
+            )
+            for c in sorted(resource.changes, key=lambda c: c.field)
+        ),
+        before=json_object(resource.before, f"{where}: before"),
+        after=json_object(resource.after, f"{where}: after"),
+    )
+
+
+def _fields_sorted(changes: tuple[FieldChange, ...]) -> bool:
+    return all(changes[i].field <= changes[i + 1].field for i in range(len(changes) - 1))
+
+
+_PLAIN_SCALARS = frozenset({str, int, bool, type(None)})
+
+
+def _plain(value: Any) -> bool:
+    """Already what `json_value` makes of it: JSON's own types, lists not tuples, no float
+    (whose finiteness `json_value` checks). A cheap test that copies nothing."""
+    kind = type(value)
+    if kind in _PLAIN_SCALARS:
+        return True
+    if kind is dict:
+        return all(type(key) is str and _plain(item) for key, item in value.items())
+    if kind is list:
+        return all(_plain(item) for item in value)
+    return False
 
 
 def json_value(value: Any, path: str) -> Any:

@@ -92,16 +92,18 @@ def plan_to_json(plan: Plan, end: str = "") -> str:
     Raises LicenzySyncError if a secret-shaped value reached the plan, and NotJson (naming
     where) if a value has no JSON form: both are planner bugs, stopped before any output.
     """
-    ensure_secret_free(plan, "write the plan")
     out: list[str] = []
     try:
         with collector_paused():
             _write(out, _documented_form(plan), 0, False)
     except _NoJsonForm:
+        ensure_secret_free(plan, "write the plan")  # a credential is reported first
         canonical(plan)  # names the first value without a JSON form, in the plan's own order
         raise NotJson("plan", "a value has no JSON form") from None
     out.append(end)
-    return "".join(out)
+    text = "".join(out)
+    ensure_secret_free(plan, "write the plan", written=text)
+    return text
 
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
@@ -157,7 +159,23 @@ def _documented_form(plan: Plan) -> dict[str, Any]:
     return data
 
 
+class _Shared:
+    """A free-form value that is a resource's before and its after (a no-op's): written once,
+    its text used for both. Written like `_Sorted`."""
+
+    __slots__ = ("depth", "text", "value")
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+        self.text = ""
+        self.depth = -1
+
+
 def _resource_form(resource: ResourceChange) -> dict[str, Any]:
+    before: _Sorted | _Shared = _Sorted(resource.before)
+    after: _Sorted | _Shared = _Sorted(resource.after)
+    if resource.after is resource.before:
+        before = after = _Shared(resource.before)
     return {
         "address": resource.address,
         "system": resource.system,
@@ -170,8 +188,8 @@ def _resource_form(resource: ResourceChange) -> dict[str, Any]:
             {"field": c.field, "before": _Sorted(c.before), "after": _Sorted(c.after)}
             for c in sorted(resource.changes, key=lambda c: c.field)
         ],
-        "before": _Sorted(resource.before),
-        "after": _Sorted(resource.after),
+        "before": before,
+        "after": after,
     }
 
 
@@ -207,8 +225,18 @@ def _write(out: list[str], value: Any, depth: int, sort: bool) -> None:
         _write(out, value.value, depth, True)
     elif kind is _Each:
         _write_array(out, value.items, depth, sort, value.form)
+    elif kind is _Shared:
+        _write_shared(out, value, depth)
     else:
         _write_other(out, value, depth, sort)
+
+
+def _write_shared(out: list[str], shared: _Shared, depth: int) -> None:
+    if shared.depth != depth:
+        written: list[str] = []
+        _write(written, shared.value, depth, True)
+        shared.text, shared.depth = "".join(written), depth
+    out.append(shared.text)
 
 
 def _write_other(out: list[str], value: Any, depth: int, sort: bool) -> None:

@@ -16,7 +16,7 @@ from licenzy_sync.plan.model import Plan
 from licenzy_sync.redact import redact
 
 
-def ensure_secret_free(plan: Plan, doing: str) -> None:
+def ensure_secret_free(plan: Plan, doing: str, *, written: str | None = None) -> None:
     """Refuse a plan that carries a credential, naming where it is but never what it is.
 
     Values of resources are checked for credential-shaped strings; every string of the plan is
@@ -26,9 +26,10 @@ def ensure_secret_free(plan: Plan, doing: str) -> None:
     A plan of thousands of resources holds tens of thousands of strings, too many to check
     one by one on every render: the checked strings are serialised once and screened in a
     single pass, and only a plan the screen cannot clear is walked string by string, which
-    decides and names the place.
+    decides and names the place. ``written`` is the plan's JSON text when the caller has just
+    written it: it holds every checked string, so it is screened instead of a second one.
     """
-    if _screened_clean(plan):
+    if _text_clean(written) if written is not None else _screened_clean(plan):
         return
     for resource in plan.resources:
         where = resource.address
@@ -67,10 +68,16 @@ def _screened_clean(plan: Plan) -> bool:
     The strings checked for credential shapes and the others are serialised separately by
     the C encoder, exactly the values the walk visits (keys included). Registered secrets are
     looked for in both texts with JSON's escapes undone, so each string appears verbatim.
-    Values without a JSON form (sets, tuple keys: a planner bug) are left to the walk.
+    Values without a JSON form (sets, tuple keys: a planner bug) are left to the walk. An
+    after that is its before (a no-op's) is serialised once.
     """
     shaped = [
-        [r.name, r.before, r.after, [[c.before, c.after] for c in r.changes]]
+        [
+            r.name,
+            r.before,
+            None if r.after is r.before else r.after,
+            [[c.before, c.after] for c in r.changes],
+        ]
         for r in plan.resources
     ]
     other = [
@@ -83,10 +90,20 @@ def _screened_clean(plan: Plan) -> bool:
         other_text = json.dumps(other, ensure_ascii=False)
     except (TypeError, ValueError):
         return False
+    return _text_clean(shaped_text, other_text)
+
+
+def _text_clean(shaped_text: str, *other_texts: str) -> bool:
+    """No string of ``shaped_text`` starts like a credential, and no JSON text holds a
+    registered secret. Strings screened for shapes that the walk does not screen for them can
+    only send a clean plan to the walk."""
     if _SHAPED_START.search(shaped_text):
         return False
-    verbatim = _unescaped(shaped_text) + "\n" + _unescaped(other_text)
-    return redact(verbatim) == verbatim
+    for text in (shaped_text, *other_texts):
+        verbatim = _unescaped(text)
+        if redact(verbatim) != verbatim:
+            return False
+    return True
 
 
 def _unescaped(text: str) -> str:
