@@ -6,7 +6,6 @@ imports click and little else, and each command only what it needs.
 
 from __future__ import annotations
 
-import gc
 import importlib
 import io
 import os
@@ -160,12 +159,6 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     A reader that stops early (``licenzy-sync plan | head``) ends the run quietly, as
     ``git log | head`` does: nothing more can be shown, and nothing is lost by not trying.
-
-    Without ``argv`` (the console script, ``python -m licenzy_sync``) the run is the whole
-    process, and every object it built is frozen out of the garbage collector before the
-    exit: the interpreter's last collections would walk them all (about a sixth of a
-    `plan --sandbox`) only to free what the exit frees anyway. Exit handlers, thread joins and
-    the closing of modules still run; an in-process caller (the tests) keeps its collector.
     """
     args = list(sys.argv[1:] if argv is None else argv)
     _tolerant_streams()
@@ -175,8 +168,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     except BrokenPipeError:
         _discard_output()
         code = EXIT_ERROR
-    if argv is None:
-        gc.freeze()
     sys.exit(EXIT_OK if code is None else int(code))
 
 
