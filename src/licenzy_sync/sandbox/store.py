@@ -16,7 +16,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -31,6 +31,8 @@ CREATE TABLE IF NOT EXISTS objects (
     PRIMARY KEY (kind, scope, id)
 );
 CREATE INDEX IF NOT EXISTS objects_by_seq ON objects (kind, scope, seq);
+CREATE INDEX IF NOT EXISTS objects_by_active
+    ON objects (kind, scope, json_extract(body, '$.active'), seq);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 
@@ -83,8 +85,13 @@ class Tx:
         newest_first: bool = True,
         below_seq: int | None = None,
         above_seq: int | None = None,
+        where: Mapping[str, Collection[str | int | bool]] | None = None,
     ) -> Iterator[tuple[int, dict[str, Any]]]:
-        """Objects of one kind and scope in insertion order (or its reverse), lazily."""
+        """Objects of one kind and scope in insertion order (or its reverse), lazily.
+
+        ``where`` keeps only objects whose top-level field holds one of the given values,
+        judged by SQLite on the stored text: a list that skips most of a large table (the
+        archived prices among thousands of active ones) then decodes only what it returns."""
         sql = "SELECT seq, body FROM objects WHERE kind=? AND scope=?"
         args: list[Any] = [kind, scope]
         if below_seq is not None:
@@ -93,6 +100,11 @@ class Tx:
         if above_seq is not None:
             sql += " AND seq > ?"
             args.append(above_seq)
+        for name, values in (where or {}).items():
+            if not name.isidentifier():
+                raise ValueError(f"not a field name: {name!r}")
+            sql += f" AND json_extract(body, '$.{name}') IN ({', '.join('?' * len(values))})"
+            args.extend(values)
         sql += " ORDER BY seq DESC" if newest_first else " ORDER BY seq ASC"
         for seq, body in self._conn.execute(sql, args):
             yield int(seq), dict(json.loads(body))

@@ -287,6 +287,7 @@ def list_(ctx: Ctx, params: Mapping[str, Any]) -> Obj:
         label="price",
         match=match,
         render=lambda price: render(ctx, price, inner),
+        where={"active": [active], **({"lookup_key": sorted(wanted_keys)} if wanted_keys else {})},
     )
 
 
