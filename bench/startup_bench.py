@@ -44,6 +44,19 @@ CASES: dict[str, tuple[list[str], float | None]] = {
     ),
 }
 """Label: (command, target multiple). Every command exits 0."""
+FLOORS: dict[str, tuple[str, str]] = {
+    "licenzy-sync --help": ("click", "import click"),
+    "licenzy-sync validate -c licenzy.yaml.example": (
+        "click, yaml, pydantic", "import click, yaml; from pydantic import BaseModel"
+    ),
+    "licenzy-sync plan --sandbox -c licenzy.yaml.example": (
+        "click, yaml, pydantic, stripe, httpx",
+        "import click, yaml; from pydantic import BaseModel; "
+        "from licenzy_sync.lean_imports import httpx, stripe",
+    ),
+}
+"""Command: (what it cannot start without, those imports alone). Timed in the same rounds, a
+command's floor shows what part of its multiple is the libraries it is built on."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +92,8 @@ def _runs(env: dict[str, str], baseline: Path | None) -> dict[str, Run]:
     """Label: run; with ``baseline``, each command of ours once more with that source tree
     first on the path, labelled with it."""
     runs = {label: (command, env) for label, (command, _) in CASES.items()}
+    for libraries, code in FLOORS.values():
+        runs[f"imports alone: {libraries}"] = ([sys.executable, "-c", code], env)
     if baseline is not None:
         older = {**env, "PYTHONPATH": str(baseline)}
         for label, (command, _) in CASES.items():
@@ -130,8 +145,27 @@ def section(rows: list[Row], rounds: int) -> str:
         f"average {os.getloadavg()[0]:.1f} at the end. `plan --sandbox` reads the in-process "
         "sandbox seeded from the example (`sandbox seed`), as the README's quick start does; "
         "it exits 0 like the others.\n\n"
-        f"{table(rows)}\n"
+        f"{table(rows)}\n\n"
+        f"{floors(rows)}"
     )
+
+
+def floors(rows: list[Row]) -> str:
+    """Each target beside what the command's own libraries cost when imported alone."""
+    base, medians = rows[0].median, {r.label: r.median for r in rows}
+    lines = []
+    for label, (libraries, _) in FLOORS.items():
+        target = CASES[label][1]
+        floor = medians[f"imports alone: {libraries}"] / base
+        verdict = (
+            "above the target: no command built on them can meet it"
+            if target is not None and floor > target else "within the target"
+        )
+        lines.append(
+            f"- `{label}`: {medians[label] / base:.1f}x against {target:g}x; importing "
+            f"{libraries} alone takes {floor:.1f}x, {verdict}."
+        )
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str]) -> int:
