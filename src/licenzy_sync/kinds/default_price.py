@@ -27,7 +27,6 @@ from licenzy_sync.kinds.stripe_price import (
 from licenzy_sync.plan import addresses
 from licenzy_sync.plan.context import PlanContext
 from licenzy_sync.plan.model import (
-    ABSENT,
     Action,
     FieldChange,
     KnownAfterApply,
@@ -118,7 +117,7 @@ def _plan_default(ctx: PlanContext, mode: Mode, code: str) -> None:
         if (product is None or current == new or adopted) and old is None:
             return
         reason = f"a replace did not finish: {old} is archived" if old else "not the default"
-    ctx.observed(address, product.fingerprint if product else ABSENT)
+    ctx.observed(address, product)
     owner = product_id or KnownAfterApply(NEW_PRODUCT, of=price.at, output=PRODUCT_ID)
     action: Action = "update" if current else "create"
     ctx.resources.append(

@@ -16,7 +16,6 @@ from licenzy_sync.kinds.stripe_price import declared_in, known_output, price_id_
 from licenzy_sync.plan import addresses
 from licenzy_sync.plan.context import PlanContext
 from licenzy_sync.plan.model import (
-    ABSENT,
     Action,
     FieldChange,
     KnownAfterApply,
@@ -215,7 +214,7 @@ def _plan_product(
     have: LicenzyProduct | None,
 ) -> None:
     address = addresses.product(mode, code)
-    ctx.observed(address, have.fingerprint if have else ABSENT)
+    ctx.observed(address, have)
     after = desired_product(product, price_id, have)
     if have is None:
         ctx.resources.append(
@@ -295,7 +294,7 @@ def _plan_leftover(ctx: PlanContext, mode: Mode, have: LicenzyProduct) -> None:
             r.PROTECTED_PRODUCT, f"{have.code} ({mode}) is protected and kept", address, *where
         )
     elif ctx.prune:
-        ctx.observed(address, have.fingerprint)
+        ctx.observed(address, have)
         before = observed_product(have)
         ctx.resources.append(
             ResourceChange(
@@ -317,7 +316,7 @@ def _check_price(ctx: PlanContext, mode: Mode, code: str, product: Product, pric
     address = addresses.product(mode, code)
     where = ("products", code, "price", mode)
     price = ctx.state.stripe[mode].prices.get(price_id)
-    ctx.observed(addresses.price(mode, price_id), price.fingerprint if price else ABSENT)
+    ctx.observed(addresses.price(mode, price_id), price)
     if price is None:
         if price_id in ctx.state.other_mode_prices.get(mode, set()):
             other = "live" if mode == "test" else "test"

@@ -31,7 +31,6 @@ from licenzy_sync.kinds.base import (
 from licenzy_sync.plan import addresses
 from licenzy_sync.plan.context import PlanContext
 from licenzy_sync.plan.model import (
-    ABSENT,
     Action,
     FieldChange,
     KnownAfterApply,
@@ -206,7 +205,7 @@ def _plan_price(
     key = declared.lookup_key_for(ctx.loaded.config.project, code)
     holder = ctx.state.stripe[mode].declared.get(key)
     address = addresses.stripe_price(mode, code)
-    ctx.observed(address, holder.fingerprint if holder else ABSENT)
+    ctx.observed(address, holder)
     after = {**desired_price(declared, key, holder), "product_name": product.name or code}
     if holder is None:
         reason = "no price holds the lookup key"

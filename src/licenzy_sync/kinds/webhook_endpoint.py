@@ -220,14 +220,14 @@ def _managed(ctx: PlanContext, mode: Mode, seen: _Seen) -> None:
     ours = seen.owners.mine
     after = desired_endpoint(seen.url, seen.settings, ctx.state.project_id, mode)
     if not ours:
-        ctx.observed(address, ABSENT)
+        ctx.observed(address, None)
         reason = seen.shared("no endpoint delivers to Licenzy")
         ctx.resources.append(
             ResourceChange(at=address, action="create", reason=reason, after=after)
         )
         return
     endpoint = ours[0]
-    ctx.observed(address, endpoint.fingerprint)
+    ctx.observed(address, endpoint)
     before = observed_endpoint(endpoint)
     changes = _differences(before, after)
     connection = seen.connection
@@ -316,7 +316,7 @@ def _adopt(
     configured one: Licenzy is given it if it lacks it, and the endpoint records its last
     four characters once Licenzy holds it)."""
     address = addresses.webhook_endpoint(mode)
-    ctx.observed(address, endpoint.fingerprint)
+    ctx.observed(address, endpoint)
     reference = f"${{{configured.env_name}}}"
     before = observed_endpoint(endpoint)
     after = {

@@ -53,7 +53,7 @@ class SecretKind:
         if licenzy is None:  # `portal: none`: the secret is a manual step
             return
         connection = licenzy.connection
-        ctx.observed(addresses.webhook_secret(mode), connection.fingerprint)
+        ctx.observed(addresses.webhook_secret(mode), connection)
         settings = ctx.settings(mode).webhook
         if settings.manage:
             _for_new_endpoint(ctx, mode, settings, connection)

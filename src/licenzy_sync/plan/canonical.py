@@ -13,7 +13,7 @@ from typing import Any, cast
 
 from licenzy_sync.findings import Finding, sort_key
 from licenzy_sync.keys import MODES
-from licenzy_sync.plan.model import FieldChange, Plan, ResourceChange
+from licenzy_sync.plan.model import FieldChange, Plan, ResourceChange, in_address_order
 
 
 class NotJson(TypeError):
@@ -42,7 +42,7 @@ def canonical(plan: Plan) -> Plan:
         modes=[m for m in MODES if m in plan.modes],
         resources=resources,
         findings=sorted(plan.findings, key=finding_order),
-        fingerprints=dict(sorted(plan.fingerprints.items())),
+        fingerprints=in_address_order(plan.fingerprints),
         secret_bindings=dict(sorted(plan.secret_bindings.items())),
         targets=sorted(plan.targets),
     )

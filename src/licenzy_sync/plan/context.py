@@ -11,9 +11,9 @@ from licenzy_sync.config.secrets import Secret
 from licenzy_sync.findings import Finding
 from licenzy_sync.keys import Mode
 from licenzy_sync.plan.addresses import Address
-from licenzy_sync.plan.model import ResourceChange, SecretBinding
+from licenzy_sync.plan.model import Observed, ResourceChange, SecretBinding
 from licenzy_sync.rules.catalog import Rule
-from licenzy_sync.state import RemoteState
+from licenzy_sync.state import Fingerprinted, RemoteState
 from licenzy_sync.targets import Targets
 
 
@@ -27,7 +27,8 @@ class PlanContext:
     """The configured secrets the run resolved, by environment variable name."""
     resources: list[ResourceChange] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
-    fingerprints: dict[str, str] = field(default_factory=dict)
+    read: dict[str, Fingerprinted | None] = field(default_factory=dict)
+    """What the plan read at each address it touches (None: nothing), for its fingerprints."""
     secret_bindings: dict[str, SecretBinding] = field(default_factory=dict)
 
     def report(
@@ -42,9 +43,13 @@ class PlanContext:
         """The change planned so far for ``at``: units plan in dependency order."""
         return next((r for r in self.resources if r.at == at), None)
 
-    def observed(self, address: Address, fingerprint: str) -> None:
+    def observed(self, address: Address, found: Fingerprinted | None) -> None:
         """What the plan read of ``address``, so `apply PLANFILE` can tell it moved since."""
-        self.fingerprints[str(address)] = fingerprint
+        self.read[str(address)] = found
+
+    @property
+    def fingerprints(self) -> Observed:
+        return Observed(self.read)
 
     def settings(self, mode: Mode) -> ModeSettings:
         found = self.loaded.config.modes.get(mode)

@@ -11,7 +11,7 @@ from licenzy_sync.keys import Mode
 from licenzy_sync.kinds.registry import KINDS, position
 from licenzy_sync.plan.connection import check_wiring
 from licenzy_sync.plan.context import PlanContext
-from licenzy_sync.plan.model import Plan
+from licenzy_sync.plan.model import Plan, in_address_order
 from licenzy_sync.state import RemoteState
 from licenzy_sync.targets import Targets
 
@@ -42,7 +42,7 @@ def build_plan(
         modes=list(modes),
         resources=resources,
         findings=sorted([*(static or []), *ctx.findings], key=sort_key),
-        fingerprints=dict(sorted(ctx.fingerprints.items())),
+        fingerprints=in_address_order(ctx.fingerprints),
         config_file=str(loaded.path),
         secret_bindings=dict(sorted(ctx.secret_bindings.items())),
     )

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from licenzy_sync.errors import LicenzySyncError
 from licenzy_sync.keys import looks_like_secret
-from licenzy_sync.plan.model import Plan
+from licenzy_sync.plan.model import Observed, Plan
 from licenzy_sync.redact import redact
 
 
@@ -83,7 +84,7 @@ def _screened_clean(plan: Plan) -> bool:
     other = [
         [r.reason for r in plan.resources],
         [[f.message, f.hint, f.field, f.address] for f in plan.findings],
-        [plan.project, plan.config_file, plan.fingerprints],
+        [plan.project, plan.config_file, _screened_fingerprints(plan.fingerprints)],
     ]
     try:
         shaped_text = json.dumps(shaped, ensure_ascii=False)
@@ -91,6 +92,16 @@ def _screened_clean(plan: Plan) -> bool:
     except (TypeError, ValueError):
         return False
     return _text_clean(shaped_text, other_text)
+
+
+def _screened_fingerprints(fingerprints: Mapping[str, str]) -> object:
+    """The addresses alone of fingerprints this process computes: each is a digest of what it
+    read, hex digits holding no text of theirs, and computing them all only to screen them
+    would cost a text plan what it saves by never needing them (`Observed`). A plan read
+    from a file holds them as written: screened whole."""
+    if isinstance(fingerprints, Observed):
+        return list(fingerprints)
+    return fingerprints
 
 
 def _text_clean(shaped_text: str, *other_texts: str) -> bool:
