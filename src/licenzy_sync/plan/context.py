@@ -11,7 +11,7 @@ from licenzy_sync.config.secrets import Secret
 from licenzy_sync.findings import Finding
 from licenzy_sync.keys import Mode
 from licenzy_sync.plan.addresses import Address
-from licenzy_sync.plan.model import Observed, ResourceChange, SecretBinding
+from licenzy_sync.plan.model import ChangeIndex, Observed, ResourceChange, SecretBinding
 from licenzy_sync.rules.catalog import Rule
 from licenzy_sync.state import Fingerprinted, RemoteState
 from licenzy_sync.targets import Targets
@@ -30,6 +30,9 @@ class PlanContext:
     read: dict[str, Fingerprinted | None] = field(default_factory=dict)
     """What the plan read at each address it touches (None: nothing), for its fingerprints."""
     secret_bindings: dict[str, SecretBinding] = field(default_factory=dict)
+    _index: ChangeIndex = field(
+        default_factory=ChangeIndex, init=False, repr=False, compare=False
+    )
 
     def report(
         self, rule: Rule, message: str, address: Address, *config_path: str | int
@@ -41,7 +44,7 @@ class PlanContext:
 
     def change_at(self, at: Address) -> ResourceChange | None:
         """The change planned so far for ``at``: units plan in dependency order."""
-        return next((r for r in self.resources if r.at == at), None)
+        return self._index.find(self.resources, at)
 
     def observed(self, address: Address, found: Fingerprinted | None) -> None:
         """What the plan read of ``address``, so `apply PLANFILE` can tell it moved since."""

@@ -20,6 +20,7 @@ __all__ = [
     "FORMAT_VERSION",
     "PROJECTS_KEY",
     "Action",
+    "ChangeIndex",
     "FieldChange",
     "KnownAfterApply",
     "Observed",
@@ -143,6 +144,29 @@ class SecretBinding:
     """Hex HMAC-SHA256 of the value, keyed with the salt."""
 
 
+class ChangeIndex:
+    """The first change at each address of a list of changes that only grows.
+
+    Units look up what an earlier unit planned (a product's new price, its endpoint) once per
+    object; scanning the list each time made planning and applying declared prices quadratic
+    in the catalog. The index catches up with what was appended since the last lookup and
+    starts over when given another list.
+    """
+
+    def __init__(self) -> None:
+        self._of: list[ResourceChange] | None = None
+        self._seen = 0
+        self._by_at: dict[Address, ResourceChange] = {}
+
+    def find(self, resources: list[ResourceChange], at: Address) -> ResourceChange | None:
+        if resources is not self._of or self._seen > len(resources):
+            self._of, self._seen, self._by_at = resources, 0, {}
+        for resource in resources[self._seen :]:
+            self._by_at.setdefault(resource.at, resource)
+        self._seen = len(resources)
+        return self._by_at.get(at)
+
+
 @dataclass
 class Plan:
     project: str
@@ -156,6 +180,9 @@ class Plan:
     """Per environment variable whose value apply will store: what binds it to this plan."""
     targets: list[str] = field(default_factory=list)
     """The addresses `--target` named (`plan.targeting`); empty for a whole plan."""
+    _index: ChangeIndex = field(
+        default_factory=ChangeIndex, init=False, repr=False, compare=False
+    )
 
     @property
     def changes(self) -> list[ResourceChange]:
@@ -183,7 +210,7 @@ class Plan:
         return any(r.address == address for r in self.resources)
 
     def change_at(self, at: Address) -> ResourceChange | None:
-        return next((r for r in self.resources if r.at == at), None)
+        return self._index.find(self.resources, at)
 
     def counts(self) -> dict[Action, int]:
         counted: dict[Action, int] = dict.fromkeys(ACTIONS, 0)
