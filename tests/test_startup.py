@@ -5,6 +5,7 @@ imports that were cut from coming back."""
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
 import os
@@ -144,3 +145,34 @@ def test_hidden_libraries_are_importable_again_after() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120
     )
     assert done.returncode == 0, done.stderr
+
+
+def _type_checking_block(node: ast.AST) -> bool:
+    return isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+
+
+def _runtime_imports(tree: ast.AST, inside: bool = False) -> list[tuple[int, str]]:
+    """(line, module) of every import outside ``if TYPE_CHECKING:`` blocks."""
+    found = []
+    for child in ast.iter_child_nodes(tree):
+        hidden = inside or _type_checking_block(child)
+        if not hidden and isinstance(child, ast.Import):
+            found += [(child.lineno, alias.name) for alias in child.names]
+        elif not hidden and isinstance(child, ast.ImportFrom) and child.level == 0:
+            found.append((child.lineno, child.module or ""))
+        found += _runtime_imports(child, hidden)
+    return found
+
+
+def test_httpx_and_the_stripe_sdk_are_imported_only_through_lean_imports() -> None:
+    """A direct `import httpx` that runs first loads httpx's command-line client (rich,
+    pygments) wherever those are installed; one of stripe loads `requests`."""
+    source = Path(__file__).resolve().parent.parent / "src" / "licenzy_sync"
+    direct = [
+        f"{path.relative_to(source)}:{line}: {module}"
+        for path in sorted(source.rglob("*.py"))
+        if path.name != "lean_imports.py"
+        for line, module in _runtime_imports(ast.parse(path.read_text()))
+        if module.split(".")[0] in ("httpx", "stripe")
+    ]
+    assert direct == []

@@ -169,8 +169,7 @@ class GitHub(HttpOwner):
         policy: RetryPolicy | None = None,
         log: Callable[[str], None] | None = None,
     ) -> None:
-        import httpx
-
+        from licenzy_sync.lean_imports import httpx
         from licenzy_sync.providers import wire
 
         redact.register(token)
@@ -252,8 +251,7 @@ class GitHub(HttpOwner):
     ) -> httpx.Response:
         """One exchange. Raises `_Uncertain` when the request may have taken effect and
         `Retryable` when it surely did not (a rate limit)."""
-        import httpx
-
+        from licenzy_sync.lean_imports import httpx
         from licenzy_sync.providers import wire
 
         try:
@@ -458,8 +456,7 @@ class GitHub(HttpOwner):
     def _from_storage(self, location: str, what: str) -> httpx.Response:
         """What a signed storage URL GitHub redirected to holds: fetched once, without the
         token (the URL carries its own signature), under the same deadline and caps."""
-        import httpx
-
+        from licenzy_sync.lean_imports import httpx
         from licenzy_sync.providers import wire
 
         try:

@@ -66,8 +66,7 @@ class LicenzyHttp(HttpOwner):
         *,
         label: str,
     ) -> None:
-        import httpx
-
+        from licenzy_sync.lean_imports import httpx
         from licenzy_sync.providers import wire
 
         self._where = display(licenzy_url)
@@ -122,8 +121,7 @@ class LicenzyHttp(HttpOwner):
         json: Any,
         headers: Mapping[str, str],
     ) -> httpx.Response:
-        import httpx
-
+        from licenzy_sync.lean_imports import httpx
         from licenzy_sync.providers import wire
 
         try:
