@@ -5,8 +5,8 @@
 Each harness runs as its own process with ``--write`` and its default sizes; the first that
 fails stops the run (its sections keep their previous numbers) and exits 1. ``--smoke`` runs
 each at its smallest size without writing anything: what the test suite does to keep the
-harnesses working. A full run takes about eighteen minutes on a 2-core machine, most of it
-the creation of 2,000 declared prices per mode at Stripe's test rate limit (about 7 minutes,
+harnesses working. A full run takes about twelve minutes on a 2-core machine, most of it
+the creation of 2,000 declared prices per mode at Stripe's test rate limit (about 5 minutes,
 by design), the apply of 2,000 products per mode at the default Licenzy pace (about 80 s) and
 the plans of 10,000 products per mode.
 """
