@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from _json import make_encoder
 from dataclasses import dataclass, field
-from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Literal
 
 from licenzy_sync.config.models import ProductKind
@@ -22,12 +20,7 @@ if TYPE_CHECKING:
 
 PriceType = Literal["one_time", "recurring"]
 
-_CANONICAL_JSON = make_encoder(
-    None, json.JSONEncoder().default, encode_basestring, None, ":", ",", True, False, True
-)
-"""``json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` as chunks:
-the C encoder that call builds anew each time, built once (a quarter of a fingerprint's cost).
-No circular-reference markers: the fields are values parsed from JSON, never a cycle."""
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 class Fingerprinted:
@@ -50,7 +43,7 @@ class Fingerprinted:
         attributes = vars(self)
         found: str | None = attributes.get(_FINGERPRINT)
         if found is None:  # the attributes are still exactly the fields
-            text = "".join(_CANONICAL_JSON(attributes, 0))
+            text = _CANONICAL_JSON.encode(attributes)
             found = hashlib.sha256(text.encode()).hexdigest()
             attributes[_FINGERPRINT] = found
         return found
