@@ -118,6 +118,34 @@ def test_plan_on_the_sandbox_imports_no_unused_http_library(tmp_path: Path) -> N
     assert importlib.util.find_spec("requests") is not None  # installed, so it was avoided
 
 
+def _installed_pydantic_plugin(root: Path) -> dict[str, str]:
+    """A package announcing a pydantic plugin, as a distribution installs one; the
+    environment that puts it on the path, without any PYDANTIC_DISABLE_PLUGINS."""
+    info = root / "lz_probe_plugin-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: lz-probe-plugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[pydantic]\nprobe = lz_probe_plugin:plugin\n")
+    (root / "lz_probe_plugin.py").write_text(
+        "class _Plugin:\n"
+        "    def new_schema_validator(self, *args, **kwargs):\n"
+        "        return None, None, None\n"
+        "plugin = _Plugin()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    return {**env, "PYTHONPATH": os.pathsep.join([str(root), *sys.path])}
+
+
+def test_validate_does_not_look_for_pydantic_plugins(tmp_path: Path) -> None:
+    """Looking for them reads every installed package's metadata on each run."""
+    env = _installed_pydantic_plugin(tmp_path)
+    assert "lz_probe_plugin" not in imported_by(["validate", "-c", str(EXAMPLE)], env=env)
+
+
+def test_a_pydantic_plugin_setting_of_the_environment_is_kept(tmp_path: Path) -> None:
+    env = {**_installed_pydantic_plugin(tmp_path), "PYDANTIC_DISABLE_PLUGINS": "another"}
+    assert "lz_probe_plugin" in imported_by(["validate", "-c", str(EXAMPLE)], env=env)
+
+
 def test_plan_on_the_sandbox_imports_neither_seeding_nor_what_only_other_runs_need(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -10,7 +10,6 @@ longer block: they stay in the plan as warnings marked "not targeted".
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
@@ -53,6 +52,8 @@ def require_known(plans: Sequence[Plan], targets: Sequence[str]) -> None:
     unknown = [target for target in targets if target not in known]
     if not unknown or not plans:
         return
+    import difflib
+
     lines = []
     for target in unknown:
         near = difflib.get_close_matches(target, known, n=3, cutoff=0.6)
