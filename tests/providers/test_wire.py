@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import ssl
 import zlib
 
 import httpx
@@ -52,3 +53,21 @@ def test_proxies_come_from_the_standard_variables(
     monkeypatch.setenv("http_proxy", "http://proxy.internal:3128")
     monkeypatch.setenv("no_proxy", no_proxy)
     assert wire._proxy_for(httpx.URL(url)) == expected
+
+
+def test_a_plain_http_endpoint_does_not_load_the_certificate_store() -> None:
+    """Loading it costs ~45 ms before a sandbox run's first request, for TLS that never
+    happens on loopback HTTP."""
+    wire._tls.cache_clear()
+    wire.client("Licenzy", "http://127.0.0.1:9/licenzy", {}).close()
+    assert wire._tls.cache_info().currsize == 0
+    wire.client("Stripe", "https://api.stripe.com", {}).close()
+    assert wire._tls.cache_info().currsize == 1
+
+
+def test_the_context_of_a_plain_http_endpoint_trusts_no_certificate() -> None:
+    """Were TLS ever negotiated on it, no certificate would pass: it fails closed."""
+    context = wire.tls_for(httpx.URL("http://127.0.0.1:9"))
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    assert context.cert_store_stats()["x509_ca"] == 0
+    assert wire.tls_for(httpx.URL("https://api.stripe.com")).cert_store_stats()["x509_ca"] > 0

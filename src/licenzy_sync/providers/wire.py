@@ -64,10 +64,21 @@ def _tls() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+def tls_for(url: httpx.URL) -> ssl.SSLContext:
+    """The certificate store for an https endpoint. A plain-HTTP one (loopback only, see
+    `endpoints`: the sandbox, tests) never negotiates TLS, so it gets a context that trusts
+    no certificate instead of the store, which costs ~45 ms to load before the first request;
+    if it ever did negotiate, it would fail closed."""
+    if url.scheme == "https":
+        return _tls()
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+
+
 def _transport(base_url: str) -> httpx.HTTPTransport:
     from licenzy_sync.providers.sockets import Backend
 
-    transport = httpx.HTTPTransport(verify=_tls(), proxy=_proxy_for(httpx.URL(base_url)))
+    url = httpx.URL(base_url)
+    transport = httpx.HTTPTransport(verify=tls_for(url), proxy=_proxy_for(url))
     # httpx has no public way to hand httpcore a network backend; the pool (direct or
     # through a proxy) creates every connection with this attribute.
     transport._pool._network_backend = Backend()
