@@ -62,6 +62,10 @@ class EncodedList:
         return "[" + ",".join(self.items) + "]"
 
 
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
+"""`json.dumps` with these separators, without building an encoder on every call."""
+
+
 def dumps(payload: Any) -> str:
     """Compact JSON, as every answer is encoded; a field of a top-level object holding an
     `EncodedList` (a list page's ``data``) is spliced in as it is."""
@@ -72,10 +76,6 @@ def dumps(payload: Any) -> str:
         )
         return "{" + ",".join(fields) + "}"
     return _dumps(payload)
-
-
-def _dumps(payload: Any) -> str:
-    return json.dumps(payload, separators=(",", ":"))
 
 
 class DropConnection(Exception):
