@@ -22,6 +22,7 @@ LOOPBACK = "127.0.0.1"
 MAX_LINE = 65536
 MAX_HEADERS = 100
 """The stdlib's limits on one header line and on their number."""
+TOO_LARGE = HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
 _PLAIN_HEADER = re.compile(rb"([!-9;-~]+):([^\r\n]*)\r?\n")
 """``Name: value`` on one line, the name as the stdlib's e-mail parser recognises one."""
 
@@ -60,13 +61,15 @@ class _Handler(BaseHTTPRequestHandler):
         while True:
             line = self.rfile.readline(MAX_LINE + 1)
             if len(line) > MAX_LINE:
-                self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "Line too long")
+                explain = f"got more than {MAX_LINE} bytes when reading header line"
+                self.send_error(TOO_LARGE, "Line too long", explain)
                 return None
             if line in (b"\r\n", b"\n", b""):
                 return lines
             lines.append(line)
             if len(lines) > MAX_HEADERS:
-                self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "Too many headers")
+                explain = f"got more than {MAX_HEADERS} headers"
+                self.send_error(TOO_LARGE, "Too many headers", explain)
                 return None
 
     def date_time_string(self, timestamp: float | None = None) -> str:
