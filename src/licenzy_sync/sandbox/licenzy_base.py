@@ -10,15 +10,16 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import itertools
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from licenzy_sync.keys import MODES, Mode
-from licenzy_sync.sandbox.http import Request, Response
-from licenzy_sync.sandbox.store import Tx
+from licenzy_sync.sandbox.http import EncodedList, Request, Response, dumps
+from licenzy_sync.sandbox.store import Tx, decode
 
 SCOPE = "licenzy"
 """Scope of the objects that belong to the whole Licenzy account (tokens, projects, keys)."""
@@ -179,27 +180,31 @@ def paginate(
     scope: str,
     params: Mapping[str, str],
     *,
-    keep: Callable[[dict[str, Any]], bool] = lambda _: True,
+    where: Mapping[str, Collection[str]] | None = None,
     list_id: str = "",
 ) -> dict[str, Any]:
     """One page of a list, oldest first; the cursor names the last object returned.
 
+    ``where`` (see `Tx.iter`) keeps the objects whose fields hold one of the given values.
     The cursor also carries a digest of the list it came from (kind, scope, filters), so a
     cursor replayed against another list is rejected instead of silently skipping objects.
     """
     limit = _limit(params.get("limit"))
     identity = sha256_hex(f"{kind}|{scope}|{list_id}")[:16]
     after = _decode_cursor(params["cursor"], identity) if "cursor" in params else None
-    page: list[tuple[int, dict[str, Any]]] = []
-    for seq, body in tx.iter(kind, scope, newest_first=False, above_seq=after):
-        if keep(body):
-            page.append((seq, body))
-            if len(page) > limit:
-                break
+    rows = tx.iter(kind, scope, newest_first=False, above_seq=after, where=where, text=True)
+    page = list(itertools.islice(rows, limit + 1))
     more = len(page) > limit
     page = page[:limit]
     next_cursor = _encode_cursor(identity, page[-1][0]) if more else None
-    return {"data": [public(body) for _, body in page], "next_cursor": next_cursor}
+    data = EncodedList([public_text(text) for _, text in page])
+    return {"data": data, "next_cursor": next_cursor}
+
+
+def public_text(text: str) -> str:
+    """`public` on a stored object's text: decoded and encoded again only when it may hold
+    a private field (a ``"_`` in the text; most objects have none)."""
+    return dumps(public(decode(text))) if '"_' in text else text
 
 
 def _limit(raw: str | None) -> int:

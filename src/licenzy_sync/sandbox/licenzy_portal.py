@@ -124,7 +124,7 @@ def list_products(call: Call) -> Result:
         "product",
         mode_scope(call.project, mode),
         params,
-        keep=lambda product: status in ("all", product["status"]),
+        where=None if status == "all" else {"status": [status]},
         list_id=f"status={status}",
     )
     return 200, page

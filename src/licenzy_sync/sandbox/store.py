@@ -19,7 +19,7 @@ import time
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, overload
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS objects (
@@ -39,6 +39,16 @@ CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NU
 STATE_FILE = "state.sqlite3"
 
 
+def encode(body: Mapping[str, Any]) -> str:
+    """How every object is stored: compact with sorted keys, which is also exactly how an
+    answer encodes the decoded object (`Response.json` keeps the decoded key order)."""
+    return json.dumps(body, separators=(",", ":"), sort_keys=True)
+
+
+def decode(text: str) -> dict[str, Any]:
+    return dict(json.loads(text))
+
+
 class Tx:
     """One transaction: every read and write of a single emulated request."""
 
@@ -49,7 +59,7 @@ class Tx:
         row = self._conn.execute(
             "SELECT body FROM objects WHERE kind=? AND scope=? AND id=?", (kind, scope, id_)
         ).fetchone()
-        return None if row is None else dict(json.loads(row[0]))
+        return None if row is None else decode(row[0])
 
     def seq_of(self, kind: str, scope: str, id_: str) -> int | None:
         row = self._conn.execute(
@@ -59,7 +69,7 @@ class Tx:
 
     def put(self, kind: str, scope: str, id_: str, body: dict[str, Any]) -> None:
         """Insert or replace; a replaced object keeps its place in list order."""
-        text = json.dumps(body, separators=(",", ":"), sort_keys=True)
+        text = encode(body)
         updated = self._conn.execute(
             "UPDATE objects SET body=? WHERE kind=? AND scope=? AND id=?",
             (text, kind, scope, id_),
@@ -77,6 +87,7 @@ class Tx:
             ).rowcount
         )
 
+    @overload
     def iter(
         self,
         kind: str,
@@ -86,12 +97,40 @@ class Tx:
         below_seq: int | None = None,
         above_seq: int | None = None,
         where: Mapping[str, Collection[str | int | bool]] | None = None,
-    ) -> Iterator[tuple[int, dict[str, Any]]]:
+        text: Literal[False] = False,
+    ) -> Iterator[tuple[int, dict[str, Any]]]: ...
+
+    @overload
+    def iter(
+        self,
+        kind: str,
+        scope: str,
+        *,
+        newest_first: bool = True,
+        below_seq: int | None = None,
+        above_seq: int | None = None,
+        where: Mapping[str, Collection[str | int | bool]] | None = None,
+        text: Literal[True],
+    ) -> Iterator[tuple[int, str]]: ...
+
+    def iter(
+        self,
+        kind: str,
+        scope: str,
+        *,
+        newest_first: bool = True,
+        below_seq: int | None = None,
+        above_seq: int | None = None,
+        where: Mapping[str, Collection[str | int | bool]] | None = None,
+        text: bool = False,
+    ) -> Iterator[tuple[int, dict[str, Any]]] | Iterator[tuple[int, str]]:
         """Objects of one kind and scope in insertion order (or its reverse), lazily.
 
         ``where`` keeps only objects whose top-level field holds one of the given values,
         judged by SQLite on the stored text: a list that skips most of a large table (the
-        archived prices among thousands of active ones) then decodes only what it returns."""
+        archived prices among thousands of active ones) then decodes only what it returns.
+        ``text`` yields each object as its stored JSON (`put`'s compact, sorted encoding)
+        instead: a list page can then be spliced from it without decoding anything."""
         sql = "SELECT seq, body FROM objects WHERE kind=? AND scope=?"
         args: list[Any] = [kind, scope]
         if below_seq is not None:
@@ -106,8 +145,10 @@ class Tx:
             sql += f" AND json_extract(body, '$.{name}') IN ({', '.join('?' * len(values))})"
             args.extend(values)
         sql += " ORDER BY seq DESC" if newest_first else " ORDER BY seq ASC"
-        for seq, body in self._conn.execute(sql, args):
-            yield int(seq), dict(json.loads(body))
+        rows = self._conn.execute(sql, args)
+        if text:
+            return rows  # (seq, body) as SQLite holds them: INTEGER and TEXT columns
+        return ((int(seq), decode(body)) for seq, body in rows)
 
     def count(self, kind: str, scope: str) -> int:
         row = self._conn.execute(

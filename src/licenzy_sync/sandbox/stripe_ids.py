@@ -14,8 +14,20 @@ ACCOUNT_SCOPE = "stripe"
 """Scope of objects shared by both modes: accounts and key bindings."""
 
 
+_UNBIASED = 256 - 256 % len(_ALPHABET)
+"""Random bytes below this map onto the alphabet evenly (``byte % 62``); the few others are
+dropped."""
+
+
 def _token(length: int) -> str:
-    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+    """``length`` characters drawn evenly from the alphabet, from one read of the system's
+    randomness for the whole token rather than one per character (a request id's 14 reads
+    were 4% of the server's time for a page)."""
+    chars: list[str] = []
+    while len(chars) < length:
+        drawn = secrets.token_bytes(length)
+        chars += [_ALPHABET[b % len(_ALPHABET)] for b in drawn if b < _UNBIASED]
+    return "".join(chars[:length])
 
 
 def new_id(prefix: str) -> str:

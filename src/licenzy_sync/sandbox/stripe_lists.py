@@ -6,10 +6,13 @@ through a large account costs O(page), as it does against Stripe.
 
 from __future__ import annotations
 
+import itertools
 import operator
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any
 
+from licenzy_sync.sandbox.http import EncodedList
+from licenzy_sync.sandbox.store import decode
 from licenzy_sync.sandbox.stripe_errors import invalid_param, resource_missing
 from licenzy_sync.sandbox.stripe_params import Ctx, opt_dict, opt_int, opt_str
 
@@ -60,6 +63,12 @@ def created_filter(params: Mapping[str, Any]) -> Callable[[Obj], bool]:
     return lambda obj: all(compare(int(obj["created"]), value) for compare, value in checks)
 
 
+def equal_to(**fields: str | bool | None) -> dict[str, list[str | bool]]:
+    """A `paginate` ``where`` keeping the objects whose top-level fields equal the given
+    values; a field given None is not filtered on."""
+    return {name: [value] for name, value in fields.items() if value is not None}
+
+
 def paginate(
     ctx: Ctx,
     kind: str,
@@ -67,12 +76,15 @@ def paginate(
     *,
     url: str,
     label: str,
-    match: Callable[[Obj], bool],
-    render: Callable[[Obj], Obj],
+    match: Callable[[Obj], bool] | None = None,
+    render: Callable[[Obj], Obj] | None = None,
     where: Mapping[str, Collection[str | int | bool]] | None = None,
 ) -> Obj:
     """One page of the objects of ``kind`` in the caller's account and mode that ``match``;
-    ``where`` (see `Tx.iter`) narrows them first, in the store, without decoding the rest."""
+    ``where`` (see `Tx.iter`) narrows them first, in the store, without decoding the rest.
+
+    Without ``match`` (``where`` says it all) nothing is decoded to choose the page, and
+    without ``render`` (objects shown as stored) the page is spliced from the stored text."""
     limit = page_limit(params)
     after = opt_str(params, "starting_after") or None
     before = opt_str(params, "ending_before") or None
@@ -81,33 +93,48 @@ def paginate(
             "ending_before",
             "You may only specify one of these parameters: ending_before, starting_after.",
         )
-    if before:
-        rows = ctx.tx.iter(
-            kind,
-            ctx.scope,
-            newest_first=False,
-            above_seq=_cursor(ctx, kind, before, label, "ending_before"),
-            where=where,
-        )
-    else:
-        below = _cursor(ctx, kind, after, label, "starting_after") if after else None
-        rows = ctx.tx.iter(kind, ctx.scope, newest_first=True, below_seq=below, where=where)
-    page: list[Obj] = []
-    for _, obj in rows:
-        if match(obj):
-            page.append(obj)
-            if len(page) > limit:
-                break
+    rows = _rows(ctx, kind, label, after=after, before=before, where=where)
+    picked = ((text, None) for _, text in rows) if match is None else _matching(rows, match)
+    page = list(itertools.islice(picked, limit + 1))
     has_more = len(page) > limit
     del page[limit:]
     if before:
         page.reverse()
-    return {
-        "object": "list",
-        "data": [render(obj) for obj in page],
-        "has_more": has_more,
-        "url": url,
-    }
+    data: EncodedList | list[Obj] = (
+        EncodedList([text for text, _ in page])
+        if render is None
+        else [render(decode(text) if obj is None else obj) for text, obj in page]
+    )
+    return {"object": "list", "data": data, "has_more": has_more, "url": url}
+
+
+def _matching(
+    rows: Iterator[tuple[int, str]], match: Callable[[Obj], bool]
+) -> Iterator[tuple[str, Obj | None]]:
+    """The rows ``match`` keeps, each with its decoded object (a render needs it again)."""
+    for _, text in rows:
+        obj = decode(text)
+        if match(obj):
+            yield text, obj
+
+
+def _rows(
+    ctx: Ctx,
+    kind: str,
+    label: str,
+    *,
+    after: str | None,
+    before: str | None,
+    where: Mapping[str, Collection[str | int | bool]] | None,
+) -> Iterator[tuple[int, str]]:
+    """The stored objects a page is taken from, nearest the cursor first."""
+    if before:
+        above = _cursor(ctx, kind, before, label, "ending_before")
+        return ctx.tx.iter(
+            kind, ctx.scope, newest_first=False, above_seq=above, where=where, text=True
+        )
+    below = _cursor(ctx, kind, after, label, "starting_after") if after else None
+    return ctx.tx.iter(kind, ctx.scope, newest_first=True, below_seq=below, where=where, text=True)
 
 
 def _cursor(ctx: Ctx, kind: str, id_: str, label: str, param: str) -> int:

@@ -18,7 +18,7 @@ from licenzy_sync.sandbox.stripe_errors import (
     resource_missing,
 )
 from licenzy_sync.sandbox.stripe_ids import new_id
-from licenzy_sync.sandbox.stripe_lists import Obj, created_filter, paginate
+from licenzy_sync.sandbox.stripe_lists import Obj, created_filter, equal_to, paginate
 from licenzy_sync.sandbox.stripe_params import (
     Ctx,
     check_params,
@@ -267,17 +267,17 @@ def list_(ctx: Ctx, params: Mapping[str, Any]) -> Obj:
     def match(price: Obj) -> bool:
         schedule = price["recurring"] or {}
         return (
-            price["active"] == active
-            and (product is None or price["product"] == product)
-            and (type_ is None or price["type"] == type_)
-            and (currency is None or price["currency"] == currency.lower())
-            and (not wanted_keys or price["lookup_key"] in wanted_keys)
-            and (not recurring or price["recurring"] is not None)
+            (not recurring or price["recurring"] is not None)
             and (interval is None or schedule.get("interval") == interval)
             and (usage_type is None or schedule.get("usage_type") == usage_type)
             and in_range(price)
         )
 
+    where = equal_to(
+        active=active, product=product, type=type_, currency=currency and currency.lower()
+    )
+    if wanted_keys:
+        where["lookup_key"] = sorted(wanted_keys)
     inner = {path.removeprefix("data.") for path in expand}
     return paginate(
         ctx,
@@ -285,9 +285,9 @@ def list_(ctx: Ctx, params: Mapping[str, Any]) -> Obj:
         params,
         url="/v1/prices",
         label="price",
-        match=match,
-        render=lambda price: render(ctx, price, inner),
-        where={"active": [active], **({"lookup_key": sorted(wanted_keys)} if wanted_keys else {})},
+        match=match if recurring or "created" in params else None,
+        render=(lambda price: render(ctx, price, inner)) if inner else None,
+        where=where,
     )
 
 

@@ -16,7 +16,7 @@ from licenzy_sync.sandbox.stripe_errors import (
     resource_missing,
 )
 from licenzy_sync.sandbox.stripe_ids import new_id
-from licenzy_sync.sandbox.stripe_lists import Obj, created_filter, paginate
+from licenzy_sync.sandbox.stripe_lists import Obj, created_filter, equal_to, paginate
 from licenzy_sync.sandbox.stripe_params import (
     Ctx,
     check_params,
@@ -148,17 +148,9 @@ def list_(ctx: Ctx, params: Mapping[str, Any]) -> Obj:
     ids = set(str_list(params, "ids") or [])
     shippable = opt_bool(params, "shippable")
     url = opt_str(params, "url")
-    in_range = created_filter(params)
-
-    def match(product: Obj) -> bool:
-        return (
-            (active is None or product["active"] == active)
-            and (not ids or product["id"] in ids)
-            and (shippable is None or product["shippable"] == shippable)
-            and (url is None or product["url"] == url)
-            and in_range(product)
-        )
-
+    where = equal_to(active=active, shippable=shippable, url=url)
+    if ids:
+        where["id"] = sorted(ids)
     inner = {path.removeprefix("data.") for path in expand}
     return paginate(
         ctx,
@@ -166,8 +158,9 @@ def list_(ctx: Ctx, params: Mapping[str, Any]) -> Obj:
         params,
         url="/v1/products",
         label="product",
-        match=match,
-        render=lambda product: render(ctx, product, inner),
+        match=created_filter(params) if "created" in params else None,
+        render=(lambda product: render(ctx, product, inner)) if inner else None,
+        where=where,
     )
 
 

@@ -168,7 +168,6 @@ def list_(ctx: Ctx, params: Mapping[str, Any]) -> Obj:
         params,
         url="/v1/webhook_endpoints",
         label="webhook_endpoint",
-        match=lambda endpoint: True,
         render=public,
     )
 
