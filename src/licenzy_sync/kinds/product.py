@@ -14,6 +14,7 @@ from licenzy_sync.keys import Mode
 from licenzy_sync.kinds.base import Output, Verdict, Writes, differs, field_verdicts, unclassified
 from licenzy_sync.kinds.stripe_price import declared_in, known_output, price_id_for, resolved
 from licenzy_sync.plan import addresses
+from licenzy_sync.plan.addresses import Address
 from licenzy_sync.plan.context import PlanContext
 from licenzy_sync.plan.model import (
     Action,
@@ -161,21 +162,24 @@ def plan_products(ctx: PlanContext, mode: Mode) -> None:
     declared = {code for code, _, _ in declared_in(ctx, mode)}
     portal = mode in ctx.state.licenzy  # `portal: none`: the catalog is a manual step
     remote = ctx.state.licenzy[mode].products if portal else {}
+    mapped: set[str] = set()  # codes mapped to an existing price in this mode
     for code, product in config.products.items():
-        price_id = price_id_for(ctx, mode, code) if code in declared else product.price.get(mode)
-        if price_id is None:
-            continue
-        if code not in declared:
-            _check_price(ctx, mode, code, product, price_id)
-        if portal:
-            _plan_product(
-                ctx, mode, code=code, product=product, price_id=price_id, have=remote.get(code)
-            )
-    for code, have in sorted(remote.items()):
         if code in declared:
-            continue
-        if code not in config.products or config.products[code].price.get(mode) is None:
-            _plan_leftover(ctx, mode, have)
+            price_id = price_id_for(ctx, mode, code)
+            if price_id is None:
+                continue
+            address = addresses.product(mode, code)
+        else:
+            price_id = product.price.get(mode)
+            if price_id is None:
+                continue
+            mapped.add(code)
+            address = addresses.product(mode, code)
+            _check_price(ctx, address, product, price_id)
+        if portal:
+            _plan_product(ctx, address, product=product, price_id=price_id, have=remote.get(code))
+    for code in sorted(remote.keys() - declared - mapped):
+        _plan_leftover(ctx, mode, remote[code])
 
 
 def desired_product(product: Product, price_id: str, have: LicenzyProduct | None) -> dict[str, Any]:
@@ -206,14 +210,12 @@ def observed_product(have: LicenzyProduct) -> dict[str, Any]:
 
 def _plan_product(
     ctx: PlanContext,
-    mode: Mode,
+    address: Address,
     *,
-    code: str,
     product: Product,
     price_id: str,
     have: LicenzyProduct | None,
 ) -> None:
-    address = addresses.product(mode, code)
     ctx.observed(address, have)
     after = desired_product(product, price_id, have)
     if have is None:
@@ -222,6 +224,11 @@ def _plan_product(
         )
         return
     before = observed_product(have)
+    if before == after and _alike(before, after):
+        # The common case, a catalog's worth of no-ops: one dict for both, never held twice.
+        no_op = ResourceChange(at=address, action="no-op", before=before, after=before)
+        ctx.resources.append(no_op)
+        return
     if _adopted_as_is(before, after):
         after = {**after, "metadata": before["metadata"]}
     changes = tuple(
@@ -232,15 +239,15 @@ def _plan_product(
     if have.kind != product.kind:
         ctx.report(
             r.KIND_CHANGED,
-            f"{code} is a {have.kind} in Licenzy and a {product.kind} in the config",
+            f"{address.name} is a {have.kind} in Licenzy and a {product.kind} in the config",
             address,
             "products",
-            code,
+            address.name,
             "kind",
         )
         return
     if not changes and _alike(before, after):
-        after = before  # one dict for both: a catalog's worth of no-ops is not held twice
+        after = before
     action: Action = "update" if changes else "no-op"
     reason = (
         "archived in Licenzy"
@@ -261,7 +268,11 @@ def _plan_product(
 
 def _alike(before: dict[str, Any], after: dict[str, Any]) -> bool:
     """Equal values of the same types, so either is written as the other: ``1 == True``."""
-    return all(type(before[name]) is type(after[name]) for name in COMPARED)
+    return _types(before) == _types(after)
+
+
+def _types(values: dict[str, Any]) -> tuple[type, ...]:
+    return tuple(map(type, map(values.__getitem__, COMPARED)))
 
 
 def _adopted_as_is(before: dict[str, Any], after: dict[str, Any]) -> bool:
@@ -312,8 +323,9 @@ def _plan_leftover(ctx: PlanContext, mode: Mode, have: LicenzyProduct) -> None:
         )
 
 
-def _check_price(ctx: PlanContext, mode: Mode, code: str, product: Product, price_id: str) -> None:
-    address = addresses.product(mode, code)
+def _check_price(ctx: PlanContext, address: Address, product: Product, price_id: str) -> None:
+    """The mapped price exists in the product's mode and can sell it."""
+    mode, code = address.mode, address.name
     where = ("products", code, "price", mode)
     price = ctx.state.stripe[mode].prices.get(price_id)
     ctx.observed(addresses.price(mode, price_id), price)
