@@ -53,6 +53,15 @@ BREAKING_FIELDS = {
 }
 
 
+_HIDDEN = MARKER_KEYS | {PROTECT_KEY}
+"""Metadata a product's one line leaves out: protection is said in words."""
+_IN_WORDS = frozenset(
+    {"kind", "name", "duration_days", "units", "stripe_price_id", "metadata", "status"}
+)
+"""Fields a product's one line words itself (status: what apply always sets); any other is
+listed as it is."""
+
+
 class ProductKind:
     name = NAME
     section = "Products"
@@ -363,30 +372,27 @@ def _check_price(ctx: PlanContext, address: Address, product: Product, price_id:
 
 
 def _one_line(values: Mapping[str, Any]) -> str:
-    fields = dict(values)
-    head = printable(str(fields.pop("kind", NAME)))
-    name = fields.pop("name", None)
+    head = printable(str(values.get("kind", NAME)))
+    name = values.get("name")
     parts = [head if name is None else f"{head} {value_text(name)}"]
     for key, noun in (("duration_days", "day"), ("units", "unit")):
-        count = fields.pop(key, None)
+        count = values.get(key)
         if isinstance(count, int) and not isinstance(count, bool):
             parts.append(plural(count, noun))
         elif count is not None:
             parts.append(f"{value_text(count)} {noun}s")
-    if fields.get("stripe_price_id") is not None:
-        price = fields.pop("stripe_price_id")
+    price = values.get("stripe_price_id")
+    if price is not None:
         known = isinstance(price, KnownAfterApply)
         parts.append(f"price ({printable(price)})" if known else f"price {item_text(price)}")
-    metadata = fields.pop("metadata", None)
+    metadata = values.get("metadata")
     if isinstance(metadata, dict):
         if is_protected(metadata):
             parts.append("protected")
-        hidden = MARKER_KEYS | {PROTECT_KEY}
-        shown = sorted((k, v) for k, v in metadata.items() if k not in hidden)
+        shown = sorted((k, v) for k, v in metadata.items() if k not in _HIDDEN)
         if shown:
             listed = ", ".join(f"{printable(k)}={value_text(v)}" for k, v in shown)
             parts.append(f"metadata {listed}")
-    fields.pop("status", None)
-    rest = sorted((k, v) for k, v in fields.items() if v is not None)
+    rest = sorted((k, v) for k, v in values.items() if k not in _IN_WORDS and v is not None)
     parts += [f"{printable(k)}: {value_text(v)}" for k, v in rest]
     return ", ".join(parts)
