@@ -277,11 +277,7 @@ def _plan_product(
 
 def _alike(before: dict[str, Any], after: dict[str, Any]) -> bool:
     """Equal values of the same types, so either is written as the other: ``1 == True``."""
-    return _types(before) == _types(after)
-
-
-def _types(values: dict[str, Any]) -> tuple[type, ...]:
-    return tuple(map(type, map(values.__getitem__, COMPARED)))
+    return all(type(before[name]) is type(after[name]) for name in COMPARED)
 
 
 def _adopted_as_is(before: dict[str, Any], after: dict[str, Any]) -> bool:

@@ -152,16 +152,20 @@ class _NoJsonForm(Exception):
     """Raised by the writer; `canonical` then says where, as it always has."""
 
 
-_INDENTS: Final = tuple("\n" + "  " * depth for depth in range(32))
+class _Indents(dict[int, str]):
+    """The line break and indentation at each depth, made once per depth."""
+
+    def __missing__(self, depth: int) -> str:
+        self[depth] = indent = "\n" + "  " * depth
+        return indent
 
 
-def _indent(depth: int) -> str:
-    return _INDENTS[depth] if depth < len(_INDENTS) else "\n" + "  " * depth
+_INDENT: Final = _Indents()
 
 
 def _write_document(out: list[str], data: dict[str, Any]) -> None:
     """Append the top-level object, the resources one string each."""
-    inner = _indent(1)
+    inner = _INDENT[1]
     separator = "{" + inner
     for key, value in data.items():
         head = separator + encode_basestring(key) + ": "
@@ -170,7 +174,7 @@ def _write_document(out: list[str], data: dict[str, Any]) -> None:
         else:
             out.append(head + _text(value, 1, False))
         separator = "," + inner
-    out.append(_indent(0) + "}")
+    out.append(_INDENT[0] + "}")
 
 
 def _write_resources(
@@ -179,12 +183,12 @@ def _write_resources(
     if not items:
         out.append(head + "[]")
         return
-    inner = _indent(2)
+    inner = _INDENT[2]
     separator = head + "[" + inner
     for address, resource in items:
         out.append(separator + _resource_text(address, resource, 2))
         separator = "," + inner
-    out.append(_indent(1) + "]")
+    out.append(_INDENT[1] + "]")
 
 
 def _resource_text(address: str, resource: ResourceChange, depth: int) -> str:
@@ -192,7 +196,7 @@ def _resource_text(address: str, resource: ResourceChange, depth: int) -> str:
     depth (values that diff cleanly whatever order a remote system used), written once when
     they are one object (a no-op's)."""
     at = resource.at
-    inner = _indent(depth + 1)
+    inner = _INDENT[depth + 1]
     before = _text(resource.before, depth + 1, True)
     after = before if resource.after is resource.before else _text(resource.after, depth + 1, True)
     try:
@@ -205,7 +209,7 @@ def _resource_text(address: str, resource: ResourceChange, depth: int) -> str:
             f"{inner}\"action\": {encode_basestring(resource.action)},"
             f"{inner}\"reason\": {encode_basestring(resource.reason)},"
             f"{inner}\"changes\": {_changes_text(resource.changes, depth + 1)},"
-            f"{inner}\"before\": {before},{inner}\"after\": {after}{_indent(depth)}}}"
+            f"{inner}\"before\": {before},{inner}\"after\": {after}{_INDENT[depth]}}}"
         )
     except TypeError:  # not a string where the format has one
         raise _NoJsonForm from None
@@ -214,14 +218,14 @@ def _resource_text(address: str, resource: ResourceChange, depth: int) -> str:
 def _changes_text(changes: tuple[FieldChange, ...], depth: int) -> str:
     if not changes:
         return "[]"
-    inner, fields = _indent(depth + 1), _indent(depth + 2)
+    inner, fields = _INDENT[depth + 1], _INDENT[depth + 2]
     texts = [
         f"{{{fields}\"field\": {encode_basestring(change.field)},"
         f"{fields}\"before\": {_text(change.before, depth + 2, True)},"
         f"{fields}\"after\": {_text(change.after, depth + 2, True)}{inner}}}"
         for change in sorted(changes, key=attrgetter("field"))
     ]
-    return "[" + inner + ("," + inner).join(texts) + _indent(depth) + "]"
+    return "[" + inner + ("," + inner).join(texts) + _INDENT[depth] + "]"
 
 
 def _text(value: Any, depth: int, sort: bool) -> str:
@@ -263,15 +267,15 @@ def _other_text(value: Any, depth: int, sort: bool) -> str:
 def _array_text(value: list[Any] | tuple[Any, ...], depth: int, sort: bool) -> str:
     if not value:
         return "[]"
-    inner = _indent(depth + 1)
+    inner = _INDENT[depth + 1]
     texts = [_text(item, depth + 1, sort) for item in value]
-    return "[" + inner + ("," + inner).join(texts) + _indent(depth) + "]"
+    return "[" + inner + ("," + inner).join(texts) + _INDENT[depth] + "]"
 
 
 def _object_text(value: dict[Any, Any], depth: int, sort: bool) -> str:
     if not value:
         return "{}"
-    inner = _indent(depth + 1)
+    inner = _INDENT[depth + 1]
     texts = []
     try:
         for key in sorted(value) if sort else value:
@@ -282,4 +286,4 @@ def _object_text(value: dict[Any, Any], depth: int, sort: bool) -> str:
                 texts.append(f"{encode_basestring(key)}: {_text(item, depth + 1, sort)}")
     except TypeError:  # a key that is not a string, or keys of several types
         raise _NoJsonForm from None
-    return "{" + inner + ("," + inner).join(texts) + _indent(depth) + "}"
+    return "{" + inner + ("," + inner).join(texts) + _INDENT[depth] + "}"
