@@ -7,7 +7,9 @@ cleanly in review. The strict reader is `plan.codec_read`.
 
 The text is written in one pass over the plan: a plan of tens of thousands of resources is
 too large to copy into canonical form, then into dictionaries, then through the standard
-library's indenting encoder, which is pure Python. The bytes are exactly those of
+library's indenting encoder, which is pure Python. Each resource is written straight from
+its ResourceChange as one string, each object and array as its items' texts joined at their
+indentation. The bytes are exactly those of
 ``json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)`` of the documented form.
 """
 
