@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import json
 import random
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -194,3 +195,12 @@ def test_values_without_a_json_form_are_named_as_before(value: Any, message: str
         render_json(plan)
     with pytest.raises(NotJson, match=message):
         reference_json(plan)
+
+
+def test_a_resource_field_that_is_not_a_string_is_refused() -> None:
+    """The format spells a resource's reason as a string; a planner bug handing it anything
+    else stops the write instead of writing a plan no reader accepts."""
+    resource = replace(product("test", "X", "create", after={"a": 1}), reason=5)
+    plan = Plan(project="p", modes=["test"], config_file="c", resources=[resource])
+    with pytest.raises(NotJson, match="a value has no JSON form"):
+        render_json(plan)

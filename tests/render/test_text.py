@@ -8,7 +8,7 @@ from licenzy_sync.findings import Finding, Position, Severity
 from licenzy_sync.output import Console
 from licenzy_sync.plan.model import FieldChange, Plan, ResourceChange
 from licenzy_sync.render.blocking import errors_line, nothing_written
-from licenzy_sync.render.changes import field_rows, summary
+from licenzy_sync.render.changes import shown, summary
 from licenzy_sync.render.findings_text import printable
 from licenzy_sync.render.json_render import render_json
 from licenzy_sync.render.text import WIDTH, render_text, summary_line
@@ -133,7 +133,7 @@ def test_planner_changes_win_over_before_and_after() -> None:
         before={"name": "a", "other": 1},
         after={"name": "b", "other": 2},
     )
-    assert [row.field for row in field_rows(resource)] == ["name"]
+    assert [row.field for row in shown(resource).rows] == ["name"]
 
 
 def test_control_and_bidi_characters_cannot_reach_the_terminal() -> None:

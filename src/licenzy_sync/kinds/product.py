@@ -14,6 +14,7 @@ from licenzy_sync.keys import Mode
 from licenzy_sync.kinds.base import Output, Verdict, Writes, differs, field_verdicts, unclassified
 from licenzy_sync.kinds.stripe_price import declared_in, known_output, price_id_for, resolved
 from licenzy_sync.plan import addresses
+from licenzy_sync.plan.addresses import Address
 from licenzy_sync.plan.context import PlanContext
 from licenzy_sync.plan.model import (
     Action,
@@ -50,6 +51,15 @@ BREAKING_FIELDS = {
     "units": "a purchase grants a different number of units than licenzy.yaml says",
     "duration_days": "a purchase grants a different period than licenzy.yaml says",
 }
+
+
+_HIDDEN = MARKER_KEYS | {PROTECT_KEY}
+"""Metadata a product's one line leaves out: protection is said in words."""
+_IN_WORDS = frozenset(
+    {"kind", "name", "duration_days", "units", "stripe_price_id", "metadata", "status"}
+)
+"""Fields a product's one line words itself (status: what apply always sets); any other is
+listed as it is."""
 
 
 class ProductKind:
@@ -161,21 +171,24 @@ def plan_products(ctx: PlanContext, mode: Mode) -> None:
     declared = {code for code, _, _ in declared_in(ctx, mode)}
     portal = mode in ctx.state.licenzy  # `portal: none`: the catalog is a manual step
     remote = ctx.state.licenzy[mode].products if portal else {}
+    mapped: set[str] = set()  # codes mapped to an existing price in this mode
     for code, product in config.products.items():
-        price_id = price_id_for(ctx, mode, code) if code in declared else product.price.get(mode)
-        if price_id is None:
-            continue
-        if code not in declared:
-            _check_price(ctx, mode, code, product, price_id)
-        if portal:
-            _plan_product(
-                ctx, mode, code=code, product=product, price_id=price_id, have=remote.get(code)
-            )
-    for code, have in sorted(remote.items()):
         if code in declared:
-            continue
-        if code not in config.products or config.products[code].price.get(mode) is None:
-            _plan_leftover(ctx, mode, have)
+            price_id = price_id_for(ctx, mode, code)
+            if price_id is None:
+                continue
+            address = addresses.product(mode, code)
+        else:
+            price_id = product.price.get(mode)
+            if price_id is None:
+                continue
+            mapped.add(code)
+            address = addresses.product(mode, code)
+            _check_price(ctx, address, product, price_id)
+        if portal:
+            _plan_product(ctx, address, product=product, price_id=price_id, have=remote.get(code))
+    for code in sorted(remote.keys() - declared - mapped):
+        _plan_leftover(ctx, mode, remote[code])
 
 
 def desired_product(product: Product, price_id: str, have: LicenzyProduct | None) -> dict[str, Any]:
@@ -206,14 +219,12 @@ def observed_product(have: LicenzyProduct) -> dict[str, Any]:
 
 def _plan_product(
     ctx: PlanContext,
-    mode: Mode,
+    address: Address,
     *,
-    code: str,
     product: Product,
     price_id: str,
     have: LicenzyProduct | None,
 ) -> None:
-    address = addresses.product(mode, code)
     ctx.observed(address, have)
     after = desired_product(product, price_id, have)
     if have is None:
@@ -222,6 +233,11 @@ def _plan_product(
         )
         return
     before = observed_product(have)
+    if before == after and _alike(before, after):
+        # The common case, a catalog's worth of no-ops: one dict for both, never held twice.
+        no_op = ResourceChange(at=address, action="no-op", before=before, after=before)
+        ctx.resources.append(no_op)
+        return
     if _adopted_as_is(before, after):
         after = {**after, "metadata": before["metadata"]}
     changes = tuple(
@@ -232,15 +248,15 @@ def _plan_product(
     if have.kind != product.kind:
         ctx.report(
             r.KIND_CHANGED,
-            f"{code} is a {have.kind} in Licenzy and a {product.kind} in the config",
+            f"{address.name} is a {have.kind} in Licenzy and a {product.kind} in the config",
             address,
             "products",
-            code,
+            address.name,
             "kind",
         )
         return
     if not changes and _alike(before, after):
-        after = before  # one dict for both: a catalog's worth of no-ops is not held twice
+        after = before
     action: Action = "update" if changes else "no-op"
     reason = (
         "archived in Licenzy"
@@ -312,8 +328,9 @@ def _plan_leftover(ctx: PlanContext, mode: Mode, have: LicenzyProduct) -> None:
         )
 
 
-def _check_price(ctx: PlanContext, mode: Mode, code: str, product: Product, price_id: str) -> None:
-    address = addresses.product(mode, code)
+def _check_price(ctx: PlanContext, address: Address, product: Product, price_id: str) -> None:
+    """The mapped price exists in the product's mode and can sell it."""
+    mode, code = address.mode, address.name
     where = ("products", code, "price", mode)
     price = ctx.state.stripe[mode].prices.get(price_id)
     ctx.observed(addresses.price(mode, price_id), price)
@@ -351,30 +368,27 @@ def _check_price(ctx: PlanContext, mode: Mode, code: str, product: Product, pric
 
 
 def _one_line(values: Mapping[str, Any]) -> str:
-    fields = dict(values)
-    head = printable(str(fields.pop("kind", NAME)))
-    name = fields.pop("name", None)
+    head = printable(str(values.get("kind", NAME)))
+    name = values.get("name")
     parts = [head if name is None else f"{head} {value_text(name)}"]
     for key, noun in (("duration_days", "day"), ("units", "unit")):
-        count = fields.pop(key, None)
+        count = values.get(key)
         if isinstance(count, int) and not isinstance(count, bool):
             parts.append(plural(count, noun))
         elif count is not None:
             parts.append(f"{value_text(count)} {noun}s")
-    if fields.get("stripe_price_id") is not None:
-        price = fields.pop("stripe_price_id")
+    price = values.get("stripe_price_id")
+    if price is not None:
         known = isinstance(price, KnownAfterApply)
         parts.append(f"price ({printable(price)})" if known else f"price {item_text(price)}")
-    metadata = fields.pop("metadata", None)
+    metadata = values.get("metadata")
     if isinstance(metadata, dict):
         if is_protected(metadata):
             parts.append("protected")
-        hidden = MARKER_KEYS | {PROTECT_KEY}
-        shown = sorted((k, v) for k, v in metadata.items() if k not in hidden)
+        shown = sorted((k, v) for k, v in metadata.items() if k not in _HIDDEN)
         if shown:
             listed = ", ".join(f"{printable(k)}={value_text(v)}" for k, v in shown)
             parts.append(f"metadata {listed}")
-    fields.pop("status", None)
-    rest = sorted((k, v) for k, v in fields.items() if v is not None)
+    rest = sorted((k, v) for k, v in values.items() if k not in _IN_WORDS and v is not None)
     parts += [f"{printable(k)}: {value_text(v)}" for k, v in rest]
     return ", ".join(parts)

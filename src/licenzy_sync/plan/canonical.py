@@ -82,14 +82,18 @@ _PLAIN_SCALARS = frozenset({str, int, bool, type(None)})
 
 def _plain(value: Any) -> bool:
     """Already what `json_value` makes of it: JSON's own types, lists not tuples, no float
-    (whose finiteness `json_value` checks). A cheap test that copies nothing."""
+    (whose finiteness `json_value` checks). A cheap test that copies nothing, and calls
+    itself only for containers."""
     kind = type(value)
     if kind in _PLAIN_SCALARS:
         return True
     if kind is dict:
-        return all(type(key) is str and _plain(item) for key, item in value.items())
+        for key, item in value.items():
+            if type(key) is not str or (type(item) not in _PLAIN_SCALARS and not _plain(item)):
+                return False
+        return True
     if kind is list:
-        return all(_plain(item) for item in value)
+        return all(type(item) in _PLAIN_SCALARS or _plain(item) for item in value)
     return False
 
 

@@ -7,7 +7,9 @@ cleanly in review. The strict reader is `plan.codec_read`.
 
 The text is written in one pass over the plan: a plan of tens of thousands of resources is
 too large to copy into canonical form, then into dictionaries, then through the standard
-library's indenting encoder, which is pure Python. The bytes are exactly those of
+library's indenting encoder, which is pure Python. Each resource is written straight from
+its ResourceChange as one string, each object and array as its items' texts joined at their
+indentation. The bytes are exactly those of
 ``json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)`` of the documented form.
 """
 
@@ -15,15 +17,15 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
 from json.encoder import encode_basestring
+from operator import attrgetter, itemgetter
 from typing import Any, Final
 
 from licenzy_sync.collector import collector_paused
 from licenzy_sync.findings import Finding
 from licenzy_sync.keys import MODES
 from licenzy_sync.plan.canonical import NotJson, canonical, finding_order
-from licenzy_sync.plan.model import ACTIONS, FORMAT_VERSION, Plan, ResourceChange
+from licenzy_sync.plan.model import ACTIONS, FORMAT_VERSION, FieldChange, Plan, ResourceChange
 from licenzy_sync.plan.secret_screen import ensure_secret_free
 
 TOP_KEYS = (
@@ -95,7 +97,7 @@ def plan_to_json(plan: Plan, end: str = "") -> str:
     out: list[str] = []
     try:
         with collector_paused():
-            _write(out, _documented_form(plan), 0, False)
+            _write_document(out, _documented_form(plan))
     except _NoJsonForm:
         ensure_secret_free(plan, "write the plan")  # a credential is reported first
         canonical(plan)  # names the first value without a JSON form, in the plan's own order
@@ -116,36 +118,25 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
     return data
 
 
-class _Each:
-    """A long array whose items are put in documented form one at a time as they are written,
-    so a plan of thousands of resources is never held twice over."""
+class _Resources:
+    """The resources array, sorted by address, each with its address spelled once: written
+    one resource at a time, so a plan of thousands of them is never held twice over."""
 
-    __slots__ = ("form", "items")
+    __slots__ = ("items",)
 
-    def __init__(self, items: list[Any], form: Callable[[Any], Any]) -> None:
-        self.items = items
-        self.form = form
-
-
-class _Sorted:
-    """A free-form value (a resource's before or after): its object keys are written sorted,
-    at every depth, so values diff cleanly whatever order a remote system used."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
+    def __init__(self, resources: list[ResourceChange]) -> None:
+        self.items = sorted(((r.address, r) for r in resources), key=itemgetter(0))
 
 
 def _documented_form(plan: Plan) -> dict[str, Any]:
-    """The plan in documented key order and canonical list order; free-form values wrapped."""
+    """The plan in documented key order and canonical list order."""
     data: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "project": plan.project,
         "modes": [m for m in MODES if m in plan.modes],
         "config_file": plan.config_file,
         "summary": summary_of(plan),
-        "resources": _Each(sorted(plan.resources, key=lambda r: r.address), _resource_form),
+        "resources": _Resources(plan.resources),
         "findings": [finding_to_dict(f) for f in sorted(plan.findings, key=finding_order)],
         "fingerprints": dict(sorted(plan.fingerprints.items())),
     }
@@ -159,146 +150,142 @@ def _documented_form(plan: Plan) -> dict[str, Any]:
     return data
 
 
-class _Shared:
-    """A free-form value that is a resource's before and its after (a no-op's): written once,
-    its text used for both. Written like `_Sorted`."""
-
-    __slots__ = ("depth", "text", "value")
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-        self.text = ""
-        self.depth = -1
-
-
-def _resource_form(resource: ResourceChange) -> dict[str, Any]:
-    before: _Sorted | _Shared = _Sorted(resource.before)
-    after: _Sorted | _Shared = _Sorted(resource.after)
-    if resource.after is resource.before:
-        before = after = _Shared(resource.before)
-    return {
-        "address": resource.address,
-        "system": resource.system,
-        "mode": resource.mode,
-        "type": resource.type,
-        "name": resource.name,
-        "action": resource.action,
-        "reason": resource.reason,
-        "changes": [
-            {"field": c.field, "before": _Sorted(c.before), "after": _Sorted(c.after)}
-            for c in sorted(resource.changes, key=lambda c: c.field)
-        ],
-        "before": before,
-        "after": after,
-    }
-
-
 class _NoJsonForm(Exception):
     """Raised by the writer; `canonical` then says where, as it always has."""
 
 
-_INDENTS: Final = tuple("\n" + "  " * depth for depth in range(32))
+class _Indents(dict[int, str]):
+    """The line break and indentation at each depth, made once per depth."""
+
+    def __missing__(self, depth: int) -> str:
+        self[depth] = indent = "\n" + "  " * depth
+        return indent
 
 
-def _indent(depth: int) -> str:
-    return _INDENTS[depth] if depth < len(_INDENTS) else "\n" + "  " * depth
+_INDENT: Final = _Indents()
 
 
-def _write(out: list[str], value: Any, depth: int, sort: bool) -> None:
-    """Append ``value`` as `json.dumps` with ``indent=2`` writes it at ``depth``."""
+def _write_document(out: list[str], data: dict[str, Any]) -> None:
+    """Append the top-level object, the resources one string each."""
+    inner = _INDENT[1]
+    separator = "{" + inner
+    for key, value in data.items():
+        head = separator + encode_basestring(key) + ": "
+        if type(value) is _Resources:
+            _write_resources(out, head, value.items)
+        else:
+            out.append(head + _text(value, 1, False))
+        separator = "," + inner
+    out.append(_INDENT[0] + "}")
+
+
+def _write_resources(
+    out: list[str], head: str, items: list[tuple[str, ResourceChange]]
+) -> None:
+    if not items:
+        out.append(head + "[]")
+        return
+    inner = _INDENT[2]
+    separator = head + "[" + inner
+    for address, resource in items:
+        out.append(separator + _resource_text(address, resource, 2))
+        separator = "," + inner
+    out.append(_INDENT[1] + "]")
+
+
+def _resource_text(address: str, resource: ResourceChange, depth: int) -> str:
+    """A resource in documented key order; its before and after with keys sorted at every
+    depth (values that diff cleanly whatever order a remote system used), written once when
+    they are one object (a no-op's)."""
+    at = resource.at
+    inner = _INDENT[depth + 1]
+    before = _text(resource.before, depth + 1, True)
+    after = before if resource.after is resource.before else _text(resource.after, depth + 1, True)
+    try:
+        return (
+            f"{{{inner}\"address\": {encode_basestring(address)},"
+            f"{inner}\"system\": {encode_basestring(at.system)},"
+            f"{inner}\"mode\": {encode_basestring(at.mode)},"
+            f"{inner}\"type\": {encode_basestring(at.kind)},"
+            f"{inner}\"name\": {encode_basestring(at.name)},"
+            f"{inner}\"action\": {encode_basestring(resource.action)},"
+            f"{inner}\"reason\": {encode_basestring(resource.reason)},"
+            f"{inner}\"changes\": {_changes_text(resource.changes, depth + 1)},"
+            f"{inner}\"before\": {before},{inner}\"after\": {after}{_INDENT[depth]}}}"
+        )
+    except TypeError:  # not a string where the format has one
+        raise _NoJsonForm from None
+
+
+def _changes_text(changes: tuple[FieldChange, ...], depth: int) -> str:
+    if not changes:
+        return "[]"
+    inner, fields = _INDENT[depth + 1], _INDENT[depth + 2]
+    texts = [
+        f"{{{fields}\"field\": {encode_basestring(change.field)},"
+        f"{fields}\"before\": {_text(change.before, depth + 2, True)},"
+        f"{fields}\"after\": {_text(change.after, depth + 2, True)}{inner}}}"
+        for change in sorted(changes, key=attrgetter("field"))
+    ]
+    return "[" + inner + ("," + inner).join(texts) + _INDENT[depth] + "]"
+
+
+def _text(value: Any, depth: int, sort: bool) -> str:
+    """``value`` as `json.dumps` with ``indent=2`` writes it at ``depth``; with ``sort``, the
+    keys of its objects sorted at every depth."""
     kind = type(value)
     if kind is str:
-        out.append(encode_basestring(value))
-    elif value is None:
-        out.append("null")
-    elif value is True:
-        out.append("true")
-    elif value is False:
-        out.append("false")
-    elif kind is int:
-        out.append(int.__repr__(value))
-    elif kind is dict:
-        _write_object(out, value, depth, sort)
-    elif kind is list or kind is tuple:
-        _write_array(out, value, depth, sort)
-    elif kind is _Sorted:
-        _write(out, value.value, depth, True)
-    elif kind is _Each:
-        _write_array(out, value.items, depth, sort, value.form)
-    elif kind is _Shared:
-        _write_shared(out, value, depth)
-    else:
-        _write_other(out, value, depth, sort)
+        return encode_basestring(value)
+    if kind is dict:
+        return _object_text(value, depth, sort)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if kind is int:
+        return int.__repr__(value)
+    if kind is list or kind is tuple:
+        return _array_text(value, depth, sort)
+    return _other_text(value, depth, sort)
 
 
-def _write_shared(out: list[str], shared: _Shared, depth: int) -> None:
-    if shared.depth != depth:
-        written: list[str] = []
-        _write(written, shared.value, depth, True)
-        shared.text, shared.depth = "".join(written), depth
-    out.append(shared.text)
-
-
-def _write_other(out: list[str], value: Any, depth: int, sort: bool) -> None:
+def _other_text(value: Any, depth: int, sort: bool) -> str:
     """Floats and subclasses of the JSON types, as `json.dumps` writes them."""
     if isinstance(value, str):
-        out.append(encode_basestring(value))
-    elif isinstance(value, int):
-        out.append(int.__repr__(value))
-    elif isinstance(value, float) and math.isfinite(value):
-        out.append(float.__repr__(value))
-    elif isinstance(value, dict):
-        _write_object(out, value, depth, sort)
-    elif isinstance(value, list | tuple):
-        _write_array(out, value, depth, sort)
-    else:
-        raise _NoJsonForm
+        return encode_basestring(value)
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return float.__repr__(value)
+    if isinstance(value, dict):
+        return _object_text(value, depth, sort)
+    if isinstance(value, list | tuple):
+        return _array_text(value, depth, sort)
+    raise _NoJsonForm
 
 
-def _write_array(
-    out: list[str],
-    value: list[Any] | tuple[Any, ...],
-    depth: int,
-    sort: bool,
-    form: Callable[[Any], Any] | None = None,
-) -> None:
-    """With ``form`` (an `_Each`), each item is joined into one string as soon as written."""
+def _array_text(value: list[Any] | tuple[Any, ...], depth: int, sort: bool) -> str:
     if not value:
-        out.append("[]")
-        return
-    inner = _indent(depth + 1)
-    separator = "[" + inner
-    for item in value:
-        if form is None:
-            out.append(separator)
-            _write(out, item, depth + 1, sort)
-        else:
-            written = [separator]
-            _write(written, form(item), depth + 1, sort)
-            out.append("".join(written))
-        separator = "," + inner
-    out.append(_indent(depth) + "]")
+        return "[]"
+    inner = _INDENT[depth + 1]
+    texts = [_text(item, depth + 1, sort) for item in value]
+    return "[" + inner + ("," + inner).join(texts) + _INDENT[depth] + "]"
 
 
-def _write_object(out: list[str], value: dict[Any, Any], depth: int, sort: bool) -> None:
+def _object_text(value: dict[Any, Any], depth: int, sort: bool) -> str:
     if not value:
-        out.append("{}")
-        return
+        return "{}"
+    inner = _INDENT[depth + 1]
+    texts = []
     try:
-        keys = sorted(value) if sort else value
-    except TypeError:  # keys of several types: not all of them strings
+        for key in sorted(value) if sort else value:
+            item = value[key]
+            if type(item) is str:  # most values: no call
+                texts.append(f"{encode_basestring(key)}: {encode_basestring(item)}")
+            else:
+                texts.append(f"{encode_basestring(key)}: {_text(item, depth + 1, sort)}")
+    except TypeError:  # a key that is not a string, or keys of several types
         raise _NoJsonForm from None
-    inner = _indent(depth + 1)
-    separator = "{" + inner
-    for key in keys:
-        if type(key) is not str and not isinstance(key, str):
-            raise _NoJsonForm
-        item = value[key]
-        head = separator + encode_basestring(key) + ": "
-        if type(item) is str:  # most values: one string, no call
-            out.append(head + encode_basestring(item))
-        else:
-            out.append(head)
-            _write(out, item, depth + 1, sort)
-        separator = "," + inner
-    out.append(_indent(depth) + "}")
+    return "{" + inner + ("," + inner).join(texts) + _INDENT[depth] + "}"

@@ -11,7 +11,7 @@ from licenzy_sync.keys import Mode
 from licenzy_sync.kinds.registry import KINDS, position
 from licenzy_sync.plan.connection import check_wiring
 from licenzy_sync.plan.context import PlanContext
-from licenzy_sync.plan.model import Plan, in_address_order
+from licenzy_sync.plan.model import Plan, ResourceChange, in_address_order
 from licenzy_sync.state import RemoteState
 from licenzy_sync.targets import Targets
 
@@ -33,16 +33,18 @@ def build_plan(
         check_wiring(ctx, mode)
         for unit in KINDS:
             unit.plan(ctx, mode)
-    resources = sorted(
-        ctx.resources,
-        key=lambda res: (res.mode != "test", position(res), res.action == "archive", res.address),
-    )
     return Plan(
         project=state.project_id,
         modes=list(modes),
-        resources=resources,
+        resources=sorted(ctx.resources, key=_plan_order),
         findings=sorted([*(static or []), *ctx.findings], key=sort_key),
         fingerprints=in_address_order(ctx.fingerprints),
         config_file=str(loaded.path),
         secret_bindings=dict(sorted(ctx.secret_bindings.items())),
     )
+
+
+def _plan_order(res: ResourceChange) -> tuple[bool, int, bool, str]:
+    """Test mode first, then the registry's dependency order, archives last, then by address."""
+    at = res.at
+    return (at.mode != "test", position(res), res.action == "archive", str(at))

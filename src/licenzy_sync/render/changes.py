@@ -69,14 +69,17 @@ def sections(changes: Sequence[ResourceChange]) -> Iterator[tuple[str, list[Reso
     it provides, then by address."""
 
     def order(resource: ResourceChange) -> tuple[int, int, bool, str]:
-        mode = MODES.index(resource.mode) if resource.mode in MODES else len(MODES)
-        system = 0 if resource.system == "stripe" else 1
-        return mode, system, resource.type == "default_price", resource.address
+        at = resource.at
+        mode = MODES.index(at.mode) if at.mode in MODES else len(MODES)
+        return mode, at.system != "stripe", at.kind == "default_price", str(at)
 
+    by_section: dict[str, list[ResourceChange]] = {}
+    for resource in changes:
+        by_section.setdefault(section(resource), []).append(resource)
     for title in (*dict.fromkeys(unit.section for unit in KINDS), OTHER):
-        members = sorted((r for r in changes if section(r) == title), key=order)
+        members = by_section.get(title)
         if members:
-            yield title, members
+            yield title, sorted(members, key=order)
 
 
 def summary(resource: ResourceChange) -> str | None:
@@ -105,16 +108,33 @@ def replace_notes(resource: ResourceChange) -> list[str]:
     return notes
 
 
-def field_rows(resource: ResourceChange) -> list[FieldRow]:
-    """The fields a person needs, formatted; empty for a one-line product (see `summary`).
+@dataclass(frozen=True)
+class Shown:
+    """What people see of one change: its one line (`summary`), or else the fields they need;
+    an update that changes only licenzy-sync's own markers shows neither, and says so."""
+
+    summary: str | None
+    rows: list[FieldRow]
+    markers_only: bool
+
+
+def shown(resource: ResourceChange) -> Shown:
+    """Each part worked out once: a catalog's worth of created products is thousands of them."""
+    one_line = summary(resource)
+    if one_line is not None or resource.action == "no-op":
+        return Shown(one_line, [], markers_only=False)
+    rows = _field_rows(resource)
+    return Shown(None, rows, markers_only=resource.action == "update" and not rows)
+
+
+def _field_rows(resource: ResourceChange) -> list[FieldRow]:
+    """The fields a person needs, formatted, of a change its unit does not put in one line.
 
     The planner's ``changes`` are authoritative; without them a create shows what will exist
     (fields left empty are not worth a line), an archive what existed, and an update the
     fields whose before and after differ.
     """
     action = resource.action
-    if action == "no-op" or summary(resource) is not None:
-        return []
     rows: list[FieldRow] = []
     # Where an object delivers matters more than what; the rest is in field order.
     changed = sorted(_raw_changes(resource), key=lambda change: change[0] != "url")
@@ -137,11 +157,6 @@ def _forcing(resource: ResourceChange) -> frozenset[str]:
     if resource.type != "stripe_price" or resource.action != "replace":
         return frozenset()
     return frozenset(IMMUTABLE_FIELDS)
-
-
-def markers_only(resource: ResourceChange) -> bool:
-    """An update whose every change is one of licenzy-sync's own markers, so no row shows."""
-    return resource.action == "update" and summary(resource) is None and not field_rows(resource)
 
 
 def _raw_changes(resource: ResourceChange) -> list[tuple[str, Any, Any]]:

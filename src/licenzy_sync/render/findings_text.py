@@ -31,9 +31,13 @@ def printable(text: str) -> str:
     )
 
 
+_ONE_LINE = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
+"""`json.dumps` with these options, made once: a plan shows a value per created product."""
+
+
 def value_text(value: Any) -> str:
     """One line of JSON: strings quoted, null for None, the same spelling as the plan file."""
-    return printable(json.dumps(value, ensure_ascii=False, sort_keys=True))
+    return printable(_ONE_LINE.encode(value))
 
 
 def item_text(item: Any) -> str:

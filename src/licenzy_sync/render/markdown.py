@@ -26,8 +26,7 @@ from licenzy_sync.render.blocking import (
     errors_line,
     targeting_line,
 )
-from licenzy_sync.render.changes import field_rows, reason, replace_notes, sections
-from licenzy_sync.render.changes import summary as one_line
+from licenzy_sync.render.changes import reason, replace_notes, sections, shown
 from licenzy_sync.render.findings_text import printable, summary
 from licenzy_sync.render.text import SYMBOLS, VERBS
 
@@ -217,14 +216,15 @@ def render_markdown(
 
 def _view(resource: ResourceChange, blocked: tuple[str, ...]) -> dict[str, Any]:
     """What the template shows of one change (render.changes decides, as for text)."""
+    seen = shown(resource)
     return {
         "symbol": SYMBOLS[resource.action],
         "verb": VERBS[resource.action],
         "blocked": blocked_note(blocked),
         "reason": reason(resource),
         "notes": replace_notes(resource),
-        "summary": one_line(resource),
-        "rows": field_rows(resource),
+        "summary": seen.summary,
+        "rows": seen.rows,
     }
 
 

@@ -24,12 +24,10 @@ from licenzy_sync.render.blocking import (
 )
 from licenzy_sync.render.changes import (
     FieldRow,
-    field_rows,
-    markers_only,
     reason,
     replace_notes,
     sections,
-    summary,
+    shown,
 )
 from licenzy_sync.render.findings_text import Styler, format_findings, printable
 from licenzy_sync.render.findings_text import summary as findings_summary
@@ -110,13 +108,13 @@ def _resource_block(
     resource: ResourceChange, blocked: tuple[str, ...], style: Styler
 ) -> list[str]:
     lines = _header(resource, blocked, style)
-    one_line = summary(resource)
-    if one_line is not None:
-        lines.append(_FIELD + one_line)
+    seen = shown(resource)
+    if seen.summary is not None:
+        lines.append(_FIELD + seen.summary)
     lines += [_FIELD + note for note in replace_notes(resource)]
-    for row in field_rows(resource):
+    for row in seen.rows:
         lines += _row_lines(resource, row)
-    if markers_only(resource):
+    if seen.markers_only:
         lines.append(_FIELD + style("only licenzy-sync's ownership markers change", "dim"))
     return lines
 
@@ -158,9 +156,9 @@ def render_text(plan: Plan, style: Styler = _plain) -> str:
     """The whole plan as text ending in a newline; ``style`` is e.g. ``Console.style``."""
     ensure_secret_free(plan, "show the plan")
     unchanged = plan.counts()["no-op"]
-    # Unchanged resources are only counted: putting thousands of them in canonical form first
-    # would cost a converged catalog most of its rendering time.
-    plan = canonical(replace(plan, resources=plan.changes))
+    # Unchanged resources are only counted and fingerprints never shown: putting thousands of
+    # them in canonical form first would cost a converged catalog most of its rendering time.
+    plan = canonical(replace(plan, resources=plan.changes, fingerprints={}))
     lines: list[str] = []
     targeted = targeting_line(plan)
     if targeted:
