@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
+import weakref
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from licenzy_sync import collector
 from licenzy_sync.collector import collector_paused
 
 
@@ -71,8 +76,6 @@ def test_a_paused_load_leaves_no_yaml_node_in_a_cycle() -> None:
 def test_a_cycle_a_pause_left_behind_is_still_freed() -> None:
     """A connection in a reference cycle (nobody closed it) holds its socket until a
     collection frees it: a process running many commands would run out of descriptors."""
-    import weakref
-
     class Connection:
         def __init__(self) -> None:
             self.pool: list[Connection] = [self]
@@ -81,3 +84,50 @@ def test_a_cycle_a_pause_left_behind_is_still_freed() -> None:
     with collector_paused():
         gone = weakref.ref(Connection())
     assert gone() is None
+
+
+def test_a_process_ending_with_its_command_leaves_a_pause_s_cycles_to_its_exit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Freeing them walks everything the step built; the exit frees them anyway."""
+    monkeypatch.setattr(collector._Process, "collect_on_resume", True)
+    collector.one_command_per_process()
+
+    class Connection:
+        def __init__(self) -> None:
+            self.pool: list[Connection] = [self]
+
+    gc.enable()
+    with collector_paused():
+        kept = weakref.ref(Connection())
+    assert kept() is not None
+
+
+PROGRAM = """
+import gc, sys, weakref
+from licenzy_sync.cli import main
+from licenzy_sync.collector import collector_paused
+sys.argv = ["licenzy-sync", "validate", "-c", sys.argv[1]]
+try:
+    main() if {as_program} else main(sys.argv[1:])
+except SystemExit:
+    pass
+class Connection:
+    def __init__(self):
+        self.pool = [self]
+with collector_paused():
+    kept = weakref.ref(Connection())
+print("kept" if kept() is not None else "freed")
+"""
+
+
+@pytest.mark.parametrize(("as_program", "expected"), [(True, "kept"), (False, "freed")])
+def test_only_the_program_itself_skips_freeing_cycles(as_program: bool, expected: str) -> None:
+    """The console script calls `main()`; tests and embeddings call `main(args)` and may run
+    many commands in one process."""
+    example = Path(__file__).resolve().parent.parent / "licenzy.yaml.example"
+    done = subprocess.run(
+        [sys.executable, "-c", PROGRAM.format(as_program=as_program), str(example)],
+        capture_output=True, text=True, check=False, timeout=120,
+    )
+    assert done.stdout.strip().splitlines()[-1] == expected, done.stderr

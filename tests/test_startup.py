@@ -42,8 +42,8 @@ def imported_by(*commands: list[str], env: dict[str, str] | None = None) -> set[
 def test_help_imports_click_and_nothing_of_ours_but_the_entry_point() -> None:
     ours = {name for name in imported_by(["--help"]) if name.startswith("licenzy_sync")}
     assert ours == {
-        "licenzy_sync", "licenzy_sync._version", "licenzy_sync.cli", "licenzy_sync.errors",
-        "licenzy_sync.redact",
+        "licenzy_sync", "licenzy_sync._version", "licenzy_sync.cli", "licenzy_sync.collector",
+        "licenzy_sync.errors", "licenzy_sync.redact",
     }
 
 

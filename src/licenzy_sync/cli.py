@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, ClassVar, NamedTuple
 import click
 
 from licenzy_sync import __version__
+from licenzy_sync.collector import one_command_per_process
 from licenzy_sync.errors import EXIT_ERROR, EXIT_INVALID, EXIT_OK, ConfigInvalid, LicenzySyncError
 from licenzy_sync.redact import redact
 
@@ -160,6 +161,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     A reader that stops early (``licenzy-sync plan | head``) ends the run quietly, as
     ``git log | head`` does: nothing more can be shown, and nothing is lost by not trying.
     """
+    if argv is None:  # the program itself, not a call from Python
+        one_command_per_process()
     args = list(sys.argv[1:] if argv is None else argv)
     _tolerant_streams()
     try:
