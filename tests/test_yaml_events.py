@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from licenzy_sync.config import yamlsource
@@ -61,6 +61,7 @@ _documents = st.recursive(
 
 @settings(max_examples=200, deadline=None)
 @given(_documents, st.booleans())
+@example({"<<": None}, False)  # a quoted "<<" key: the events path leaves it to the composer
 def test_any_dumped_document_builds_as_the_composer_builds_it(data: Any, flow: bool) -> None:
     text = yaml.safe_dump(data, default_flow_style=flow, allow_unicode=True)
     try:
@@ -69,7 +70,12 @@ def test_any_dumped_document_builds_as_the_composer_builds_it(data: Any, flow: b
         with pytest.raises(yamlsource.YamlError):
             _from_events(text)
         return
-    assert _from_events(text) == composed
+    try:
+        built = _from_events(text)
+    except yamlsource._Unusual:  # a "<<" key in any style: left to the composer's path
+        assert load_yaml(text, FILE)[0] == composed[0]
+        return
+    assert built == composed
 
 
 UNUSUAL = [
