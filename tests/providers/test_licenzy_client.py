@@ -295,6 +295,29 @@ def test_an_answer_off_the_contract_names_the_field(channels: Channels) -> None:
     )
 
 
+@pytest.mark.parametrize("item", ["PRO", None, ["PRO"]], ids=["string", "null", "array"])
+def test_a_list_item_that_is_no_object_is_named_as_such(
+    channels: Channels, item: object
+) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"data": [item], "next_cursor": None})
+
+    kind = {str: "a string", type(None): "null", list: "an array"}[type(item)]
+    with LicenzyClient(
+        "https://licenzy.example",
+        Secret(SANDBOX_TOKEN, TOKEN_ENV),
+        channels,
+        Transports(httpx_transport=httpx.MockTransport(handler)),
+    ) as client:
+        for listing, read in (("products", client.products), ("api-keys", client.api_keys)):
+            with pytest.raises(ProviderError) as caught:
+                read("proj_x", "test")
+            assert str(caught.value) == (
+                "Licenzy (https://licenzy.example): unexpected answer to GET "
+                f"/projects/proj_x/{listing}: a list item is {kind}, not a JSON object"
+            )
+
+
 def test_a_url_that_is_not_http_is_reported_not_retried(channels: Channels) -> None:
     with (
         LicenzyClient(

@@ -126,11 +126,14 @@ class LicenzyClient(LicenzyHttp):
 
     def _items(self, path: str, params: Mapping[str, str]) -> Iterator[Mapping[str, Any]]:
         """Every item of a paginated list, fetched a page of 100 at a time, lazily."""
+        request = f"GET {path}"
         for page in self._pages(path, params):
-            yield from page
+            for item in page:
+                yield self._parse(request, _item_of, item)
 
-    def _pages(self, path: str, params: Mapping[str, str]) -> Iterator[list[Mapping[str, Any]]]:
-        """The items of a paginated list a page at a time, each fetched when asked for."""
+    def _pages(self, path: str, params: Mapping[str, str]) -> Iterator[list[Any]]:
+        """The items of a paginated list as they came (each still to check), a page at a
+        time, each page fetched when asked for."""
         cursor: str | None = None
         while True:
             query: dict[str, str | int] = {**params, "limit": PAGE_LIMIT}
@@ -138,7 +141,7 @@ class LicenzyClient(LicenzyHttp):
                 query["cursor"] = cursor
             body = self.request("GET", path, params=query)
             page, cursor = self._parse(f"GET {path}", _page_of, body)
-            yield [self._parse(f"GET {path}", _item_of, item) for item in page]
+            yield page
             if cursor is None:
                 return
 
@@ -181,9 +184,10 @@ class LicenzyClient(LicenzyHttp):
         """Every product of the mode, archived ones included (they block reusing a code);
         ``fingerprinter`` gets each page's products as soon as they are parsed."""
         path = f"/projects/{_segment(project_id)}/products"
+        request = f"GET {path}"
         products: dict[str, LicenzyProduct] = {}
         for items in self._pages(path, {"mode": mode, "status": "all"}):
-            page = [self._parse(f"GET {path}", _product_of, item) for item in items]
+            page = [self._parse(request, _listed_product, item) for item in items]
             if fingerprinter is not None:
                 fingerprinter.add(page)
             products.update((product.code, product) for product in page)
@@ -326,6 +330,10 @@ def _product_of(body: Mapping[str, Any]) -> LicenzyProduct:
         duration_days=opt_int(body, "duration_days"),
         metadata=string_map(body, "metadata"),
     )
+
+
+def _listed_product(value: Any) -> LicenzyProduct:
+    return _product_of(_item_of(value))
 
 
 def _product_answer(answer: Any) -> LicenzyProduct:

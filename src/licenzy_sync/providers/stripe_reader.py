@@ -560,6 +560,8 @@ class StripeReader:
         return f"{prefix}: Stripe answered 403; give the key {permission_label(needs)}"
 
     def _observe(self, livemode: bool) -> None:
+        if self._livemode is not None:  # settled: no lock for each object of every page
+            return
         with self._evidence_lock:
             if self._livemode is None:
                 self._livemode = livemode
