@@ -154,9 +154,11 @@ def plan_projects(
     prune: bool,
     console: Console,
     channels: Channels,
+    fingerprint: bool = False,
 ) -> list[Outcome[tuple[Plan, Run]]]:
     """Every config planned exactly as `plan` plans one, concurrently, through one ``channels``
-    (so several projects on one Stripe account stay within its rate limit together).
+    (so several projects on one Stripe account stay within its rate limit together);
+    ``fingerprint`` as `plan_loaded` takes it.
 
     Duplicates are refused twice: by the `project` as written before any request, and by the
     resolved id before anything is shown or written.
@@ -179,6 +181,7 @@ def plan_projects(
             prune=prune,
             console=console,
             channels=channels,
+            fingerprint=fingerprint,
         ),
     )
     resolved = [
@@ -198,9 +201,10 @@ def plans(
     sandbox: Emulators | None,
     prune: bool,
     console: Console,
+    fingerprint: bool = False,
 ) -> list[Outcome[Plan]]:
     """The -c values planned, as `plan` and `drift` show them; with one file, its failure is
-    raised (`raise_alone`)."""
+    raised (`raise_alone`). ``fingerprint`` as `plan_loaded` takes it."""
     from licenzy_sync.providers.retry import Channels
 
     planned = plan_projects(
@@ -210,6 +214,7 @@ def plans(
         prune=prune,
         console=console,
         channels=Channels(),
+        fingerprint=fingerprint,
     )
     outcomes = results(planned)
     raise_alone(outcomes)

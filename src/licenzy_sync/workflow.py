@@ -75,8 +75,11 @@ def plan_loaded(
     prune: bool,
     console: Console,
     channels: Channels | None = None,
+    fingerprint: bool = False,
 ) -> tuple[Plan, Run]:
-    """Resolve, read and plan a config that ``load_checked`` accepted."""
+    """Resolve, read and plan a config that ``load_checked`` accepted. ``fingerprint``: for
+    a plan that will record every object's fingerprint (a JSON plan, a staleness check),
+    compute them while the reads go on."""
     from licenzy_sync.plan.permissions import write_access_findings
     from licenzy_sync.plan.planner import build_plan
     from licenzy_sync.providers.read import read_remote
@@ -94,6 +97,7 @@ def plan_loaded(
             modes=modes,
             channels=channels,
             declared=declared_prices(loaded, modes),
+            fingerprint=fingerprint,
         )
         for system, count in sorted(state.requests.items()):
             console.debug(f"requests: {system}: {count}")
@@ -120,6 +124,7 @@ def make_plan(
     prune: bool,
     console: Console,
     channels: Channels | None = None,
+    fingerprint: bool = False,
 ) -> tuple[Plan, Run]:
     """Refuses (ConfigInvalid, exit 3) before any request when the file has errors."""
     loaded, static = load_checked(config_path)
@@ -131,6 +136,7 @@ def make_plan(
         prune=prune,
         console=console,
         channels=channels,
+        fingerprint=fingerprint,
     )
 
 
@@ -165,7 +171,13 @@ def check_saved_plan(
         )
     config = config_path or Path(saved.config_file)
     fresh, run = make_plan(
-        config, mode_of(saved), sandbox=sandbox, prune=True, console=console, channels=channels
+        config,
+        mode_of(saved),
+        sandbox=sandbox,
+        prune=True,
+        console=console,
+        channels=channels,
+        fingerprint=True,
     )
     fresh = narrow(fresh, saved.targets)
     if fresh.project != saved.project:

@@ -446,11 +446,13 @@ def test_plan_against_hostile_servers_exits_1_with_one_screen(
     assert len(result.err.splitlines()) < 25
 
 
+@pytest.mark.parametrize("shown", [(), ("--format", "json")], ids=["text", "json"])
 def test_plan_stops_at_its_deadline(
     servers: list[Hostile],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
+    shown: tuple[str, ...],
 ) -> None:
     """Observation 2: a server answering a byte at a time held plan for as long as it
     liked. Now LICENZY_SYNC_DEADLINE ends the command, with exit 1 and what it waited for."""
@@ -468,7 +470,7 @@ def test_plan_stops_at_its_deadline(
         monkeypatch.setenv(name, value)
     started = time.monotonic()
 
-    result = run_cli(capsys, "plan", "-c", str(config))
+    result = run_cli(capsys, "plan", "-c", str(config), *shown)
 
     assert time.monotonic() - started < HANG_BOUND
     assert result.code == 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -272,6 +272,18 @@ def test_a_refusal_carries_the_contracts_error_code(
     )
 
 
+def _answering(
+    handler: Callable[[httpx.Request], httpx.Response], channels: Channels
+) -> LicenzyClient:
+    """A client of a Licenzy whose every answer is ``handler``'s."""
+    return LicenzyClient(
+        "https://licenzy.example",
+        Secret(SANDBOX_TOKEN, TOKEN_ENV),
+        channels,
+        Transports(httpx_transport=httpx.MockTransport(handler)),
+    )
+
+
 def test_an_answer_off_the_contract_names_the_field(channels: Channels) -> None:
     """A server that drifted from the contract (here: products without a kind)."""
 
@@ -279,20 +291,30 @@ def test_an_answer_off_the_contract_names_the_field(channels: Channels) -> None:
         product = {"code": "PRO", "mode": "test", "stripe_price_id": "price_1", "status": "active"}
         return httpx.Response(200, json={"data": [product], "next_cursor": None})
 
-    with (
-        LicenzyClient(
-            "https://licenzy.example",
-            Secret(SANDBOX_TOKEN, TOKEN_ENV),
-            channels,
-            Transports(httpx_transport=httpx.MockTransport(handler)),
-        ) as client,
-        pytest.raises(ProviderError) as caught,
-    ):
+    with _answering(handler, channels) as client, pytest.raises(ProviderError) as caught:
         client.products("proj_x", "test")
     assert str(caught.value) == (
         "Licenzy (https://licenzy.example): unexpected answer to GET /projects/proj_x/products: "
         "field 'kind' is missing"
     )
+
+
+@pytest.mark.parametrize("item", ["PRO", None, ["PRO"]], ids=["string", "null", "array"])
+def test_a_list_item_that_is_no_object_is_named_as_such(
+    channels: Channels, item: object
+) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"data": [item], "next_cursor": None})
+
+    kind = {str: "a string", type(None): "null", list: "an array"}[type(item)]
+    with _answering(handler, channels) as client:
+        for listing, read in (("products", client.products), ("api-keys", client.api_keys)):
+            with pytest.raises(ProviderError) as caught:
+                read("proj_x", "test")
+            assert str(caught.value) == (
+                "Licenzy (https://licenzy.example): unexpected answer to GET "
+                f"/projects/proj_x/{listing}: a list item is {kind}, not a JSON object"
+            )
 
 
 def test_a_url_that_is_not_http_is_reported_not_retried(channels: Channels) -> None:
@@ -328,12 +350,7 @@ def test_a_timeout_is_retried(channels: Channels) -> None:
             raise httpx.ReadTimeout("slow", request=request)
         return httpx.Response(200, json={"data": [], "next_cursor": None})
 
-    with LicenzyClient(
-        "https://licenzy.example",
-        Secret(SANDBOX_TOKEN, TOKEN_ENV),
-        channels,
-        Transports(httpx_transport=httpx.MockTransport(handler)),
-    ) as client:
+    with _answering(handler, channels) as client:
         assert client.api_keys("proj_x", "live") == []
     assert calls == ["/portal/projects/proj_x/api-keys"] * 2
 

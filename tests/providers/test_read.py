@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import Counter
+from typing import Any
 
 import pytest
 
@@ -13,6 +15,7 @@ from licenzy_sync.providers.retry import Channels
 from licenzy_sync.sandbox.faults import FaultSpec
 from licenzy_sync.sandbox.seed import SeedPrice, SeedSpec, seed
 from licenzy_sync.sandbox.stripe_api import DEFAULT_ACCOUNT_ID
+from licenzy_sync.state import RemoteState
 from tests.conftest import Endpoints
 from tests.providers.conftest import KEYS, make_targets, transports
 
@@ -86,6 +89,44 @@ def test_everything_a_plan_needs_is_read_in_one_call(
     assert state.other_mode_prices == {"test": set(), "live": set()}
     assert state.requests == dict(served(endpoints) - before)
     # Per mode: the account, the endpoints and one page of prices, the wanted ones on it.
+    assert state.requests == {"licenzy": 7, "stripe.live": 3, "stripe.test": 3}
+
+
+def _read_objects(state: RemoteState) -> list[Any]:
+    """Every object (a dataclass) of ``state`` a plan may record the fingerprint of."""
+    found: list[Any] = []
+    for snapshot in state.stripe.values():
+        found += [*snapshot.prices.values(), *snapshot.endpoints]
+    for mode in state.licenzy.values():
+        found += mode.products.values()
+    return found
+
+
+@pytest.mark.parametrize("fingerprint", [False, True])
+def test_objects_read_are_fingerprinted_during_the_read_only_when_asked(
+    endpoints: Endpoints, channels: Channels, fingerprint: bool
+) -> None:
+    """A plan saved as JSON records every fingerprint: the waiting thread computes them as
+    the pages arrive. Any other plan computes none while reading (nor later, but for the
+    objects it writes), and both read exactly the same."""
+    seed_setup(endpoints)
+    endpoints.stripe(KEYS["test"]).v1.webhook_endpoints.create(
+        params={"url": "https://licenzy.app/v1/hooks", "enabled_events": ["charge.refunded"]}
+    )
+    state = read_remote(
+        make_targets(endpoints, ("test", "live")),
+        {"test": {"price_test_pro", "price_test_pack"}, "live": {"price_live_pro"}},
+        transports(endpoints),
+        modes=["test", "live"],
+        channels=channels,
+        fingerprint=fingerprint,
+    )
+    read = _read_objects(state)
+    assert len(read) == 5  # 3 prices, 1 endpoint, 1 product
+    hashed = [obj for obj in read if "fingerprint" in vars(obj)]
+    assert hashed == (read if fingerprint else [])
+    for obj in hashed:
+        assert obj.fingerprint == dataclasses.replace(obj).fingerprint  # as a plan asks later
     assert state.requests == {"licenzy": 7, "stripe.live": 3, "stripe.test": 3}
 
 
@@ -165,15 +206,21 @@ def test_stripe_and_licenzy_are_read_concurrently(endpoints: Endpoints) -> None:
     assert 1.0 <= elapsed < 2.9
 
 
+@pytest.mark.parametrize("fingerprint", [False, True])
 def test_every_failure_of_a_run_is_reported_at_once(
-    endpoints: Endpoints, channels: Channels
+    endpoints: Endpoints, channels: Channels, fingerprint: bool
 ) -> None:
     revoked = "sk_test_revoked_for_read_77"
     endpoints.sandbox.control.revoke_stripe_key(revoked)
     targets = make_targets(endpoints, ("test",), token="lzp_wrong_token_99", keys={"test": revoked})
     with pytest.raises(ProviderError) as caught:
         read_remote(
-            targets, {"test": {"price_a"}}, transports(endpoints), modes=["test"], channels=channels
+            targets,
+            {"test": {"price_a"}},
+            transports(endpoints),
+            modes=["test"],
+            channels=channels,
+            fingerprint=fingerprint,
         )
     assert str(caught.value).splitlines() == [
         "Licenzy rejected the portal token in ${LICENZY_PORTAL_TOKEN}",
@@ -182,8 +229,9 @@ def test_every_failure_of_a_run_is_reported_at_once(
     assert revoked not in str(caught.value) and "lzp_wrong" not in str(caught.value)
 
 
+@pytest.mark.parametrize("fingerprint", [False, True])
 def test_retried_attempts_are_counted_like_the_server_saw_them(
-    endpoints: Endpoints, channels: Channels
+    endpoints: Endpoints, channels: Channels, fingerprint: bool
 ) -> None:
     seed_setup(endpoints)
     control = endpoints.sandbox.control
@@ -196,6 +244,7 @@ def test_retried_attempts_are_counted_like_the_server_saw_them(
         transports(endpoints),
         modes=["test"],
         channels=channels,
+        fingerprint=fingerprint,
     )
     assert state.requests == dict(served(endpoints) - before)
     assert state.requests == {"licenzy": 4 + 2, "stripe.test": 3 + 1}

@@ -79,8 +79,11 @@ def plan(
 
     console = Console(no_color, verbose, stdout_taken=to_stdout(out))
     wanted = parsed(targets, console)
+    recorded = fmt == "json" or out is not None  # every fingerprint is written
     outcomes = narrowed(
-        plans(config_paths, mode, sandbox=sandbox, prune=prune, console=console),
+        plans(
+            config_paths, mode, sandbox=sandbox, prune=prune, console=console, fingerprint=recorded
+        ),
         wanted,
         lambda plan: plan,
         lambda _, plan: plan,

@@ -17,7 +17,7 @@ class Malformed(ValueError):
 
 
 def as_object(value: Any, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
+    if not isinstance(value, dict) and not isinstance(value, Mapping):  # dict: no ABC check
         raise Malformed(f"{where} is {json_kind(value)}, not a JSON object")
     return value
 

@@ -30,6 +30,7 @@ from licenzy_sync.providers.fields import (
     string,
     string_map,
 )
+from licenzy_sync.providers.fingerprinter import Fingerprinter
 from licenzy_sync.providers.licenzy_http import LicenzyApiError, LicenzyHttp
 from licenzy_sync.providers.retry import Channels
 from licenzy_sync.state import (
@@ -125,6 +126,14 @@ class LicenzyClient(LicenzyHttp):
 
     def _items(self, path: str, params: Mapping[str, str]) -> Iterator[Mapping[str, Any]]:
         """Every item of a paginated list, fetched a page of 100 at a time, lazily."""
+        request = f"GET {path}"
+        for page in self._pages(path, params):
+            for item in page:
+                yield self._parse(request, _item_of, item)
+
+    def _pages(self, path: str, params: Mapping[str, str]) -> Iterator[list[Any]]:
+        """The items of a paginated list as they came (each still to check), a page at a
+        time, each page fetched when asked for."""
         cursor: str | None = None
         while True:
             query: dict[str, str | int] = {**params, "limit": PAGE_LIMIT}
@@ -132,8 +141,7 @@ class LicenzyClient(LicenzyHttp):
                 query["cursor"] = cursor
             body = self.request("GET", path, params=query)
             page, cursor = self._parse(f"GET {path}", _page_of, body)
-            for item in page:
-                yield self._parse(f"GET {path}", _item_of, item)
+            yield page
             if cursor is None:
                 return
 
@@ -170,13 +178,19 @@ class LicenzyClient(LicenzyHttp):
         body = self.request("GET", path)
         return self._parse(f"GET {path}", _connection_of, body)
 
-    def products(self, project_id: str, mode: Mode) -> dict[str, LicenzyProduct]:
-        """Every product of the mode, archived ones included (they block reusing a code)."""
+    def products(
+        self, project_id: str, mode: Mode, fingerprinter: Fingerprinter | None = None
+    ) -> dict[str, LicenzyProduct]:
+        """Every product of the mode, archived ones included (they block reusing a code);
+        ``fingerprinter`` gets each page's products as soon as they are parsed."""
         path = f"/projects/{_segment(project_id)}/products"
+        request = f"GET {path}"
         products: dict[str, LicenzyProduct] = {}
-        for item in self._items(path, {"mode": mode, "status": "all"}):
-            product = self._parse(f"GET {path}", _product_of, item)
-            products[product.code] = product
+        for items in self._pages(path, {"mode": mode, "status": "all"}):
+            page = [self._parse(request, _listed_product, item) for item in items]
+            if fingerprinter is not None:
+                fingerprinter.add(page)
+            products.update((product.code, product) for product in page)
         return products
 
     def api_keys(self, project_id: str, mode: Mode) -> list[LicenzyApiKey]:
@@ -186,18 +200,23 @@ class LicenzyClient(LicenzyHttp):
             for item in self._items(path, {"mode": mode})
         ]
 
-    def snapshot(self, project_id: str, modes: list[Mode]) -> dict[Mode, LicenzyModeSnapshot]:
-        """Connection, catalog and API keys of every mode, all read concurrently."""
+    def snapshot(
+        self, project_id: str, modes: list[Mode], fingerprinter: Fingerprinter | None = None
+    ) -> dict[Mode, LicenzyModeSnapshot]:
+        """Connection, catalog and API keys of every mode, all read concurrently;
+        ``fingerprinter`` gets the products as they arrive, then the connections."""
         with ThreadPoolExecutor(max_workers=3 * max(1, len(modes))) as pool:
             reads: dict[Mode, tuple[Future[Any], Future[Any], Future[Any]]] = {
                 mode: (
                     pool.submit(self.connection, project_id, mode),
-                    pool.submit(self.products, project_id, mode),
+                    pool.submit(self.products, project_id, mode, fingerprinter),
                     pool.submit(self.api_keys, project_id, mode),
                 )
                 for mode in modes
             }
         raise_failures([future for futures in reads.values() for future in futures])
+        if fingerprinter is not None:
+            fingerprinter.add(connection.result() for connection, _, _ in reads.values())
         return {
             mode: LicenzyModeSnapshot(
                 mode, connection.result(), products.result(), api_keys.result()
@@ -311,6 +330,10 @@ def _product_of(body: Mapping[str, Any]) -> LicenzyProduct:
         duration_days=opt_int(body, "duration_days"),
         metadata=string_map(body, "metadata"),
     )
+
+
+def _listed_product(value: Any) -> LicenzyProduct:
+    return _product_of(_item_of(value))
 
 
 def _product_answer(answer: Any) -> LicenzyProduct:

@@ -7,13 +7,15 @@ are read at the same time, each through the run's shared rate limiters and count
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from functools import partial
 
 from licenzy_sync.config.models import PriceDeclaration
 from licenzy_sync.keys import Mode
 from licenzy_sync.providers import ProviderError, parallel, raise_failures
+from licenzy_sync.providers.fingerprinter import Fingerprinter
 from licenzy_sync.providers.licenzy_client import LicenzyClient, LicenzyProject
 from licenzy_sync.providers.retry import Channels
 from licenzy_sync.providers.stripe_reader import StripeReader
@@ -29,6 +31,7 @@ def read_remote(
     modes: list[Mode],
     channels: Channels | None = None,
     declared: Mapping[Mode, Mapping[str, PriceDeclaration]] | None = None,
+    fingerprint: bool = False,
 ) -> RemoteState:
     """Read Licenzy and Stripe for ``modes``; ``price_ids`` are the ids the config references.
 
@@ -37,35 +40,32 @@ def read_remote(
     a mode without that entry could not be checked. ``declared`` are the declared prices of
     each mode by lookup key. Pass ``channels`` to share rate limits
     and request counts with later writes; ``requests`` counts every attempt so far.
+    ``fingerprint`` has the objects read fingerprinted while the reads go on, for a plan that
+    records them all (see `Fingerprinter`).
     """
     channels = channels or Channels()
     unconfigured = [mode for mode in modes if mode not in targets.stripe]
     if unconfigured:
         raise ProviderError(f"No Stripe key is configured for {unconfigured[0]} mode")
-    if targets.portal_token is None:  # `portal: none`: Stripe only; Licenzy stays unread
-        stripe, other_mode_prices = _read_stripe(
-            targets, price_ids, transports, channels, modes, declared=declared or {}
-        )
-        project = LicenzyProject(targets.project, "")
-        licenzy_modes: dict[Mode, LicenzyModeSnapshot] = {}
-    else:
-        with (
-            LicenzyClient(targets.licenzy_url, targets.portal(), channels, transports) as licenzy,
-            ThreadPoolExecutor(max_workers=2) as pool,
-        ):
-            licenzy_read = pool.submit(_read_licenzy, licenzy, targets.project, modes)
-            stripe_read = pool.submit(
-                _read_stripe,
-                targets,
-                price_ids,
-                transports,
-                channels,
-                modes,
-                declared=declared or {},
-            )
-        raise_failures([licenzy_read, stripe_read])
-        project, licenzy_modes = licenzy_read.result()
-        stripe, other_mode_prices = stripe_read.result()
+    fingerprinter = Fingerprinter() if fingerprint else None
+    read_stripe = partial(
+        _read_stripe,
+        targets,
+        price_ids,
+        transports,
+        channels,
+        modes,
+        declared=declared or {},
+        fingerprinter=fingerprinter,
+    )
+    licenzy = (
+        None  # `portal: none`: Stripe only; Licenzy stays unread
+        if targets.portal_token is None
+        else LicenzyClient(targets.licenzy_url, targets.portal(), channels, transports)
+    )
+    (project, licenzy_modes), (stripe, other_mode_prices) = _read_both(
+        licenzy, read_stripe, targets.project, modes, fingerprinter
+    )
     return RemoteState(
         project_id=project.id,
         project_name=project.name,
@@ -76,11 +76,40 @@ def read_remote(
     )
 
 
+_LicenzyRead = tuple[LicenzyProject, dict[Mode, LicenzyModeSnapshot]]
+_StripeRead = tuple[dict[Mode, StripeSnapshot], dict[Mode, set[str]]]
+
+
+def _read_both(
+    licenzy: LicenzyClient | None,
+    read_stripe: Callable[[], _StripeRead],
+    ref: str,
+    modes: list[Mode],
+    fingerprinter: Fingerprinter | None,
+) -> tuple[_LicenzyRead, _StripeRead]:
+    """Licenzy (unless there is no client for it) and Stripe, read at once; meanwhile the
+    calling thread fingerprints what they read, when a `Fingerprinter` asks for that."""
+    with licenzy or nullcontext(), ThreadPoolExecutor(max_workers=2) as pool:
+        licenzy_read = (
+            None
+            if licenzy is None
+            else pool.submit(_read_licenzy, licenzy, ref, modes, fingerprinter)
+        )
+        stripe_read = pool.submit(read_stripe)
+        reads = [read for read in (licenzy_read, stripe_read) if read is not None]
+        if fingerprinter is not None:
+            fingerprinter.wait(reads)
+    raise_failures(reads)
+    if licenzy_read is None:
+        return (LicenzyProject(ref, ""), {}), stripe_read.result()
+    return licenzy_read.result(), stripe_read.result()
+
+
 def _read_licenzy(
-    client: LicenzyClient, ref: str, modes: list[Mode]
-) -> tuple[LicenzyProject, dict[Mode, LicenzyModeSnapshot]]:
+    client: LicenzyClient, ref: str, modes: list[Mode], fingerprinter: Fingerprinter | None
+) -> _LicenzyRead:
     project = client.resolve_project(ref)
-    return project, client.snapshot(project.id, modes)
+    return project, client.snapshot(project.id, modes, fingerprinter)
 
 
 def _read_stripe(
@@ -91,9 +120,13 @@ def _read_stripe(
     modes: list[Mode],
     *,
     declared: Mapping[Mode, Mapping[str, PriceDeclaration]],
-) -> tuple[dict[Mode, StripeSnapshot], dict[Mode, set[str]]]:
+    fingerprinter: Fingerprinter | None,
+) -> _StripeRead:
     """Every mode's snapshot at once, then the wrong-mode lookups they call for."""
-    readers = {mode: StripeReader(targets.stripe[mode], channels, transports) for mode in modes}
+    readers = {
+        mode: StripeReader(targets.stripe[mode], channels, transports, fingerprinter=fingerprinter)
+        for mode in modes
+    }
     snapshots = parallel(
         [
             partial(readers[mode].snapshot, price_ids.get(mode, set()), declared.get(mode))

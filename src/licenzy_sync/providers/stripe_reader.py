@@ -16,7 +16,7 @@ critical path of sequential paging.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -44,6 +44,7 @@ from licenzy_sync.providers.fields import (
     string_map,
     strings,
 )
+from licenzy_sync.providers.fingerprinter import Fingerprinter
 from licenzy_sync.providers.retry import Channels, Retryable, parse_retry_after
 from licenzy_sync.providers.stripe_catalog import (
     StripePriceDetail,
@@ -55,6 +56,7 @@ from licenzy_sync.providers.stripe_catalog import (
 from licenzy_sync.providers.stripe_client import new_client
 from licenzy_sync.redact import shorten
 from licenzy_sync.state import (
+    Fingerprinted,
     PriceType,
     StripeEndpoint,
     StripeEvent,
@@ -128,17 +130,23 @@ class _Found:
     """What a catalog read still looks for, and what it found."""
 
     wanted: set[str]
+    read: Callable[[Iterable[Fingerprinted]], None]
+    """Where what is kept goes as well (`StripeReader._read`)."""
     prices: dict[str, StripePriceDetail] = field(default_factory=dict)
     products: dict[str, StripeProduct] = field(default_factory=dict)
 
     def keep(self, page: list[tuple[StripePriceDetail, StripeProduct | None]]) -> None:
+        kept: list[Fingerprinted] = []
         for price, product in page:
             if price.lookup_key not in self.wanted:
                 continue
             self.prices[price.lookup_key] = price
             self.wanted.discard(price.lookup_key)
+            kept.append(price)
             if product is not None:
                 self.products[product.id] = product
+                kept.append(product)
+        self.read(kept)
 
 
 class StripeApiError(ProviderError):
@@ -165,7 +173,9 @@ class StripeReader:
         transports: Transports,
         *,
         retrieve_max: int = RETRIEVE_MAX,
+        fingerprinter: Fingerprinter | None = None,
     ) -> None:
+        """``fingerprinter`` gets every object a plan may record as soon as it is parsed."""
         self.target = target
         self._env = f"${{{target.key_env}}}"
         found = classify(target.secret_key.reveal())
@@ -183,7 +193,7 @@ class StripeReader:
         self._retrieve_max = retrieve_max
         self._evidence_lock = threading.Lock()
         self._livemode: bool | None = None
-
+        self._read = fingerprinter.add if fingerprinter is not None else _nothing
 
         from licenzy_sync.providers.stripe_http import StripeHttpClient
 
@@ -291,6 +301,7 @@ class StripeReader:
             request = "GET /v1/webhook_endpoints"
             items, has_more = self._parse(request, answer, _page_of)
             page = [self._endpoint(item, request) for item in items]
+            self._read(page)
             endpoints.extend(page)
             if not has_more or not page:
                 return endpoints
@@ -315,10 +326,11 @@ class StripeReader:
                     params["starting_after"] = cursor
                 page, has_more = self._price_page(params)
                 pages += 1
-                for price in page:
-                    if price.id in wanted:
-                        found[price.id] = price
-                        wanted.discard(price.id)
+                kept = [price for price in page if price.id in wanted]
+                for price in kept:
+                    found[price.id] = price
+                    wanted.discard(price.id)
+                self._read(kept)
                 if not has_more or not page:
                     break
                 cursor = page[-1].id
@@ -348,7 +360,9 @@ class StripeReader:
     def _retrieve(self, price_ids: Collection[str]) -> dict[str, StripePrice]:
         calls = [partial(self._retrieve_one, price_id) for price_id in sorted(price_ids)]
         results = parallel(calls, workers=RETRIEVE_WORKERS)
-        return {price.id: price for price in results if price is not None}
+        found = {price.id: price for price in results if price is not None}
+        self._read(found.values())
+        return found
 
     def _retrieve_one(self, price_id: str) -> StripePrice | None:
         try:
@@ -379,7 +393,7 @@ class StripeReader:
         pages only while that costs less than looking up the keys still missing, then looks
         those up: a few keys cost a few requests, thousands cost the account's pages.
         """
-        found = _Found(set(lookup_keys))
+        found = _Found(set(lookup_keys), self._read)
         for active in (True, False):
             if not found.wanted:
                 break
@@ -546,6 +560,8 @@ class StripeReader:
         return f"{prefix}: Stripe answered 403; give the key {permission_label(needs)}"
 
     def _observe(self, livemode: bool) -> None:
+        if self._livemode is not None:  # settled: no lock for each object of every page
+            return
         with self._evidence_lock:
             if self._livemode is None:
                 self._livemode = livemode
@@ -569,6 +585,10 @@ class StripeReader:
         endpoint = self._parse(request, body, _endpoint_of)
         self._observe(endpoint.livemode)
         return endpoint
+
+
+def _nothing(objects: Iterable[Fingerprinted]) -> None:
+    """Where read objects go when no plan will record their fingerprints."""
 
 
 def _page_of(body: Mapping[str, Any]) -> tuple[list[Any], bool]:
