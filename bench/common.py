@@ -179,9 +179,12 @@ def difference(after: Mapping[str, int], before: Mapping[str, int]) -> dict[str,
 
 
 def cli_env(base: str) -> dict[str, str]:
-    """The environment the CLI runs in: the bench's credentials and the served endpoints."""
+    """The environment the CLI runs in: the bench's credentials and the served endpoints. An
+    installed package has bytecode, so the CLI may write it (PYTHONDONTWRITEBYTECODE dropped):
+    otherwise a module changed since its bytecode was last written is compiled on every run."""
     return {
-        **os.environ, **ENV,
+        **{name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"},
+        **ENV,
         "LICENZY_URL": f"{base}/licenzy",
         "LICENZY_SYNC_STRIPE_API_BASE": f"{base}/stripe",
     }

@@ -102,8 +102,7 @@ def run(sizes: list[int], repeats: int) -> list[Row]:
                 with served(directory) as base:
                     if state == "converged":
                         converge_webhooks(base)
-                    env = {**cli_env(base)}
-                    env.pop("PYTHONDONTWRITEBYTECODE", None)
+                    env = cli_env(base)
                     for form in FORMATS:
                         command = [str(CLI), "plan", "-c", str(config), "--format", form]
                         measure(command, env)  # warm-up: file cache, bytecode
