@@ -73,17 +73,23 @@ def test_a_paused_load_leaves_no_yaml_node_in_a_cycle() -> None:
         gc.garbage.clear()
 
 
+class Connection:
+    """In a reference cycle with its pool, as a connection nobody closed."""
+
+    def __init__(self) -> None:
+        self.pool: list[Connection] = [self]
+
+
+def _left_by_a_pause() -> weakref.ref[Connection]:
+    gc.enable()
+    with collector_paused():
+        return weakref.ref(Connection())
+
+
 def test_a_cycle_a_pause_left_behind_is_still_freed() -> None:
     """A connection in a reference cycle (nobody closed it) holds its socket until a
     collection frees it: a process running many commands would run out of descriptors."""
-    class Connection:
-        def __init__(self) -> None:
-            self.pool: list[Connection] = [self]
-
-    gc.enable()
-    with collector_paused():
-        gone = weakref.ref(Connection())
-    assert gone() is None
+    assert _left_by_a_pause()() is None
 
 
 def test_a_process_ending_with_its_command_leaves_a_pause_s_cycles_to_its_exit(
@@ -92,15 +98,7 @@ def test_a_process_ending_with_its_command_leaves_a_pause_s_cycles_to_its_exit(
     """Freeing them walks everything the step built; the exit frees them anyway."""
     monkeypatch.setattr(collector._Process, "collect_on_resume", True)
     collector.one_command_per_process()
-
-    class Connection:
-        def __init__(self) -> None:
-            self.pool: list[Connection] = [self]
-
-    gc.enable()
-    with collector_paused():
-        kept = weakref.ref(Connection())
-    assert kept() is not None
+    assert _left_by_a_pause()() is not None
 
 
 PROGRAM = """
