@@ -17,6 +17,7 @@ import click
 import pytest
 
 from licenzy_sync.cli import LazyGroup, cli
+from licenzy_sync.lean_imports import PLUGINS_DISABLED, PYDANTIC_PLUGIN_LOADER
 from tests.cli_runner import run_cli
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "licenzy.yaml.example"
@@ -144,6 +145,48 @@ def test_validate_does_not_look_for_pydantic_plugins(tmp_path: Path) -> None:
 def test_a_pydantic_plugin_setting_of_the_environment_is_kept(tmp_path: Path) -> None:
     env = {**_installed_pydantic_plugin(tmp_path), "PYDANTIC_DISABLE_PLUGINS": "another"}
     assert "lz_probe_plugin" in imported_by(["validate", "-c", str(EXAMPLE)], env=env)
+
+
+def test_validate_does_not_import_pydantic_s_plugin_loader(tmp_path: Path) -> None:
+    """The loader imports importlib.metadata (and email, zipfile) just to look plugins up;
+    with every plugin disabled a stand-in answers for it, and nothing imports that."""
+    modules = imported_by(["validate", "-c", str(EXAMPLE)])
+    assert "pydantic.plugin._schema_validator" in modules  # a model was built
+    assert not {"importlib.metadata", "email", "zipfile"} & modules
+
+
+def _run_python(code: str, env: dict[str, str]) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+@pytest.mark.parametrize("value", PLUGINS_DISABLED)
+def test_pydantic_s_own_loader_looks_for_no_plugin_where_the_stand_in_says_none(
+    tmp_path: Path, value: str
+) -> None:
+    """The stand-in's "none" is pydantic's own answer to the same setting: were pydantic to
+    stop honouring one of these values, this fails rather than plugins going missing."""
+    env = {**_installed_pydantic_plugin(tmp_path), "PYDANTIC_DISABLE_PLUGINS": value}
+    code = "from pydantic.plugin._loader import get_plugins\nprint(len(list(get_plugins())))"
+    assert _run_python(code, env) == "0"
+    env["PYDANTIC_DISABLE_PLUGINS"] = "another"
+    assert _run_python(code, env) == "1"
+
+
+def test_the_stand_in_gives_way_to_pydantic_s_loader_for_anything_else() -> None:
+    code = (
+        "import sys\n"
+        "import licenzy_sync.config\n"
+        f"stand_in = sys.modules[{PYDANTIC_PLUGIN_LOADER!r}]\n"
+        "print(stand_in.PYDANTIC_ENTRY_POINT_GROUP)\n"
+        f"real = sys.modules[{PYDANTIC_PLUGIN_LOADER!r}]\n"
+        "print(real is not stand_in, real.get_plugins is not stand_in.get_plugins)\n"
+    )
+    assert _run_python(code, dict(os.environ)).splitlines() == ["pydantic", "True True"]
 
 
 def test_plan_on_the_sandbox_imports_neither_seeding_nor_what_only_other_runs_need(

@@ -11,13 +11,20 @@ Each is imported while those modules are hidden (a None in ``sys.modules`` makes
 module fail: the import system's documented way to block one), so the SDK falls back to
 clients it never builds and httpx to a stub of its command; they are importable again right
 after. Import them as ``from licenzy_sync.lean_imports import httpx, stripe``.
+
+Pydantic, for its part, imports its plugin loader the first time a model is built, and the
+loader imports importlib.metadata (with email, zipfile and more: about 10 ms) even when
+PYDANTIC_DISABLE_PLUGINS, which licenzy-sync sets, means no plugin is looked for:
+`skip_pydantic_plugin_loader` puts a stand-in where that loader would be imported.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import threading
+from collections.abc import Iterable
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, cast
 
@@ -60,3 +67,38 @@ def _import(name: str, unused: tuple[str, ...]) -> ModuleType:
     finally:
         for module in hidden:
             del modules[module]
+
+
+PYDANTIC_PLUGIN_LOADER = "pydantic.plugin._loader"
+PLUGINS_DISABLED = ("__all__", "1", "true")
+"""The values of PYDANTIC_DISABLE_PLUGINS with which pydantic's `get_plugins` returns no
+plugin without looking (tests/test_startup.py checks the real loader still agrees)."""
+
+
+class _PluginLoader(ModuleType):
+    """Stands in for pydantic's plugin loader: `get_plugins` answers "none" without importing
+    it while every plugin is disabled; otherwise, and for any other name, the real loader is
+    imported in its place and answers, so a pydantic that changes the loader still gets it."""
+
+    def get_plugins(self) -> Iterable[Any]:
+        if os.environ.get("PYDANTIC_DISABLE_PLUGINS") in PLUGINS_DISABLED:
+            return ()
+        return cast(Iterable[Any], self._real().get_plugins())
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # what the import system probes for: this module's own
+            raise AttributeError(name)
+        return getattr(self._real(), name)
+
+    def _real(self) -> ModuleType:
+        with _LOCK:
+            if sys.modules.get(self.__name__) is self:
+                del sys.modules[self.__name__]
+            return importlib.import_module(self.__name__)
+
+
+def skip_pydantic_plugin_loader() -> None:
+    """Put the stand-in where pydantic imports its plugin loader from, unless the loader is
+    already imported: call it before the first pydantic model is built."""
+    with _LOCK:
+        sys.modules.setdefault(PYDANTIC_PLUGIN_LOADER, _PluginLoader(PYDANTIC_PLUGIN_LOADER))
