@@ -105,15 +105,16 @@ def test_validate_and_schema_listed_as_click_shortens_them(
 
 
 def test_plan_on_the_sandbox_imports_no_unused_http_library(tmp_path: Path) -> None:
-    """The stripe SDK's default clients (requests; httpx with anyio for async calls) and
-    httpx's command-line client (rich, pygments) are never used: they are not imported, and
-    stay importable for anyone who wants them."""
+    """The stripe SDK's default clients (requests; httpx with anyio for async calls), what
+    it sleeps with between async retries (asyncio) and httpx's command-line client (rich,
+    pygments) are never used: they are not imported, and stay importable for anyone who
+    wants them."""
     env = {**os.environ, "LICENZY_SYNC_SANDBOX_DIR": str(tmp_path / "sandbox")}
     config = str(EXAMPLE)
     seed, plan = ["sandbox", "seed", "-c", config], ["plan", "--sandbox", "-c", config]
     modules = imported_by(seed, plan, env=env)
     assert {"stripe", "httpx", "licenzy_sync.sandbox.inprocess"} <= modules
-    unused = {"requests", "urllib3", "anyio", "rich", "pygments", "httpx._main"}
+    unused = {"requests", "urllib3", "anyio", "rich", "pygments", "httpx._main", "asyncio"}
     assert not unused & modules
     assert "licenzy_sync.drift" not in modules
     assert importlib.util.find_spec("requests") is not None  # installed, so it was avoided
@@ -211,6 +212,11 @@ def test_hidden_libraries_are_importable_again_after() -> None:
         "from licenzy_sync.lean_imports import httpx, stripe\n"
         "import requests, anyio\n"
         "assert callable(httpx.Client) and callable(stripe.StripeClient)\n"
+        "assert 'asyncio' not in sys.modules\n"
+        "from stripe import _http_client\n"
+        "sleep = _http_client.asyncio.sleep  # what the SDK uses asyncio for\n"
+        "import asyncio\n"
+        "assert sleep is asyncio.sleep and asyncio.run(asyncio.sleep(0, 'ok')) == 'ok'\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120

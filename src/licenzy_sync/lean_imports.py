@@ -7,10 +7,15 @@
 - httpx imports its command-line client (rich and pygments, about 100 ms) whenever those
   happen to be installed beside click.
 
+- The SDK's HTTP client module imports asyncio (about 10 ms with what it imports) for the one
+  line that sleeps between retries of an async call.
+
 Each is imported while those modules are hidden (a None in ``sys.modules`` makes importing a
 module fail: the import system's documented way to block one), so the SDK falls back to
 clients it never builds and httpx to a stub of its command; they are importable again right
-after. Import them as ``from licenzy_sync.lean_imports import httpx, stripe``.
+after. asyncio cannot be hidden (the SDK imports it unconditionally): the SDK gets a stand-in
+that imports the real asyncio the first time anything of it is used. Import them as
+``from licenzy_sync.lean_imports import httpx, stripe``.
 
 Pydantic, for its part, imports its plugin loader the first time a model is built, and the
 loader imports importlib.metadata (with email, zipfile and more: about 10 ms) even when
@@ -39,6 +44,9 @@ UNUSED: dict[str, tuple[str, ...]] = {
     "stripe": ("requests", "anyio"),
 }
 """Each library, and what it imports only for what licenzy-sync does not use."""
+DEFERRED: dict[str, tuple[str, ...]] = {"stripe": ("asyncio",)}
+"""Each library, and what it imports at its top but uses only in what licenzy-sync does not
+use: it gets a `_StandIn` instead, unless the module is already imported."""
 _LOCK = threading.RLock()
 """Held while a library is imported with modules hidden: a thread importing the other one
 meanwhile must not find them hidden."""
@@ -62,31 +70,26 @@ def _import(name: str, unused: tuple[str, ...]) -> ModuleType:
     hidden = [module for module in unused if module not in modules]
     for module in hidden:
         modules[module] = None
+    stand_ins = [_StandIn(module) for module in DEFERRED.get(name, ()) if module not in modules]
+    for stand_in in stand_ins:
+        modules[stand_in.__name__] = stand_in
     try:
         return importlib.import_module(name)
     finally:
         for module in hidden:
             del modules[module]
+        for stand_in in stand_ins:
+            if modules.get(stand_in.__name__) is stand_in:
+                del modules[stand_in.__name__]
 
 
-PYDANTIC_PLUGIN_LOADER = "pydantic.plugin._loader"
-PLUGINS_DISABLED = ("__all__", "1", "true")
-"""The values of PYDANTIC_DISABLE_PLUGINS with which pydantic's `get_plugins` returns no
-plugin without looking (tests/test_startup.py checks the real loader still agrees)."""
-
-
-class _PluginLoader(ModuleType):
-    """Stands in for pydantic's plugin loader: `get_plugins` answers "none" without importing
-    it while every plugin is disabled; otherwise, and for any other name, the real loader is
-    imported in its place and answers, so a pydantic that changes the loader still gets it."""
-
-    def get_plugins(self) -> Iterable[Any]:
-        if os.environ.get("PYDANTIC_DISABLE_PLUGINS") in PLUGINS_DISABLED:
-            return ()
-        return cast(Iterable[Any], self._real().get_plugins())
+class _StandIn(ModuleType):
+    """Stands in for the module of its name: the first use of any of its attributes imports
+    the real module (in its place in ``sys.modules``, if the stand-in is still there) and
+    every use answers from it. Dunder names are left alone: the import system probes them."""
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):  # what the import system probes for: this module's own
+        if name.startswith("__"):
             raise AttributeError(name)
         return getattr(self._real(), name)
 
@@ -95,6 +98,23 @@ class _PluginLoader(ModuleType):
             if sys.modules.get(self.__name__) is self:
                 del sys.modules[self.__name__]
             return importlib.import_module(self.__name__)
+
+
+PYDANTIC_PLUGIN_LOADER = "pydantic.plugin._loader"
+PLUGINS_DISABLED = ("__all__", "1", "true")
+"""The values of PYDANTIC_DISABLE_PLUGINS with which pydantic's `get_plugins` returns no
+plugin without looking (tests/test_startup.py checks the real loader still agrees)."""
+
+
+class _PluginLoader(_StandIn):
+    """Stands in for pydantic's plugin loader: `get_plugins` answers "none" without importing
+    it while every plugin is disabled; otherwise, and for any other name, the real loader is
+    imported in its place and answers, so a pydantic that changes the loader still gets it."""
+
+    def get_plugins(self) -> Iterable[Any]:
+        if os.environ.get("PYDANTIC_DISABLE_PLUGINS") in PLUGINS_DISABLED:
+            return ()
+        return cast(Iterable[Any], self._real().get_plugins())
 
 
 def skip_pydantic_plugin_loader() -> None:
