@@ -9,6 +9,7 @@ import ast
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 import click
 import pytest
 
-from licenzy_sync.cli import LazyGroup, cli
+from licenzy_sync.cli import HelpContext, LazyGroup, cli, terminal_columns
 from licenzy_sync.lean_imports import PLUGINS_DISABLED, PYDANTIC_PLUGIN_LOADER
 from tests.cli_runner import run_cli
 
@@ -41,7 +42,9 @@ def imported_by(*commands: list[str], env: dict[str, str] | None = None) -> set[
 
 
 def test_help_imports_click_and_nothing_of_ours_but_the_entry_point() -> None:
-    ours = {name for name in imported_by(["--help"]) if name.startswith("licenzy_sync")}
+    modules = imported_by(["--help"])
+    assert "shutil" not in modules  # the width is found as shutil would (HelpContext)
+    ours = {name for name in modules if name.startswith("licenzy_sync")}
     assert ours == {
         "licenzy_sync", "licenzy_sync._version", "licenzy_sync.cli", "licenzy_sync.collector",
         "licenzy_sync.errors", "licenzy_sync.redact",
@@ -74,6 +77,21 @@ def test_validate_builds_the_validator_of_config_alone() -> None:
         capture_output=True, text=True, check=False, timeout=120,
     )
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("columns", [None, "", "abc", "0", "-3", "40", "79", "120"])
+def test_help_is_as_wide_as_click_would_make_it(
+    monkeypatch: pytest.MonkeyPatch, columns: str | None
+) -> None:
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    assert terminal_columns() == shutil.get_terminal_size().columns
+    ours = HelpContext(cli).make_formatter()
+    assert ours.width == click.HelpFormatter().width
+    monkeypatch.setattr(click.formatting, "FORCED_WIDTH", 66)
+    assert HelpContext(cli).make_formatter().width == 66
 
 
 @pytest.mark.parametrize("name", sorted(LazyGroup.lazy))

@@ -36,9 +36,37 @@ class Lazy(NamedTuple):
     clipped: bool = False
 
 
+def terminal_columns() -> int:
+    """``shutil.get_terminal_size().columns``, the width click sizes help to, without
+    importing shutil (with bz2, lzma and zlib: a few ms of `--help`): COLUMNS if it is a
+    positive number, else the terminal of stdout, else 80."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    stdout = sys.__stdout__
+    if columns <= 0 and stdout is not None:
+        try:
+            columns = os.get_terminal_size(stdout.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class HelpContext(click.Context):
+    """The top-level context: its help formatter is given the width click would compute."""
+
+    def make_formatter(self) -> click.HelpFormatter:
+        width = self.terminal_width
+        if width is None and click.formatting.FORCED_WIDTH is None:
+            width = max(min(terminal_columns(), self.max_content_width or 80) - 2, 50)
+        return self.formatter_class(width=width, max_width=self.max_content_width)
+
+
 class LazyGroup(click.Group):
     """Every subcommand is imported only when it is invoked (or its own help is asked for)."""
 
+    context_class = HelpContext
     lazy: ClassVar[dict[str, Lazy]] = {
         "apply": Lazy(
             "licenzy_sync.commands.apply:apply",
