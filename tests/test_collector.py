@@ -102,20 +102,22 @@ def test_a_process_ending_with_its_command_leaves_a_pause_s_cycles_to_its_exit(
 
 
 PROGRAM = """
-import gc, sys, weakref
+import atexit, gc, sys, weakref
 from licenzy_sync.cli import main
 from licenzy_sync.collector import collector_paused
+class Connection:
+    def __init__(self):
+        self.pool = [self]
+def after_the_command():  # the program's `main()` ends the process: its exit functions run
+    with collector_paused():
+        kept = weakref.ref(Connection())
+    print("kept" if kept() is not None else "freed", flush=True)
+atexit.register(after_the_command)
 sys.argv = ["licenzy-sync", "validate", "-c", sys.argv[1]]
 try:
     main() if {as_program} else main(sys.argv[1:])
 except SystemExit:
     pass
-class Connection:
-    def __init__(self):
-        self.pool = [self]
-with collector_paused():
-    kept = weakref.ref(Connection())
-print("kept" if kept() is not None else "freed")
 """
 
 

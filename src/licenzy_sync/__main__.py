@@ -1,3 +1,3 @@
-from licenzy_sync.cli import main
+from licenzy_sync.program import run
 
-main()
+run()

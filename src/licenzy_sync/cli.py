@@ -199,7 +199,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     except BrokenPipeError:
         _discard_output()
         code = EXIT_ERROR
-    sys.exit(EXIT_OK if code is None else int(code))
+    status = EXIT_OK if code is None else int(code)
+    if argv is None:
+        from licenzy_sync.process_exit import end_process
+
+        end_process(status)
+    sys.exit(status)
 
 
 def _run(args: list[str]) -> int | None:

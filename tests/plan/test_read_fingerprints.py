@@ -84,3 +84,19 @@ def test_only_a_plan_that_records_fingerprints_computes_them_while_reading(
         recorded = json.loads(written)["fingerprints"]
         fingerprinted = {obj.fingerprint for obj in handed.objects}
         assert {f for f in recorded.values() if f != "absent"} <= fingerprinted
+
+
+def test_observed_items_pair_each_address_with_its_fingerprint_in_order(world: World) -> None:
+    """`items()` reads each object once instead of looking every address up again; the pairs
+    are those of the mapping itself, absent objects included."""
+    world.converge()
+    plan, _ = make_plan(
+        world.config, "all", sandbox=None, prune=False, console=Console(), fingerprint=True
+    )
+    observed = plan.fingerprints
+    assert isinstance(observed, Observed)
+    observed.read["licenzy.test.product[GONE]"] = None
+    pairs = list(observed.items())
+    assert pairs == [(address, observed[address]) for address in observed]
+    assert pairs[-1] == ("licenzy.test.product[GONE]", "absent")
+    assert len(observed.items()) == len(observed) and pairs[0] in observed.items()

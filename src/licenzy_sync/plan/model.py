@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import ItemsView, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -64,6 +64,22 @@ class Observed(Mapping[str, str]):
 
     def __len__(self) -> int:
         return len(self.read)
+
+    def items(self) -> ItemsView[str, str]:
+        return _ObservedItems(self)
+
+
+class _ObservedItems(ItemsView[str, str]):
+    """Each address with its fingerprint in one step, not a lookup by address: a JSON plan
+    writes tens of thousands of them."""
+
+    def __init__(self, observed: Observed) -> None:
+        super().__init__(observed)
+        self._read = observed.read
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        for address, found in self._read.items():
+            yield address, ABSENT if found is None else found.fingerprint
 
 
 def in_address_order(fingerprints: Mapping[str, str]) -> Mapping[str, str]:

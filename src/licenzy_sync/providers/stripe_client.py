@@ -6,6 +6,11 @@ The version is pinned here, not taken from the SDK, so that a minor SDK upgrade 
 the installed SDK pins another version, which is the moment to re-test and move this pin.
 Stripe asks libraries and plugins to identify themselves with app info (name, version, URL),
 which it shows in its logs and uses to reach integrators about changes.
+
+The SDK's own telemetry is off: it would write an id to ``~/.config/stripe`` (a CI runner's
+home, on a `--sandbox` run too), run ``uname`` in a subprocess before the first request, and
+report each request's timing to Stripe. A tool that runs in CI with live keys writes only the
+files it is asked to, and the app info above still says who calls.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ def new_client(
 
     if stripe.app_info is None or stripe.app_info.get("name") != APP_NAME:
         stripe.set_app_info(APP_NAME, version=__version__, url=APP_URL)
+    stripe.enable_telemetry = False
     return stripe.StripeClient(
         api_key,
         base_addresses={"api": api_base},

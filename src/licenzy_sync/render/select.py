@@ -32,18 +32,33 @@ def render(plan: Plan, fmt: str, console: Console) -> str:
 
 
 def render_plans(outcomes: Sequence[Outcome[Plan]], fmt: str, console: Console) -> str:
-    from licenzy_sync.render import projects
-
-    several = (projects.plans_json, projects.plans_markdown, projects.plans_text)
-    return _select(outcomes, fmt, console, render, several)
+    return _select(outcomes, fmt, console, render, _plans_forms)
 
 
 def render_reports(outcomes: Sequence[Outcome[DriftReport]], fmt: str, console: Console) -> str:
-    from licenzy_sync.render import projects
     from licenzy_sync.render.drift import render_drift
 
-    several = (projects.reports_json, projects.reports_markdown, projects.reports_text)
-    return _select(outcomes, fmt, console, render_drift, several)
+    return _select(outcomes, fmt, console, render_drift, _reports_forms)
+
+
+Forms = tuple[
+    Callable[[Sequence[Outcome[T]]], str],
+    Callable[[Sequence[Outcome[T]]], str],
+    Callable[[Sequence[Outcome[T]], "Styler"], str],
+]
+"""The `projects` form's json, markdown and text renderers of several results."""
+
+
+def _plans_forms() -> Forms[Plan]:
+    from licenzy_sync.render import projects
+
+    return projects.plans_json, projects.plans_markdown, projects.plans_text
+
+
+def _reports_forms() -> Forms[DriftReport]:
+    from licenzy_sync.render import projects
+
+    return projects.reports_json, projects.reports_markdown, projects.reports_text
 
 
 def _select(
@@ -51,18 +66,14 @@ def _select(
     fmt: str,
     console: Console,
     one: Callable[[T, str, Console], str],
-    several: tuple[
-        Callable[[Sequence[Outcome[T]]], str],
-        Callable[[Sequence[Outcome[T]]], str],
-        Callable[[Sequence[Outcome[T]], Styler], str],
-    ],
+    several: Callable[[], Forms[T]],
 ) -> str:
     """``one`` for a single project's result, else the `projects` form's json, markdown or
-    text renderer."""
+    text renderer (a module a single project's run never imports)."""
     result = alone(outcomes)
     if result is not None:
         return one(result, fmt, console)
-    json, markdown, text = several
+    json, markdown, text = several()
     if fmt == "json":
         return json(outcomes)
     if fmt == "markdown":
@@ -74,10 +85,10 @@ def failure_notes(outcomes: Sequence[Outcome[Any]], fmt: str) -> list[str]:
     """Each project that failed, for stderr, when the output is for machines: there its
     failure is only a field, and a person reading the log needs it too (text shows it in
     place)."""
+    if fmt == "text" or all(outcome.error is None for outcome in outcomes):
+        return []
     from licenzy_sync.render.projects import failure_lines
 
-    if fmt == "text":
-        return []
     return [
         f"{outcome.config}: " + "\n".join(failure_lines(outcome.error))
         for outcome in outcomes
