@@ -245,7 +245,7 @@ def table(rows: list[Row]) -> str:
     lines += [
         f"| {r.size:,} | {r.state} | {r.changes:,} | {r.requests['stripe.test']} "
         f"| {r.requests['stripe.live']} | {r.requests['licenzy']} | {r.total} | {r.budget} "
-        f"| {r.best:.2f} | {r.median:.2f} | {r.cpu:.2f} | {r.floor:.2f} | {r.ratio:.1f}x |"
+        f"| {r.best:.2f} | {r.median:.2f} | {r.cpu:.2f} | {r.floor:.2f} | {r.ratio:.2f}x |"
         for r in rows
     ]
     return "\n".join(lines)
@@ -257,7 +257,7 @@ def floor_verdict(rows: list[Row]) -> str:
         return ""
     far = [r for r in measured if r.ratio > FLOOR_RATIO]
     verdict = "met" if not far else "NOT met (" + ", ".join(
-        f"{r.size:,} {r.state}: {r.ratio:.1f}x" for r in far) + ")"
+        f"{r.size:,} {r.state}: {r.ratio:.2f}x" for r in far) + ")"
     return (
         f"- median within {FLOOR_RATIO}x of the concurrent network floor at "
         f"{' and '.join(f'{size:,}' for size in FLOOR_SIZES)} products per mode, start-up "
