@@ -116,3 +116,23 @@ def test_a_client_that_follows_redirects_still_sends_through_httpx() -> None:
     with pytest.raises(wire.WireError, match="redirected to another host"):
         wire.exchange(client, client.build_request("GET", "/old"), system="GitHub")
     assert sent == ["http://127.0.0.1:9/old"]
+
+
+@pytest.mark.parametrize("follow_same_origin", [False, True])
+def test_a_redirect_to_an_unusable_location_is_a_failed_exchange_either_way(
+    follow_same_origin: bool,
+) -> None:
+    """As `httpx.Client.send` reports it: no answer, so another attempt may fare better."""
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(302, headers={"Location": "http://[::1"})
+
+    client = wire.client(
+        "Licenzy",
+        "http://127.0.0.1:9",
+        {},
+        transport=httpx.MockTransport(serve),
+        follow_same_origin=follow_same_origin,
+    )
+    with pytest.raises(wire.Unanswered, match="connection failed"):
+        wire.exchange(client, client.build_request("GET", "/p"), system="Licenzy", redirects=True)

@@ -135,11 +135,7 @@ def exchange(
     label = f"{system}: {request.method} {request.url.path}"
     with deadline.attempt(label) as attempt:
         try:
-            follow = False if redirects else client.follow_redirects
-            if follow or client.event_hooks["request"]:
-                response = client.send(request, stream=True, follow_redirects=follow)
-            else:
-                response = _sent(client, request)
+            response = _sent(client, request, False if redirects else client.follow_redirects)
             try:
                 body = _body(response, label)
             finally:
@@ -159,16 +155,25 @@ def exchange(
     return httpx.Response(response.status_code, headers=kept, content=body, request=request)
 
 
-def _sent(client: httpx.Client, request: httpx.Request) -> httpx.Response:
-    """What ``client.send(request, stream=True)`` answers when it follows no redirect and
-    runs no hook (every client but GitHub's), straight from the client's transport: a
-    quarter of a millisecond less a request, on the critical path of sequential paging.
+def _sent(client: httpx.Client, request: httpx.Request, follow: bool) -> httpx.Response:
+    """The streamed answer to ``request``: through ``client.send`` when the client has
+    something for it to do (follow a redirect, run a hook, authenticate, refuse because it
+    is closed), else straight from the client's transport, without its redirect loop, auth
+    flow and bookkeeping: ~0.2 ms less a request, on the critical path of sequential paging.
     The timeout is the request's own (`httpx.Client.build_request`), transport errors are
-    httpx's either way, and a cookie the answer sets is kept as the client would."""
+    httpx's either way, and a cookie or redirect is handled as the client would handle it."""
+    if follow or client.auth is not None or any(client.event_hooks.values()) or client.is_closed:
+        return client.send(request, stream=True, follow_redirects=follow)
     response = client._transport_for_url(request.url).handle_request(request)
     response.request = request
-    if "set-cookie" in response.headers:
-        client.cookies.extract_cookies(response)
+    try:
+        if "set-cookie" in response.headers:
+            client.cookies.extract_cookies(response)
+        if response.has_redirect_location:  # as send does: an unusable Location is an error
+            response.next_request = client._build_redirect_request(request, response)
+    except BaseException:
+        response.close()
+        raise
     return response
 
 
