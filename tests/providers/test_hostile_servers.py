@@ -346,6 +346,18 @@ def test_every_stripe_read_checks_its_answer(servers: list[Hostile]) -> None:
     assert "GET /v1/prices/price_1: field 'id' is missing" in price
 
 
+def test_a_misfit_in_a_page_of_prices_is_named(servers: list[Hostile]) -> None:
+    page = b'{"object": "list", "data": [{"id": 5}], "has_more": false}'
+    server = serve(servers, answer(200, page))
+    target = StripeTarget("test", server.base, Secret(STRIPE_KEY, "K"), "K")
+    reader = StripeReader(target, channels(), Transports())
+
+    message, _ = failure_of(lambda: reader.prices({"price_1", "price_2"}))
+
+    assert "GET /v1/prices: field 'id' is not a string" in message
+    assert server.seen == ["GET /v1/prices?limit=100&active=true"]
+
+
 def test_a_proxy_error_page_on_a_5xx_is_retried(servers: list[Hostile]) -> None:
     """An HTML 502 from something in front of Stripe is transient, like Stripe's own 5xx."""
     server = serve(servers, answer(502, b"<html>Bad gateway</html>", "text/html"))

@@ -408,3 +408,30 @@ def test_unpaced_the_same_read_meets_the_limit(endpoints: Endpoints, sleeps: Sle
     )
     with pytest.raises(ProviderError, match=r"failed \(not retried\): HTTP 429"):
         reader(endpoints, unpaced, mode="live")._retrieve(set(ids))
+
+
+def test_the_sdk_does_not_decode_the_answers_the_reader_reads(
+    endpoints: Endpoints, channels: Channels, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page's JSON is decoded once, by our HTTP client's check: the SDK builds no response
+    of its own for it (a second decode, into OrderedDicts, on the critical path)."""
+
+    def decoded_again(*args: object) -> None:
+        raise AssertionError("the SDK decoded an answer the reader reads")
+
+    seed_catalog(endpoints)
+    monkeypatch.setattr("stripe._api_requestor.StripeResponse", decoded_again)
+
+    snapshot = reader(endpoints, channels).snapshot({"price_pro_monthly", "price_credits"})
+
+    assert sorted(snapshot.prices) == ["price_credits", "price_pro_monthly"]
+    assert snapshot.account_id == DEFAULT_ACCOUNT_ID
+
+
+def test_an_answer_decoded_while_checked_is_not_decoded_again() -> None:
+    from licenzy_sync.providers.stripe_http import Answer
+
+    checked = {"object": "list"}
+
+    assert Answer(b"{}", checked).json() is checked
+    assert Answer(b'{"data": []}').json() == {"data": []}

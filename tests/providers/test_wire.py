@@ -71,3 +71,68 @@ def test_the_context_of_a_plain_http_endpoint_trusts_no_certificate() -> None:
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
     assert context.cert_store_stats()["x509_ca"] == 0
     assert wire.tls_for(httpx.URL("https://api.stripe.com")).cert_store_stats()["x509_ca"] > 0
+
+
+def test_a_client_that_follows_no_redirect_sends_straight_to_its_transport(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`httpx.Client.send`'s bookkeeping (auth flow, redirect loop, hooks) is a quarter of a
+    millisecond a request that such a client never needs; a cookie the answer sets is still
+    sent back."""
+    seen: list[str | None] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("cookie"))
+        return httpx.Response(200, headers={"Set-Cookie": "session=1; Path=/"}, content=PAGE)
+
+    def not_sent(*args: object, **kwargs: object) -> None:
+        raise AssertionError("sent through httpx.Client.send")
+
+    client = wire.client("Licenzy", "http://127.0.0.1:9", {}, transport=httpx.MockTransport(serve))
+    monkeypatch.setattr(httpx.Client, "send", not_sent)
+    for _ in range(2):
+        response = wire.exchange(client, client.build_request("GET", "/p"), system="Licenzy")
+        assert (response.status_code, response.content) == (200, PAGE)
+    assert seen == [None, "session=1"]
+
+
+def test_a_client_that_follows_redirects_still_sends_through_httpx() -> None:
+    """Its hook refuses a redirect to another origin; `httpx.Client.send` runs it."""
+    sent: list[str] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        sent.append(str(request.url))
+        if request.url.path == "/old":
+            return httpx.Response(301, headers={"Location": "http://127.0.0.2:9/new"})
+        return httpx.Response(200, content=PAGE)
+
+    client = wire.client(
+        "GitHub",
+        "http://127.0.0.1:9",
+        {},
+        transport=httpx.MockTransport(serve),
+        follow_same_origin=True,
+    )
+    with pytest.raises(wire.WireError, match="redirected to another host"):
+        wire.exchange(client, client.build_request("GET", "/old"), system="GitHub")
+    assert sent == ["http://127.0.0.1:9/old"]
+
+
+@pytest.mark.parametrize("follow_same_origin", [False, True])
+def test_a_redirect_to_an_unusable_location_is_a_failed_exchange_either_way(
+    follow_same_origin: bool,
+) -> None:
+    """As `httpx.Client.send` reports it: no answer, so another attempt may fare better."""
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(302, headers={"Location": "http://[::1"})
+
+    client = wire.client(
+        "Licenzy",
+        "http://127.0.0.1:9",
+        {},
+        transport=httpx.MockTransport(serve),
+        follow_same_origin=follow_same_origin,
+    )
+    with pytest.raises(wire.Unanswered, match="connection failed"):
+        wire.exchange(client, client.build_request("GET", "/p"), system="Licenzy", redirects=True)

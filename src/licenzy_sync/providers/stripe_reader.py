@@ -8,7 +8,7 @@ ids cost either N retrieves or one list page per 100 prices in the account. The 
 while many ids are still unfound and switches to retrieving the rest as soon as that costs no
 more than the larger of a small threshold and the pages already spent: a ski-rental rule that
 keeps the total within about twice the cheaper of the two, whatever the account holds.
-Price pages are read as the answer's JSON (the SDK's raw request): building SDK objects for
+Price pages are read as the answer's JSON (the SDK's streamed request): building SDK objects for
 100 prices and converting them back costs more CPU than the page's round trip, on the
 critical path of sequential paging.
 """
@@ -20,7 +20,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 from urllib.parse import quote
 
 from licenzy_sync.config.models import PriceDeclaration
@@ -76,6 +76,8 @@ from licenzy_sync.targets import StripeTarget, Transports
 if TYPE_CHECKING:
     import stripe
     from stripe.params import EventListParams, PriceListParams
+
+    from licenzy_sync.providers.stripe_http import Answer
 
 T = TypeVar("T")
 
@@ -513,9 +515,17 @@ class StripeReader:
         answer is a clear error rather than an SDK object missing an attribute. ``shown`` is
         the path as messages may name it, where the real one holds a capability (a Checkout
         Session id)."""
-        call = partial(self._client.raw_request, "get", path, **(params or {}))
+        call = partial(self._stream, path, params or {})
         request = f"GET {shown or path}"
-        return self._call(op, call, request=request, needs=required("GET", path)).data
+        return self._call(op, call, request=request, needs=required("GET", path))
+
+    def _stream(self, path: str, params: Mapping[str, Any]) -> Any:
+        """A GET as the SDK's streamed call, which leaves a 2xx body to us: the JSON our HTTP
+        client decoded while checking it (`stripe_http.Answer`), not decoded again by the
+        SDK; an error answer becomes the same SDK error as a plain call's. ``_requestor`` is
+        the SDK's own: `StripeClient` makes no streamed call public."""
+        response = self._client._requestor.request_stream("get", path, params, base_address="api")
+        return cast("Answer", response.io).json()
 
     def _call(
         self, op: str, fn: Callable[[], T], *, request: str = "", needs: str | None = None

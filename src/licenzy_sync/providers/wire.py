@@ -135,8 +135,7 @@ def exchange(
     label = f"{system}: {request.method} {request.url.path}"
     with deadline.attempt(label) as attempt:
         try:
-            follow = False if redirects else client.follow_redirects
-            response = client.send(request, stream=True, follow_redirects=follow)
+            response = _sent(client, request, False if redirects else client.follow_redirects)
             try:
                 body = _body(response, label)
             finally:
@@ -154,6 +153,28 @@ def exchange(
         raise redirected(label, response)
     kept = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _BODY_HEADERS]
     return httpx.Response(response.status_code, headers=kept, content=body, request=request)
+
+
+def _sent(client: httpx.Client, request: httpx.Request, follow: bool) -> httpx.Response:
+    """The streamed answer to ``request``: through ``client.send`` when the client has
+    something for it to do (follow a redirect, run a hook, authenticate, refuse because it
+    is closed), else straight from the client's transport, without its redirect loop, auth
+    flow and bookkeeping: ~0.2 ms less a request, on the critical path of sequential paging.
+    The timeout is the request's own (`httpx.Client.build_request`), transport errors are
+    httpx's either way, and a cookie or redirect is handled as the client would handle it."""
+    if follow or client.auth is not None or any(client.event_hooks.values()) or client.is_closed:
+        return client.send(request, stream=True, follow_redirects=follow)
+    response = client._transport_for_url(request.url).handle_request(request)
+    response.request = request
+    try:
+        if "set-cookie" in response.headers:
+            client.cookies.extract_cookies(response)
+        if response.has_redirect_location:  # as send does: an unusable Location is an error
+            response.next_request = client._build_redirect_request(request, response)
+    except BaseException:
+        response.close()
+        raise
+    return response
 
 
 def redirected(label: str, response: httpx.Response) -> WireError:
