@@ -12,7 +12,11 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
@@ -322,3 +326,48 @@ def test_httpx_and_the_stripe_sdk_are_imported_only_through_lean_imports() -> No
     ]
     assert direct == []
 
+
+
+class _Answer(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args: Any) -> None:
+        """Quiet."""
+
+
+@pytest.fixture
+def loopback_server() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_a_request_over_the_network_imports_no_async_or_upload_code(
+    loopback_server: str,
+) -> None:
+    """The first request through real sockets loads httpcore (with h11) without anyio, and
+    httpx without mimetypes or the idna package."""
+    code = (
+        "import sys\n"
+        "from licenzy_sync.providers import wire\n"
+        "client = wire.client('Licenzy', sys.argv[1], {})\n"
+        "request = client.build_request('GET', '/ok')\n"
+        "assert wire.exchange(client, request, system='Licenzy').json() == {}\n"
+        "assert {'licenzy_sync.providers.sockets', 'h11'} <= set(sys.modules)\n"
+        "print(sorted({'anyio', 'idna', 'mimetypes'} & set(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, loopback_server],
+        capture_output=True, text=True, check=False, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
