@@ -12,7 +12,11 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
@@ -138,6 +142,19 @@ def test_plan_on_the_sandbox_imports_no_unused_http_library(tmp_path: Path) -> N
     assert importlib.util.find_spec("requests") is not None  # installed, so it was avoided
 
 
+def test_plan_on_the_sandbox_imports_neither_uploads_nor_international_host_names(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """httpx's file uploads (mimetypes) and international host names (the idna package)
+    are never used; seeding imports mimetypes for its server, the plan does not."""
+    monkeypatch.setenv("LICENZY_SYNC_SANDBOX_DIR", str(tmp_path / "sandbox"))
+    assert run_cli(capsys, "sandbox", "seed", "-c", str(EXAMPLE)).code == 0
+    modules = imported_by(["plan", "--sandbox", "-c", str(EXAMPLE)], env=dict(os.environ))
+    assert "httpx" in modules
+    assert not {"mimetypes", "idna"} & modules
+    assert importlib.util.find_spec("idna") is not None  # installed, so it was avoided
+
+
 def _installed_pydantic_plugin(root: Path) -> dict[str, str]:
     """A package announcing a pydantic plugin, as a distribution installs one; the
     environment that puts it on the path, without any PYDANTIC_DISABLE_PLUGINS."""
@@ -238,10 +255,44 @@ def test_hidden_libraries_are_importable_again_after() -> None:
         "import asyncio\n"
         "assert sleep is asyncio.sleep and asyncio.run(asyncio.sleep(0, 'ok')) == 'ok'\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120
+    _run_python(code, dict(os.environ))
+
+
+def test_httpx_uses_the_modules_it_got_stand_ins_for_as_it_would_the_real_ones() -> None:
+    """An international host name is encoded with the idna package, an uploaded file's type
+    guessed with mimetypes: both are imported then, and answer as if imported first."""
+    code = (
+        "import sys\n"
+        "from licenzy_sync.lean_imports import httpx\n"
+        "assert not {'idna', 'mimetypes'} & set(sys.modules)\n"
+        "assert httpx.URL('https://bücher.example/').raw_host == b'xn--bcher-kva.example'\n"
+        "assert httpx.URL('https://xn--bcher-kva.example/').host == 'bücher.example'\n"
+        "with httpx.Client(transport=httpx.MockTransport(\n"
+        "    lambda request: httpx.Response(200, content=request.read()))) as client:\n"
+        "    body = client.post('http://x/', files={'f': ('a.json', b'{}')}).content\n"
+        "assert b'Content-Type: application/json' in body, body\n"
+        "import idna, mimetypes\n"
+        "from httpx import _multipart, _urlparse\n"
+        "assert _urlparse.idna.encode is idna.encode\n"
+        "assert _multipart.mimetypes.guess_type is mimetypes.guess_type\n"
     )
-    assert done.returncode == 0, done.stderr
+    _run_python(code, dict(os.environ))
+
+
+def test_httpcore_gets_anyio_when_it_first_locks_for_an_async_caller() -> None:
+    code = (
+        "import asyncio, sys\n"
+        "from licenzy_sync.lean_imports import httpcore\n"
+        "assert 'anyio' not in sys.modules\n"
+        "from httpcore._synchronization import AsyncLock\n"
+        "async def locked():\n"
+        "    async with AsyncLock():\n"
+        "        return 'ok'\n"
+        "assert asyncio.run(locked()) == 'ok'\n"
+        "import anyio\n"
+        "assert httpcore._synchronization.anyio.Lock is anyio.Lock\n"
+    )
+    _run_python(code, dict(os.environ))
 
 
 def _type_checking_block(node: ast.AST) -> bool:
@@ -263,13 +314,60 @@ def _runtime_imports(tree: ast.AST, inside: bool = False) -> list[tuple[int, str
 
 def test_httpx_and_the_stripe_sdk_are_imported_only_through_lean_imports() -> None:
     """A direct `import httpx` that runs first loads httpx's command-line client (rich,
-    pygments) wherever those are installed; one of stripe loads `requests`."""
+    pygments) wherever those are installed; one of stripe loads `requests`; one of httpcore
+    loads anyio."""
     source = Path(__file__).resolve().parent.parent / "src" / "licenzy_sync"
     direct = [
         f"{path.relative_to(source)}:{line}: {module}"
         for path in sorted(source.rglob("*.py"))
         if path.name != "lean_imports.py"
         for line, module in _runtime_imports(ast.parse(path.read_text()))
-        if module.split(".")[0] in ("httpx", "stripe")
+        if module.split(".")[0] in ("httpcore", "httpx", "stripe")
     ]
     assert direct == []
+
+
+
+class _Answer(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args: Any) -> None:
+        """Quiet."""
+
+
+@pytest.fixture
+def loopback_server() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_a_request_over_the_network_imports_no_async_or_upload_code(
+    loopback_server: str,
+) -> None:
+    """The first request through real sockets loads httpcore (with h11) without anyio, and
+    httpx without mimetypes or the idna package."""
+    code = (
+        "import sys\n"
+        "from licenzy_sync.providers import wire\n"
+        "client = wire.client('Licenzy', sys.argv[1], {})\n"
+        "request = client.build_request('GET', '/ok')\n"
+        "assert wire.exchange(client, request, system='Licenzy').json() == {}\n"
+        "assert {'licenzy_sync.providers.sockets', 'h11'} <= set(sys.modules)\n"
+        "print(sorted({'anyio', 'idna', 'mimetypes'} & set(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, loopback_server],
+        capture_output=True, text=True, check=False, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -7,8 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import httpcore
-
+from licenzy_sync.lean_imports import httpcore
 from licenzy_sync.providers import deadline
 
 
