@@ -155,6 +155,38 @@ def test_plan_on_the_sandbox_imports_neither_uploads_nor_international_host_name
     assert importlib.util.find_spec("idna") is not None  # installed, so it was avoided
 
 
+def test_plan_on_the_sandbox_imports_no_tls(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """An in-process sandbox negotiates no TLS: neither ssl nor its C module is loaded."""
+    monkeypatch.setenv("LICENZY_SYNC_SANDBOX_DIR", str(tmp_path / "sandbox"))
+    assert run_cli(capsys, "sandbox", "seed", "-c", str(EXAMPLE)).code == 0
+    modules = imported_by(["plan", "--sandbox", "-c", str(EXAMPLE)], env=dict(os.environ))
+    assert {"httpx", "stripe"} <= modules
+    assert not {"ssl", "_ssl"} & modules
+
+
+def test_httpx_and_the_sdk_get_the_real_ssl_when_they_first_use_it() -> None:
+    """The certificate store of an https client is a real SSLContext, and the stand-in the
+    standard library's HTTP modules got under httpx answers from the real module from then
+    on (``http.client`` still has its HTTPS connection)."""
+    code = (
+        "import sys\n"
+        "from licenzy_sync.lean_imports import httpx, stripe\n"
+        "from licenzy_sync.providers import wire\n"
+        "assert 'ssl' not in sys.modules\n"
+        "context = wire.tls_for(httpx.URL('https://api.stripe.com/'))\n"
+        "import ssl\n"
+        "assert isinstance(context, ssl.SSLContext) and context.verify_mode == ssl.CERT_REQUIRED\n"
+        "import http.client, urllib.request\n"
+        "assert http.client.ssl.SSLContext is urllib.request.ssl.SSLContext is ssl.SSLContext\n"
+        "assert http.client.HTTPSConnection\n"
+        "with wire.client('Stripe', 'https://api.stripe.com', {}):\n"
+        "    pass\n"
+    )
+    _run_python(code, dict(os.environ))
+
+
 def _installed_pydantic_plugin(root: Path) -> dict[str, str]:
     """A package announcing a pydantic plugin, as a distribution installs one; the
     environment that puts it on the path, without any PYDANTIC_DISABLE_PLUGINS."""

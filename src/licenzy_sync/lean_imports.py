@@ -11,6 +11,8 @@
   line that sleeps between retries of an async call.
 - httpx imports `mimetypes` (for file uploads) and the `idna` package (for hosts that are not
   ASCII): about 2 ms before the first request.
+- httpx and the SDK import `ssl` (about 3 ms) for TLS, which a client of the in-process
+  sandbox never negotiates; a client that reaches the network imports it with httpcore.
 - httpcore, which only a client that reaches the network imports, imports `anyio` for its
   async locks: about 1.5 ms before the first request.
 
@@ -52,8 +54,8 @@ UNUSED: dict[str, tuple[str, ...]] = {
 """Each library, and what it imports only for what licenzy-sync does not use."""
 DEFERRED: dict[str, tuple[str, ...]] = {
     "httpcore": ("anyio",),
-    "httpx": ("idna", "mimetypes"),
-    "stripe": ("asyncio",),
+    "httpx": ("idna", "mimetypes", "ssl"),
+    "stripe": ("asyncio", "ssl"),
 }
 """Each library, and what it imports at its top but uses only in what licenzy-sync does not
 use: it gets a `_StandIn` instead, unless the module is already imported."""

@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import functools
 import json
-import ssl
 import urllib.request
 import zlib
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from licenzy_sync.endpoints import is_loopback
 from licenzy_sync.lean_imports import httpx
 from licenzy_sync.providers import ProviderError, deadline, safe_text
 from licenzy_sync.providers.network import connect_timeout, request_timeout
+
+if TYPE_CHECKING:
+    import ssl
 
 MAX_BODY = 16 * 1024 * 1024
 """Bytes an answer may have, as sent and decompressed: the largest real page (100 prices,
@@ -71,6 +73,8 @@ def tls_for(url: httpx.URL) -> ssl.SSLContext:
     if it ever did negotiate, it would fail closed."""
     if url.scheme == "https":
         return _tls()
+    import ssl  # only a client that reaches the network needs it: not an in-process sandbox
+
     return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
 
