@@ -212,13 +212,14 @@ class StripeReader:
     ) -> StripeSnapshot:
         """Account, endpoints, the referenced prices and the declared ones (by lookup key in
         ``declared``), read concurrently; then whether the declared prices a plan will
-        replace still have subscribers."""
+        replace still have subscribers. The price reads, which may page through the whole
+        account, start first: each page waits for the one before, the others are one request."""
         wanted = dict(declared or {})
         with ThreadPoolExecutor(max_workers=4) as pool:
-            account = pool.submit(self.account_id)
-            endpoints = pool.submit(self.webhook_endpoints)
             prices = pool.submit(self.prices, price_ids)
             catalog = pool.submit(self.catalog, wanted.keys())
+            account = pool.submit(self.account_id)
+            endpoints = pool.submit(self.webhook_endpoints)
         raise_failures([account, endpoints, prices, catalog])
         holders, products = catalog.result()
         return StripeSnapshot(
