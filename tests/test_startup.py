@@ -223,6 +223,14 @@ def test_validate_does_not_import_pydantic_s_plugin_loader(tmp_path: Path) -> No
     assert not {"importlib.metadata", "email", "zipfile"} & modules
 
 
+def test_validate_does_not_import_secrets_for_pydantic_s_secret_types() -> None:
+    """pydantic's types module compares its secret types' values with `secrets`, which
+    pulls in hmac, hashlib and random; licenzy.yaml has no such value."""
+    modules = imported_by(["validate", "-c", str(EXAMPLE)])
+    assert "pydantic.types" in modules
+    assert not {"secrets", "hmac", "random"} & modules
+
+
 def _run_python(code: str, env: dict[str, str]) -> str:
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=False, env=env,
@@ -255,6 +263,19 @@ def test_the_stand_in_gives_way_to_pydantic_s_loader_for_anything_else() -> None
         "print(real is not stand_in, real.get_plugins is not stand_in.get_plugins)\n"
     )
     assert _run_python(code, dict(os.environ)).splitlines() == ["pydantic", "True True"]
+
+
+def test_pydantic_s_secret_types_compare_with_the_real_secrets_when_first_used() -> None:
+    code = (
+        "import sys\n"
+        "import licenzy_sync.config\n"
+        "from pydantic import SecretStr, types\n"
+        "assert 'secrets' not in sys.modules\n"
+        "print(SecretStr('a') == SecretStr('a'), SecretStr('a') == SecretStr('b'))\n"
+        "import secrets\n"
+        "print(types.secrets.compare_digest is secrets.compare_digest)\n"
+    )
+    assert _run_python(code, dict(os.environ)).splitlines() == ["True False", "True"]
 
 
 def test_plan_on_the_sandbox_imports_neither_seeding_nor_what_only_other_runs_need(

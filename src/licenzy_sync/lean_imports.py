@@ -26,7 +26,10 @@ them as ``from licenzy_sync.lean_imports import httpcore, httpx, stripe``.
 Pydantic, for its part, imports its plugin loader the first time a model is built, and the
 loader imports importlib.metadata (with email, zipfile and more: about 10 ms) even when
 PYDANTIC_DISABLE_PLUGINS, which licenzy-sync sets, means no plugin is looked for:
-`skip_pydantic_plugin_loader` puts a stand-in where that loader would be imported.
+`lean_pydantic` puts a stand-in where that loader would be imported. It also imports
+pydantic's types module with a stand-in for `secrets` (with hmac, hashlib and random: about
+5 ms), which it uses only to compare the values of its secret types, none of which
+licenzy.yaml has.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ DEFERRED: dict[str, tuple[str, ...]] = {
     "httpcore": ("anyio",),
     "httpx": ("idna", "mimetypes", "ssl"),
     "stripe": ("asyncio", "ssl"),
+    "pydantic.types": ("secrets",),
 }
 """Each library, and what it imports at its top but uses only in what licenzy-sync does not
 use: it gets a `_StandIn` instead, unless the module is already imported."""
@@ -129,8 +133,10 @@ class _PluginLoader(_StandIn):
         return cast(Iterable[Any], self._real().get_plugins())
 
 
-def skip_pydantic_plugin_loader() -> None:
+def lean_pydantic() -> None:
     """Put the stand-in where pydantic imports its plugin loader from, unless the loader is
-    already imported: call it before the first pydantic model is built."""
+    already imported, and import pydantic's types module without `secrets`: call it before
+    the first pydantic import."""
     with _LOCK:
         sys.modules.setdefault(PYDANTIC_PLUGIN_LOADER, _PluginLoader(PYDANTIC_PLUGIN_LOADER))
+        _import("pydantic.types", ())

@@ -1,5 +1,5 @@
 """licenzy.yaml: reading it with positions, its typed model, secret references, its schema."""
 
-from licenzy_sync.lean_imports import skip_pydantic_plugin_loader
+from licenzy_sync.lean_imports import lean_pydantic
 
-skip_pydantic_plugin_loader()  # before any model of this package is built
+lean_pydantic()  # before this package imports pydantic
