@@ -11,8 +11,9 @@
   line that sleeps between retries of an async call.
 - httpx imports `mimetypes` (for file uploads) and the `idna` package (for hosts that are not
   ASCII): about 2 ms before the first request.
-- httpx and the SDK import `ssl` (about 3 ms) for TLS, which a client of the in-process
-  sandbox never negotiates; a client that reaches the network imports it with httpcore.
+- The standard library's HTTP modules that httpx imports (`urllib.request`, `http.client`)
+  import `ssl` (about 3 ms) for TLS, which a client of the in-process sandbox never
+  negotiates; a client that reaches the network imports it with httpcore.
 - httpcore, which only a client that reaches the network imports, imports `anyio` for its
   async locks: about 1.5 ms before the first request.
 
