@@ -142,14 +142,22 @@ def test_plan_on_the_sandbox_imports_no_unused_http_library(tmp_path: Path) -> N
     assert importlib.util.find_spec("requests") is not None  # installed, so it was avoided
 
 
+def _planned_on_seeded_sandbox(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> set[str]:
+    """The modules `plan --sandbox` of the example holds, the sandbox seeded in this process
+    (seeding imports what the plan must not, e.g. mimetypes for its server)."""
+    monkeypatch.setenv("LICENZY_SYNC_SANDBOX_DIR", str(tmp_path / "sandbox"))
+    assert run_cli(capsys, "sandbox", "seed", "-c", str(EXAMPLE)).code == 0
+    return imported_by(["plan", "--sandbox", "-c", str(EXAMPLE)], env=dict(os.environ))
+
+
 def test_plan_on_the_sandbox_imports_neither_uploads_nor_international_host_names(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """httpx's file uploads (mimetypes) and international host names (the idna package)
     are never used; seeding imports mimetypes for its server, the plan does not."""
-    monkeypatch.setenv("LICENZY_SYNC_SANDBOX_DIR", str(tmp_path / "sandbox"))
-    assert run_cli(capsys, "sandbox", "seed", "-c", str(EXAMPLE)).code == 0
-    modules = imported_by(["plan", "--sandbox", "-c", str(EXAMPLE)], env=dict(os.environ))
+    modules = _planned_on_seeded_sandbox(capsys, monkeypatch, tmp_path)
     assert "httpx" in modules
     assert not {"mimetypes", "idna"} & modules
     assert importlib.util.find_spec("idna") is not None  # installed, so it was avoided
@@ -159,14 +167,12 @@ def test_plan_on_the_sandbox_imports_no_tls(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """An in-process sandbox negotiates no TLS: neither ssl nor its C module is loaded."""
-    monkeypatch.setenv("LICENZY_SYNC_SANDBOX_DIR", str(tmp_path / "sandbox"))
-    assert run_cli(capsys, "sandbox", "seed", "-c", str(EXAMPLE)).code == 0
-    modules = imported_by(["plan", "--sandbox", "-c", str(EXAMPLE)], env=dict(os.environ))
+    modules = _planned_on_seeded_sandbox(capsys, monkeypatch, tmp_path)
     assert {"httpx", "stripe"} <= modules
     assert not {"ssl", "_ssl"} & modules
 
 
-def test_httpx_and_the_sdk_get_the_real_ssl_when_they_first_use_it() -> None:
+def test_the_http_modules_get_the_real_ssl_when_a_client_first_uses_it() -> None:
     """The certificate store of an https client is a real SSLContext, and the stand-in the
     standard library's HTTP modules got under httpx answers from the real module from then
     on (``http.client`` still has its HTTPS connection)."""
@@ -282,9 +288,7 @@ def test_plan_on_the_sandbox_imports_neither_seeding_nor_what_only_other_runs_ne
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """A plan checks that the sandbox was seeded but never seeds."""
-    monkeypatch.setenv("LICENZY_SYNC_SANDBOX_DIR", str(tmp_path / "sandbox"))
-    assert run_cli(capsys, "sandbox", "seed", "-c", str(EXAMPLE)).code == 0
-    modules = imported_by(["plan", "--sandbox", "-c", str(EXAMPLE)], env=dict(os.environ))
+    modules = _planned_on_seeded_sandbox(capsys, monkeypatch, tmp_path)
     assert "licenzy_sync.sandbox.seeded" in modules
     unused = {
         "licenzy_sync.sandbox.seed", "licenzy_sync.sandbox.server", "licenzy_sync.sandbox.cli",
