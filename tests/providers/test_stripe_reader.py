@@ -435,3 +435,20 @@ def test_an_answer_decoded_while_checked_is_not_decoded_again() -> None:
 
     assert Answer(b"{}", checked).json() is checked
     assert Answer(b'{"data": []}').json() == {"data": []}
+
+
+def test_an_sdk_without_the_private_streamed_call_still_reads(
+    endpoints: Endpoints, channels: Channels, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The streamed call is the SDK's private `_requestor.request_stream`, which any 16.x
+    release may rename: a user's install of such a release still reads, through the public
+    `raw_request`, with the same results."""
+    seed_catalog(endpoints)
+    ids = {"price_pro_monthly", "price_credits"}
+    expected = reader(endpoints, channels).snapshot(ids)
+    monkeypatch.delattr("stripe._api_requestor._APIRequestor.request_stream")
+
+    snapshot = reader(endpoints, channels).snapshot(ids)
+
+    assert snapshot.prices == expected.prices
+    assert snapshot.account_id == DEFAULT_ACCOUNT_ID

@@ -118,6 +118,37 @@ def test_a_client_that_follows_redirects_still_sends_through_httpx() -> None:
     assert sent == ["http://127.0.0.1:9/old"]
 
 
+def test_the_straight_path_needs_no_private_transport_lookup(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The client keeps its one transport itself: an httpx release that renames its private
+    lookup (`httpx.Client.send` uses it) still gets the straight path."""
+    client = wire.client("Licenzy", "http://127.0.0.1:9", {}, transport=_serving(PAGE))
+    monkeypatch.delattr(httpx.Client, "_transport_for_url")
+
+    response = wire.exchange(client, client.build_request("GET", "/p"), system="Licenzy")
+
+    assert (response.status_code, response.content) == (200, PAGE)
+
+
+def test_without_httpx_s_private_redirect_check_a_redirect_is_still_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The straight path checks a Location as `send` does, with httpx's private method; a
+    release without it gets the redirect refused as such, never a crash."""
+    client = wire.client(
+        "Licenzy", "http://127.0.0.1:9", {}, transport=_serving(b"", 302, Location="http://127.0.0.1:9/new")
+    )
+    monkeypatch.delattr(httpx._client.BaseClient, "_build_redirect_request")
+
+    with pytest.raises(wire.WireError, match="redirects are not followed"):
+        wire.exchange(client, client.build_request("GET", "/p"), system="Licenzy")
+
+
+def _serving(content: bytes, status: int = 200, **headers: str) -> httpx.MockTransport:
+    return httpx.MockTransport(lambda _: httpx.Response(status, headers=headers, content=content))
+
+
 @pytest.mark.parametrize("follow_same_origin", [False, True])
 def test_a_redirect_to_an_unusable_location_is_a_failed_exchange_either_way(
     follow_same_origin: bool,

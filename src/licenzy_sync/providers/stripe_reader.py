@@ -524,8 +524,12 @@ class StripeReader:
         """A GET as the SDK's streamed call, which leaves a 2xx body to us: the JSON our HTTP
         client decoded while checking it (`stripe_http.Answer`), not decoded again by the
         SDK; an error answer becomes the same SDK error as a plain call's. ``_requestor`` is
-        the SDK's own: `StripeClient` makes no streamed call public."""
-        response = self._client._requestor.request_stream("get", path, params, base_address="api")
+        the SDK's own (`StripeClient` makes no streamed call public): an SDK without it gets
+        the public `raw_request`, whose answer the SDK decodes a second time."""
+        streamed = getattr(getattr(self._client, "_requestor", None), "request_stream", None)
+        if streamed is None:
+            return self._client.raw_request("get", path, **params).data
+        response = streamed("get", path, params, base_address="api")
         return cast("Answer", response.io).json()
 
     def _call(

@@ -113,7 +113,7 @@ def client(
                 f"({_host(str(request.url))}); not following it"
             )
 
-    return httpx.Client(
+    return _Client(
         base_url=base_url,
         headers={**headers, "Accept-Encoding": ACCEPT_ENCODING},
         transport=transport or _transport(base_url),
@@ -121,6 +121,15 @@ def client(
         follow_redirects=follow_same_origin,
         event_hooks={"request": [same_origin_only]} if follow_same_origin else None,
     )
+
+
+class _Client(httpx.Client):
+    """An httpx client that keeps the one transport it was given, where every request of
+    it goes (httpx mounts no proxy of the environment beside a given transport)."""
+
+    def __init__(self, *, transport: httpx.BaseTransport, **settings: Any) -> None:
+        super().__init__(transport=transport, **settings)
+        self.only_transport = transport
 
 
 def exchange(
@@ -165,16 +174,26 @@ def _sent(client: httpx.Client, request: httpx.Request, follow: bool) -> httpx.R
     is closed), else straight from the client's transport, without its redirect loop, auth
     flow and bookkeeping: ~0.2 ms less a request, on the critical path of sequential paging.
     The timeout is the request's own (`httpx.Client.build_request`), transport errors are
-    httpx's either way, and a cookie or redirect is handled as the client would handle it."""
-    if follow or client.auth is not None or any(client.event_hooks.values()) or client.is_closed:
+    httpx's either way, and a cookie or redirect is handled as the client would handle it
+    (an unusable Location is an error, as in `send`, while httpx's private method that
+    checks it is there: a release without it only gets the redirect refused as such)."""
+    transport: httpx.BaseTransport | None = getattr(client, "only_transport", None)
+    if (
+        transport is None
+        or follow
+        or client.auth is not None
+        or any(client.event_hooks.values())
+        or client.is_closed
+    ):
         return client.send(request, stream=True, follow_redirects=follow)
-    response = client._transport_for_url(request.url).handle_request(request)
+    response = transport.handle_request(request)
     response.request = request
     try:
         if "set-cookie" in response.headers:
             client.cookies.extract_cookies(response)
-        if response.has_redirect_location:  # as send does: an unusable Location is an error
-            response.next_request = client._build_redirect_request(request, response)
+        redirect_for = getattr(client, "_build_redirect_request", None)
+        if response.has_redirect_location and redirect_for is not None:
+            response.next_request = redirect_for(request, response)
     except BaseException:
         response.close()
         raise
