@@ -7,6 +7,7 @@ import gzip
 import json
 import ssl
 import zlib
+from typing import Any
 
 import httpx
 import pytest
@@ -136,13 +137,32 @@ def test_without_httpx_s_private_redirect_check_a_redirect_is_still_refused(
 ) -> None:
     """The straight path checks a Location as `send` does, with httpx's private method; a
     release without it gets the redirect refused as such, never a crash."""
-    client = wire.client(
-        "Licenzy", "http://127.0.0.1:9", {}, transport=_serving(b"", 302, Location="http://127.0.0.1:9/new")
-    )
+    moved = _serving(b"", 302, Location="http://127.0.0.1:9/new")
+    client = wire.client("Licenzy", "http://127.0.0.1:9", {}, transport=moved)
     monkeypatch.delattr(httpx._client.BaseClient, "_build_redirect_request")
 
     with pytest.raises(wire.WireError, match="redirects are not followed"):
         wire.exchange(client, client.build_request("GET", "/p"), system="Licenzy")
+
+
+def test_an_httpcore_that_keeps_its_network_backend_elsewhere_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every read is bounded by the attempt's deadline through the backend set on httpcore's
+    pool, a private attribute: in a release that renamed it, setting it would only add an
+    attribute nothing reads, and reads would wait unbounded. Refusing is the safe way."""
+    from licenzy_sync.lean_imports import httpcore
+
+    made = httpcore.ConnectionPool.__init__
+
+    def renamed(pool: httpcore.ConnectionPool, *args: Any, **kwargs: Any) -> None:
+        made(pool, *args, **kwargs)
+        pool._backend = vars(pool).pop("_network_backend")  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(httpcore.ConnectionPool, "__init__", renamed)
+
+    with pytest.raises(wire.WireError, match=r"httpcore .* not supported"):
+        wire.client("Stripe", "https://api.stripe.com", {})
 
 
 def _serving(content: bytes, status: int = 200, **headers: str) -> httpx.MockTransport:

@@ -84,8 +84,17 @@ def _transport(base_url: str) -> httpx.HTTPTransport:
     url = httpx.URL(base_url)
     transport = httpx.HTTPTransport(verify=tls_for(url), proxy=_proxy_for(url))
     # httpx has no public way to hand httpcore a network backend; the pool (direct or
-    # through a proxy) creates every connection with this attribute.
-    transport._pool._network_backend = Backend()
+    # through a proxy) creates every connection with this attribute. Set where a release
+    # no longer reads it, it would leave every read unbounded: such a release is refused.
+    pool = transport._pool
+    if not hasattr(pool, "_network_backend"):
+        from licenzy_sync.lean_imports import httpcore
+
+        raise WireError(
+            f"httpcore {httpcore.__version__} is not supported: its connection pool takes "
+            "no network backend, so reads could not be bounded by the deadline"
+        )
+    pool._network_backend = Backend()
     return transport
 
 
