@@ -62,6 +62,18 @@ def test_a_running_thread_is_waited_for_as_by_an_ordinary_exit(tmp_path: Path) -
     assert "torn down" in done.stderr  # the ordinary exit, teardown included
 
 
+def test_an_interpreter_without_cpython_s_exit_function_runner_exits_as_usual(
+    tmp_path: Path,
+) -> None:
+    """The short exit runs the exit functions with `atexit._run_exitfuncs`, which is
+    CPython's own: without it the ordinary exit is taken, with nothing lost."""
+    done, marker = run(tmp_path, "del atexit._run_exitfuncs\nend_process(3)\n")
+    assert done.returncode == 3
+    assert done.stdout == "buffered, no newline"
+    assert marker.read_text() == "exit functions ran"
+    assert "torn down" in done.stderr  # the ordinary exit, teardown included
+
+
 def test_a_daemon_thread_does_not_hold_the_process(tmp_path: Path) -> None:
     done, _ = run(
         tmp_path,

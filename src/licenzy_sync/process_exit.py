@@ -5,7 +5,9 @@ ends: 7-8 ms of `--help`, about 15 ms of `validate`, more after a large plan, al
 memory the operating system takes back at once anyway. The program's own process skips that
 and nothing else: exit functions still run (`atexit`: logging's last flush, a coverage
 tool's data), the standard streams are flushed, and while another non-daemon thread is still
-running the ordinary exit is taken, which waits for it as Python always does.
+running the ordinary exit is taken, which waits for it as Python always does. The exit
+functions are run by CPython's own `atexit._run_exitfuncs`: an interpreter without it takes
+the ordinary exit too.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from typing import NoReturn
 
 def end_process(code: int) -> NoReturn:
     """Exit with ``code`` as `sys.exit` would, minus the interpreter's teardown."""
-    if _others_running():
+    run_exit_functions = getattr(atexit, "_run_exitfuncs", None)
+    if run_exit_functions is None or _others_running():
         sys.exit(code)
-    atexit._run_exitfuncs()
+    run_exit_functions()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
