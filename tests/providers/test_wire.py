@@ -157,7 +157,7 @@ def test_an_httpcore_that_keeps_its_network_backend_elsewhere_is_refused(
 
     def renamed(pool: httpcore.ConnectionPool, *args: Any, **kwargs: Any) -> None:
         made(pool, *args, **kwargs)
-        pool._backend = vars(pool).pop("_network_backend")  # type: ignore[attr-defined]
+        pool._backend = vars(pool).pop("_network_backend")
 
     monkeypatch.setattr(httpcore.ConnectionPool, "__init__", renamed)
 

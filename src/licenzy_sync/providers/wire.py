@@ -200,9 +200,10 @@ def _sent(client: httpx.Client, request: httpx.Request, follow: bool) -> httpx.R
     try:
         if "set-cookie" in response.headers:
             client.cookies.extract_cookies(response)
-        redirect_for = getattr(client, "_build_redirect_request", None)
-        if response.has_redirect_location and redirect_for is not None:
-            response.next_request = redirect_for(request, response)
+        if response.has_redirect_location:
+            redirect_for = getattr(client, "_build_redirect_request", None)
+            if redirect_for is not None:  # as send does: an unusable Location is an error
+                response.next_request = redirect_for(request, response)
     except BaseException:
         response.close()
         raise
