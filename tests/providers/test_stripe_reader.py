@@ -7,6 +7,7 @@ import traceback
 
 import pytest
 
+from licenzy_sync.config.models import PriceDeclaration
 from licenzy_sync.keys import Mode
 from licenzy_sync.providers import ProviderError
 from licenzy_sync.providers.retry import Channels, RetryPolicy
@@ -452,3 +453,57 @@ def test_an_sdk_without_the_private_streamed_call_still_reads(
 
     assert snapshot.prices == expected.prices
     assert snapshot.account_id == DEFAULT_ACCOUNT_ID
+
+
+def declared_prices(endpoints: Endpoints, channels: Channels, count: int) -> dict[str, str]:
+    """``count`` prices a file declares, by lookup key: their ids."""
+    from licenzy_sync.providers.stripe_writer import StripeWriter
+
+    stripe = StripeWriter(stripe_target(endpoints, "test"), channels, transports(endpoints))
+    product = stripe.create_product({"name": "Declared"}, idempotency_key="licenzy-sync-d")
+    made = {}
+    for index in range(count):
+        key = f"licenzy_sync:proj_sandbox:CODE_{index:02d}"
+        body = {"product": product.id, "unit_amount": 100, "currency": "usd", "lookup_key": key}
+        made[key] = stripe.create_price(body, idempotency_key=f"licenzy-sync-d{index}").id
+    return made
+
+
+def test_a_file_with_mapped_and_declared_prices_reads_the_price_list_once(
+    endpoints: Endpoints, channels: Channels
+) -> None:
+    """Mapped ids and declared lookup keys are both found by listing every price of a large
+    enough account: one listing, its products expanded, serves both (it used to be read
+    twice, once for each), with the same prices, holders and products."""
+    made = declared_prices(endpoints, channels, 30)
+    ids = set(bulk_prices(endpoints.sandbox, "test", 250))
+    paths = Paths(endpoints.sandbox)
+    declared = dict.fromkeys(made, PriceDeclaration(amount=100, currency="usd"))
+
+    snapshot = reader(endpoints, channels).snapshot(ids, declared)
+
+    assert paths.count("stripe", "/v1/prices") == 3  # 280 prices, all active
+    assert set(snapshot.prices) == ids
+    assert {key: price.id for key, price in snapshot.declared.items()} == made
+    assert [product.name for product in snapshot.catalog_products.values()] == ["Declared"]
+    apart = reader(endpoints, channels)
+    assert snapshot.prices == apart.prices(ids)
+    assert (snapshot.declared, snapshot.catalog_products) == apart.catalog(made)
+
+
+def test_a_few_mapped_ids_come_from_the_listing_the_declared_prices_take(
+    endpoints: Endpoints, channels: Channels
+) -> None:
+    """Alone, two ids would cost a page and then a retrieve each; the declared prices list
+    the whole account anyway, and the ids are kept from its pages."""
+    made = declared_prices(endpoints, channels, 30)
+    ids = bulk_prices(endpoints.sandbox, "test", 250)
+    paths = Paths(endpoints.sandbox)
+    declared = dict.fromkeys(made, PriceDeclaration(amount=100, currency="usd"))
+
+    snapshot = reader(endpoints, channels).snapshot({ids[0], ids[1]}, declared)
+
+    assert set(snapshot.prices) == {ids[0], ids[1]}
+    assert len(snapshot.declared) == 30
+    assert paths.count("stripe", "/v1/prices/") == 0
+    assert paths.count("stripe", "/v1/prices") == 3

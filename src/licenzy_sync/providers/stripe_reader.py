@@ -8,6 +8,8 @@ ids cost either N retrieves or one list page per 100 prices in the account. The 
 while many ids are still unfound and switches to retrieving the rest as soon as that costs no
 more than the larger of a small threshold and the pages already spent: a ski-rental rule that
 keeps the total within about twice the cheaper of the two, whatever the account holds.
+Declared prices are found by lookup key the same way (pages, or lookups of ten keys); a file
+with both lists once for both, while either side's rule says listing on pays.
 Price pages are read as the answer's JSON (the SDK's streamed request): building SDK objects for
 100 prices and converting them back costs more CPU than the page's round trip, on the
 critical path of sequential paging.
@@ -80,6 +82,8 @@ if TYPE_CHECKING:
     from licenzy_sync.providers.stripe_http import Answer
 
 T = TypeVar("T")
+_Catalog = tuple[dict[str, StripePriceDetail], dict[str, StripeProduct]]
+"""Declared prices by lookup key, and their Stripe products by id (`StripeReader.catalog`)."""
 
 RETRIEVE_MAX = 10
 """Up to this many ids left after a page are retrieved one by one (concurrently) rather than
@@ -151,6 +155,25 @@ class _Found:
         self.read(kept)
 
 
+@dataclass
+class _Ids:
+    """What a read of referenced prices still looks for, and what it found."""
+
+    wanted: set[str]
+    read: Callable[[Iterable[Fingerprinted]], None]
+    """Where what is kept goes as well (`StripeReader._read`)."""
+    prices: dict[str, StripePrice] = field(default_factory=dict)
+    stopped: bool = False
+    """Listing stopped because retrieving the rest had become cheaper."""
+
+    def keep(self, page: list[StripePrice]) -> None:
+        kept = [price for price in page if price.id in self.wanted]
+        for price in kept:
+            self.prices[price.id] = price
+            self.wanted.discard(price.id)
+        self.read(kept)
+
+
 class StripeApiError(ProviderError):
     """Stripe refused a request (4xx other than 401/403/429); ``code`` is Stripe's error code
     (e.g. ``resource_missing``) so callers can act on specific ones."""
@@ -216,18 +239,17 @@ class StripeReader:
         account, start first: each page waits for the one before, the others are one request."""
         wanted = dict(declared or {})
         with ThreadPoolExecutor(max_workers=4) as pool:
-            prices = pool.submit(self.prices, price_ids)
-            catalog = pool.submit(self.catalog, wanted.keys())
+            reads = pool.submit(self._prices_and_catalog, price_ids, wanted.keys())
             account = pool.submit(self.account_id)
             endpoints = pool.submit(self.webhook_endpoints)
-        raise_failures([account, endpoints, prices, catalog])
-        holders, products = catalog.result()
+        raise_failures([account, endpoints, reads])
+        prices, (holders, products) = reads.result()
         return StripeSnapshot(
             mode=self.target.mode,
             key_kind=self.key_kind,
             key_livemode=self.key_livemode(),
             account_id=account.result(),
-            prices=prices.result(),
+            prices=prices,
             endpoints=endpoints.result(),
             declared=holders,
             catalog_products=products,
@@ -317,32 +339,31 @@ class StripeReader:
         two passes (active, then inactive). After both passes an id is known to be absent; a
         few such ids are still retrieved, as Stripe's list omits inline prices.
         """
-        wanted = set(price_ids)
-        found: dict[str, StripePrice] = {}
+        ids = _Ids(set(price_ids), self._read)
         pages = 0
-        listed_all = True
         for active in (True, False):
             cursor: str | None = None
-            while not self._retrieving_is_cheaper(len(wanted), pages):
+            while not self._retrieving_is_cheaper(len(ids.wanted), pages):
                 params: PriceListParams = {"limit": PAGE_LIMIT, "active": active}
                 if cursor is not None:
                     params["starting_after"] = cursor
                 page, has_more = self._price_page(params)
                 pages += 1
-                kept = [price for price in page if price.id in wanted]
-                for price in kept:
-                    found[price.id] = price
-                    wanted.discard(price.id)
-                self._read(kept)
+                ids.keep(page)
                 if not has_more or not page:
                     break
                 cursor = page[-1].id
-            else:  # stopped listing because retrieving the rest became cheaper
-                listed_all = False
+            else:
+                ids.stopped = True
                 break
-        if wanted and (not listed_all or self._retrieving_is_cheaper(len(wanted), pages)):
-            found.update(self._retrieve(wanted))
-        return found
+        self._retrieve_missing(ids, pages)
+        return ids.prices
+
+    def _retrieve_missing(self, ids: _Ids, pages: int) -> None:
+        """The ids a listing stopped short of, or a few a whole listing did not show (Stripe's
+        list omits inline prices), retrieved one by one."""
+        if ids.wanted and (ids.stopped or self._retrieving_is_cheaper(len(ids.wanted), pages)):
+            ids.prices.update(self._retrieve(ids.wanted))
 
     def _price_page(self, params: PriceListParams) -> tuple[list[StripePrice], bool]:
         """One page of prices and whether more follow, from the answer's JSON."""
@@ -406,12 +427,64 @@ class StripeReader:
                 break
         return found.prices, found.products
 
+    def _prices_and_catalog(
+        self, price_ids: Collection[str], lookup_keys: Collection[str]
+    ) -> tuple[dict[str, StripePrice], _Catalog]:
+        """`prices` and `catalog` at once. When both would list the price list (a file that
+        maps ids and declares prices), one listing with the products expanded serves both
+        instead of two: each side keeps what it looks for from every page, the listing goes
+        on while either side's own rule says listing on pays, then each side fetches what it
+        still misses its own way."""
+        if not lookup_keys:
+            return self.prices(price_ids), ({}, {})
+        if self._retrieving_is_cheaper(len(price_ids), 0):
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                prices = pool.submit(self.prices, price_ids)
+                catalog = pool.submit(self.catalog, lookup_keys)
+            raise_failures([prices, catalog])
+            return prices.result(), catalog.result()
+        ids, found = _Ids(set(price_ids), self._read), _Found(set(lookup_keys), self._read)
+        pages, unlisted = self._list_for_both(ids, found)
+        missing = partial(self._retrieve_missing, ids, pages)
+        parallel([missing, partial(self._look_up_keys, found, unlisted)], workers=2)
+        return ids.prices, (found.prices, found.products)
+
+    def _list_for_both(self, ids: _Ids, found: _Found) -> tuple[int, tuple[bool, ...]]:
+        """The listing `_prices_and_catalog` shares: the pages it took, and the passes (active
+        prices, archived ones) it did not list to their end, where missing keys are looked up
+        (a pass listed to its end settles that a key is not in it)."""
+        pages, ended = 0, set()
+        ids_on = keys_on = True
+        for active in (True, False):
+            cursor: str | None = None
+            in_pass = 0
+            while True:
+                if ids_on and self._retrieving_is_cheaper(len(ids.wanted), pages):
+                    ids_on, ids.stopped = False, True
+                keys_on = keys_on and _listing_for_keys_pays(found, active, in_pass)
+                if not (ids_on or keys_on):
+                    break
+                params: dict[str, Any] = {"limit": PAGE_LIMIT, "active": active}
+                if cursor is not None:
+                    params["starting_after"] = cursor
+                items, has_more = self._expanded_page("list prices", params)
+                pages, in_pass = pages + 1, in_pass + 1
+                page = [self._price(item, "GET /v1/prices") for item in items]
+                ids.keep(page)
+                found.keep([self._detail(item) for item in items])
+                if not has_more or not page:
+                    ended.add(active)
+                    break
+                cursor = page[-1].id
+            if not (ids_on or keys_on):
+                break
+        return pages, tuple(active for active in (True, False) if active not in ended)
+
     def _list_for_keys(self, found: _Found, active: bool) -> bool:
         """Pages of the price list while cheaper than lookups; whether it reached the end."""
-        passes = 2 if active else 1
         cursor: str | None = None
         pages = 0
-        while pages < passes * -(-len(found.wanted) // LOOKUP_KEYS_MAX):
+        while _listing_for_keys_pays(found, active, pages):
             params: dict[str, Any] = {"limit": PAGE_LIMIT, "active": active}
             if cursor is not None:
                 params["starting_after"] = cursor
@@ -442,20 +515,21 @@ class StripeReader:
         self, op: str, params: Mapping[str, Any]
     ) -> tuple[list[tuple[StripePriceDetail, StripeProduct | None]], bool]:
         """One page of prices with their products expanded, and whether more follow."""
+        items, has_more = self._expanded_page(op, params)
+        return [self._detail(item) for item in items], has_more
+
+    def _expanded_page(self, op: str, params: Mapping[str, Any]) -> tuple[list[Any], bool]:
         answer = self._get(op, "/v1/prices", {**params, "expand": ["data.product"]})
-        items, has_more = self._parse("GET /v1/prices", answer, _page_of)
-        page = []
-        for item in items:
-            price = self._parse("GET /v1/prices", item, price_detail_of)
-            self._observe(price.livemode)
-            body = item.get("product")
-            product = (
-                self._parse("GET /v1/prices", body, product_of)
-                if isinstance(body, Mapping)
-                else None
-            )
-            page.append((price, product))
-        return page, has_more
+        return self._parse("GET /v1/prices", answer, _page_of)
+
+    def _detail(self, item: Any) -> tuple[StripePriceDetail, StripeProduct | None]:
+        price = self._parse("GET /v1/prices", item, price_detail_of)
+        self._observe(price.livemode)
+        body = item.get("product")
+        product = (
+            self._parse("GET /v1/prices", body, product_of) if isinstance(body, Mapping) else None
+        )
+        return price, product
 
     def price_in_use(self, price_id: str, *, status: SubscriptionStatus | None = None) -> bool:
         """Whether a subscription is on ``price_id``: one request (``price``, ``status``,
@@ -600,6 +674,13 @@ class StripeReader:
         endpoint = self._parse(request, body, _endpoint_of)
         self._observe(endpoint.livemode)
         return endpoint
+
+
+def _listing_for_keys_pays(found: _Found, active: bool, pages: int) -> bool:
+    """Whether another page of a pass costs less than looking the missing keys up: ten keys
+    a request, asked twice in the active pass (active and archived prices apart), once in
+    the archived one."""
+    return pages < (2 if active else 1) * -(-len(found.wanted) // LOOKUP_KEYS_MAX)
 
 
 def _nothing(objects: Iterable[Fingerprinted]) -> None:
