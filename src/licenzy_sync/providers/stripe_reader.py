@@ -454,15 +454,15 @@ class StripeReader:
         prices, archived ones) it did not list to their end, where missing keys are looked up
         (a pass listed to its end settles that a key is not in it)."""
         pages, ended = 0, set()
-        ids_on = keys_on = True
+        keys_on = True
         for active in (True, False):
             cursor: str | None = None
             in_pass = 0
             while True:
-                if ids_on and self._retrieving_is_cheaper(len(ids.wanted), pages):
-                    ids_on, ids.stopped = False, True
+                if not ids.stopped and self._retrieving_is_cheaper(len(ids.wanted), pages):
+                    ids.stopped = True
                 keys_on = keys_on and _listing_for_keys_pays(found, active, in_pass)
-                if not (ids_on or keys_on):
+                if ids.stopped and not keys_on:
                     break
                 params: dict[str, Any] = {"limit": PAGE_LIMIT, "active": active}
                 if cursor is not None:
@@ -476,7 +476,7 @@ class StripeReader:
                     ended.add(active)
                     break
                 cursor = page[-1].id
-            if not (ids_on or keys_on):
+            if ids.stopped and not keys_on:
                 break
         return pages, tuple(active for active in (True, False) if active not in ended)
 
