@@ -59,7 +59,7 @@ def test_a_paused_load_leaves_no_yaml_node_in_a_cycle() -> None:
     """Nodes in a reference cycle would be frozen with the load and never freed."""
     import yaml
 
-    from licenzy_sync.config.yamlsource import load_yaml
+    from licenzy_sync.yamlsource import load_yaml
 
     gc.collect()
     gc.set_debug(gc.DEBUG_SAVEALL)

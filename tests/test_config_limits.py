@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from licenzy_sync.config.reading import CONFIG_MAX_BYTES
-from licenzy_sync.config.yamlsource import MAX_DEPTH
+from licenzy_sync.reading import CONFIG_MAX_BYTES
+from licenzy_sync.yamlsource import MAX_DEPTH
 from tests.cli_runner import Result, run_cli
 
 EXAMPLE = Path(__file__).parents[1] / "licenzy.yaml.example"

@@ -10,8 +10,8 @@ import yaml
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from licenzy_sync.config import yamlsource
-from licenzy_sync.config.yamlsource import load_yaml
+from licenzy_sync import yamlsource
+from licenzy_sync.yamlsource import load_yaml
 
 pytestmark = pytest.mark.skipif(not yaml.__with_libyaml__, reason="needs libyaml")
 

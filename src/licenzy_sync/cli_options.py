@@ -42,7 +42,17 @@ def configs_option(f: F) -> F:
         show_default=True,
         help="Path to licenzy.yaml (- reads it from stdin). Repeat it, or give a quoted glob "
         "such as 'licenzy/*.yaml', for several projects (one file each).",
+        callback=_parse_ahead,
     )(f)
+
+
+def _parse_ahead(
+    ctx: click.Context, param: click.Parameter, value: tuple[Path, ...]
+) -> tuple[Path, ...]:
+    from licenzy_sync.parse_ahead import start
+
+    start(value)
+    return value
 
 
 def output_option(what: str) -> Callable[[F], F]:

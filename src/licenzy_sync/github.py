@@ -228,7 +228,7 @@ def project_of(config_path: Path) -> str:
     """The config's ``project``, read leniently: a config that plan refused still names the
     project whose sticky comment must now say that it failed."""
     from licenzy_sync.config.load import load_config
-    from licenzy_sync.config.reading import CONFIG_MAX_BYTES, read_limited
+    from licenzy_sync.reading import CONFIG_MAX_BYTES, read_limited
 
     try:
         return load_config(config_path).config.project

@@ -25,7 +25,6 @@ import yaml
 
 from licenzy_sync.config.load import LoadedConfig, load_config
 from licenzy_sync.config.models import REQUIRED_EVENTS, Config, ProductKind
-from licenzy_sync.config.yamlsource import SourceMap
 from licenzy_sync.errors import ConfigInvalid, LicenzySyncError
 from licenzy_sync.import_prices import declaration
 from licenzy_sync.keys import MODES, Mode, looks_like_secret
@@ -40,6 +39,7 @@ from licenzy_sync.rules.static import static_findings
 from licenzy_sync.runtime import Emulators, Run, prepare
 from licenzy_sync.scaffold import MODELINE, replace_file, schema_note, write_schema
 from licenzy_sync.state import LicenzyModeSnapshot, LicenzyProduct, StripePrice, StripeSnapshot
+from licenzy_sync.yamlsource import SourceMap
 
 if TYPE_CHECKING:
     from licenzy_sync.providers.stripe_reader import StripeReader

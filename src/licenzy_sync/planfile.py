@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from licenzy_sync.config.reading import MIB, read_limited
 from licenzy_sync.errors import LicenzySyncError
 from licenzy_sync.plan.model import FORMAT_VERSION, PROJECTS_KEY, Plan
+from licenzy_sync.reading import MIB, read_limited
 
 if TYPE_CHECKING:
     from licenzy_sync.projects import Outcome

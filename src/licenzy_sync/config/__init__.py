@@ -1,4 +1,7 @@
-"""licenzy.yaml: reading it with positions, its typed model, secret references, its schema."""
+"""licenzy.yaml: its typed model, its loading into findings, secret references, its schema.
+
+The YAML itself is read by `licenzy_sync.yamlsource`, which needs no pydantic.
+"""
 
 from licenzy_sync.lean_imports import lean_pydantic
 

@@ -13,13 +13,14 @@ from pydantic_core import ErrorDetails
 
 from licenzy_sync.collector import collector_paused
 from licenzy_sync.config.models import LITERAL_SECRET, Config
-from licenzy_sync.config.reading import CONFIG_MAX_BYTES, decode_config, read_config_source
-from licenzy_sync.config.yamlsource import Path as DataPath
-from licenzy_sync.config.yamlsource import SourceMap, YamlError, dotted, load_yaml
 from licenzy_sync.errors import ConfigInvalid, LicenzySyncError
 from licenzy_sync.findings import Finding, Position, Severity
 from licenzy_sync.keys import looks_like_secret, secret_shaped_words, without_secret_words
+from licenzy_sync.parse_ahead import parsed
+from licenzy_sync.reading import CONFIG_MAX_BYTES, decode_config, read_config_source
 from licenzy_sync.rules.catalog import LITERAL_SECRET as LITERAL_SECRET_RULE
+from licenzy_sync.yamlsource import Path as DataPath
+from licenzy_sync.yamlsource import SourceMap, YamlError, dotted, load_yaml
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ def _load(given: Path) -> LoadedConfig:
 def _parse(path: Path, display: str, text: str) -> LoadedConfig:
     in_text = _secrets_in_text(text, display)
     try:
-        data, source = load_yaml(text, display)
+        data, source = parsed(display, text) or load_yaml(text, display)
     except YamlError as exc:
         raise ConfigInvalid([exc.finding, *in_text]) from None
     if not isinstance(data, dict):

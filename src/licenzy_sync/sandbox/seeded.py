@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from licenzy_sync.config.load import LoadedConfig
-from licenzy_sync.config.reading import STDIN_DISPLAY
 from licenzy_sync.errors import LicenzySyncError
 from licenzy_sync.keys import Mode
+from licenzy_sync.reading import STDIN_DISPLAY
 from licenzy_sync.sandbox.app import Sandbox
 from licenzy_sync.sandbox.licenzy_base import SCOPE, get_connection
 from licenzy_sync.sandbox.store import Tx

@@ -71,12 +71,17 @@ STDIN_DISPLAY = "<stdin>"
 """How a config read from standard input (`-c -`) is named in file:line messages."""
 
 
+def is_stdin(path: Path) -> bool:
+    """Whether a config path names standard input rather than a file."""
+    return path in (STDIN, Path(STDIN_DISPLAY))
+
+
 def read_config_source(path: Path, limit: int) -> tuple[bytes, Path]:
     """The bytes of a config and the name to show for it: ``-`` is standard input, read up to
     ``limit`` like a file (a pipe, so the regular-file rule of files does not apply). Standard
     input is read once; a command that loads the config again (apply's proving plan, a plan's
     manual steps, both name it ``<stdin>``) gets the same text."""
-    if path not in (STDIN, Path(STDIN_DISPLAY)):
+    if not is_stdin(path):
         return read_limited(path, "the configuration", limit), path
     data = _read_once(sys.stdin, limit)
     if len(data) > limit:
