@@ -187,3 +187,23 @@ def test_the_child_parses_without_importing_the_model_or_pydantic() -> None:
         capture_output=True, text=True, timeout=60, check=False,
     )
     assert (done.returncode, done.stdout, done.stderr) == (0, "[]\n", "")
+
+
+def test_shell_completion_parses_nothing_ahead(tmp_path: Path) -> None:
+    """Completing a word reads the command line, never the file it names."""
+    said = in_program(
+        """
+        from licenzy_sync.cli import main
+        os.fork = lambda: sys.exit("forked")
+        line = f"licenzy-sync plan -c {path} --det"
+        os.environ.update(
+            _LICENZY_SYNC_COMPLETE="bash_complete", COMP_WORDS=line, COMP_CWORD="4"
+        )
+        try:
+            main([])
+        except SystemExit as ended:
+            assert ended.code == 0, ended.code
+        """,
+        large_config(tmp_path),
+    )
+    assert said == "plain,--detailed-exitcode\n"

@@ -49,9 +49,12 @@ def configs_option(f: F) -> F:
 def _parse_ahead(
     ctx: click.Context, param: click.Parameter, value: tuple[Path, ...]
 ) -> tuple[Path, ...]:
-    from licenzy_sync.parse_ahead import start
+    """The earliest moment the file is known (`parse_ahead`); shell completion only reads
+    the command line, so nothing is parsed for it."""
+    if not ctx.resilient_parsing:
+        from licenzy_sync.parse_ahead import start
 
-    start(value)
+        start(value)
     return value
 
 
