@@ -122,12 +122,12 @@ def _parse_and_answer(path: Path, answer: int) -> None:
 def _roomy(pipe: int, size: int) -> None:
     """A pipe that holds the whole answer where the system allows it (Linux): the child
     finishes at once, and the parent reads the answer in one go when it needs it."""
-    try:
-        import fcntl
+    import fcntl
 
-        fcntl.fcntl(pipe, getattr(fcntl, "F_SETPIPE_SZ", 1031), size)
-    except (ImportError, OSError):
-        pass
+    resize = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if resize is not None:
+        with contextlib.suppress(OSError):  # above the system's limit: written in parts
+            fcntl.fcntl(pipe, resize, size)
 
 
 def parsed(display: str, text: str) -> tuple[Any, SourceMap] | None:
