@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from licenzy_sync import parse_ahead
+from licenzy_sync.findings import Position
+from licenzy_sync.yamlsource import SourceMap, load_yaml
 from tests.cli_runner import run_cli
 
 HEADER = """\
@@ -81,13 +83,26 @@ def test_the_childs_answer_is_what_parsing_in_the_process_gives(tmp_path: Path) 
         data, source = parse_ahead.parsed(str(path), text)
         want, positions = load_yaml(text, str(path))
         assert data == want and len(data["products"]) == 1000
-        assert source == positions
+        sent = (source.file, source.values, source.keys)
+        assert sent == (positions.file, positions.values, positions.keys)
         assert source.of_key(("products", "P00999", "price")).line == 1008
         print("same")
         """,
         path,
     )
     assert said == "same\n"
+
+
+def test_positions_sent_as_bytes_are_rebuilt_when_first_asked_for() -> None:
+    text = HEADER + "  P00001: {kind: subscription, price: {test: price_1}}\n"
+    _, positions = load_yaml(text, "licenzy.yaml")
+    sent = SourceMap.from_bytes("licenzy.yaml", positions.to_bytes())
+    assert "values" not in vars(sent) and "keys" not in vars(sent)
+    assert sent.of_key(("products", "P00001", "price")) == Position("licenzy.yaml", 9, 32)
+    assert (sent.values, sent.keys) == (positions.values, positions.keys)
+    assert sent.of_value(("products", "P00001", "kind")) == positions.of_value(
+        ("products", "P00001", "kind")
+    )
 
 
 def test_an_answer_for_other_text_or_another_file_is_not_taken(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ it runs) and refuses characters that are not text (lone surrogates, noncharacter
 
 from __future__ import annotations
 
+import marshal
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -84,6 +85,32 @@ class SourceMap:
     def of_key(self, path: Path) -> Position | None:
         found = self.keys.get(path)
         return _unpacked(self.file, found) if found is not None else self.of_value(path)
+
+    def to_bytes(self) -> bytes:
+        """The positions as bytes that another process can turn back into them
+        (`from_bytes`), for the same interpreter."""
+        return marshal.dumps((self.values, self.keys))
+
+    @staticmethod
+    def from_bytes(file: str, sent: bytes) -> SourceMap:
+        """Positions from `to_bytes`, rebuilt only when first asked for: rebuilding those of a
+        large catalog takes as long as its data, and most runs report no finding."""
+        return _SentSourceMap(file, sent)
+
+
+class _SentSourceMap(SourceMap):
+    """Its ``values`` and ``keys`` are made from the bytes sent the first time either is read
+    (until then neither is an attribute, so `__getattr__` is asked)."""
+
+    def __init__(self, file: str, sent: bytes) -> None:  # the dataclass init is not called
+        self.file = file
+        self._sent = sent
+
+    def __getattr__(self, name: str) -> dict[Path, int]:
+        if name not in ("values", "keys"):
+            raise AttributeError(name)
+        self.values, self.keys = marshal.loads(self._sent)
+        return getattr(self, name)  # type: ignore[no-any-return]
 
 
 def _unpacked(file: str, packed: int) -> Position:
