@@ -23,7 +23,7 @@ import os
 import stat
 import sys
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -67,8 +67,9 @@ def start(values: tuple[Path, ...]) -> None:
     path = values[0]
     if not _worth_forking(path):
         return
-    importlib.import_module("licenzy_sync.yamlsource")  # by the parent, which needs it anyway:
-    answers, answer = os.pipe()  # the child starts parsing at once
+    # Imported by the parent, which needs it anyway, so that the child starts parsing at once.
+    importlib.import_module("licenzy_sync.yamlsource")
+    answers, answer = os.pipe()
     try:
         pid = os.fork()
     except OSError:  # no memory or process slot left: parsing here works as well
@@ -98,7 +99,7 @@ def _worth_forking(path: Path) -> bool:
     return stat.S_ISREG(found.st_mode) and found.st_size >= MIN_BYTES
 
 
-def _parse_and_answer(path: Path, answer: int) -> None:
+def _parse_and_answer(path: Path, answer: int) -> NoReturn:
     """The child: parse, answer, and end without running anything of the parent's (exit
     functions, buffered output, finalizers). Any failure is an empty answer."""
     try:
