@@ -110,7 +110,7 @@ class _SentSourceMap(SourceMap):
         if name not in ("values", "keys"):
             raise AttributeError(name)
         self.values, self.keys = marshal.loads(self._sent)
-        return getattr(self, name)  # type: ignore[no-any-return]
+        return self.values if name == "values" else self.keys
 
 
 def _unpacked(file: str, packed: int) -> Position:
