@@ -110,7 +110,7 @@ def _parse_and_answer(path: Path, answer: int) -> NoReturn:
         display = str(shown)
         text = decode_config(raw, display)
         data, source = load_yaml(text, display)
-        payload = marshal.dumps((display, text, data, source.to_bytes()))
+        payload = marshal.dumps((text, data, source.to_bytes()))
         _roomy(answer, len(payload))
         with os.fdopen(answer, "wb") as out:
             out.write(payload)
@@ -140,10 +140,10 @@ def parsed(display: str, text: str) -> tuple[Any, SourceMap] | None:
     _Process.child = None
     payload = _answer_of(child)
     try:
-        shown, seen, data, positions = marshal.loads(payload)
+        seen, data, positions = marshal.loads(payload)
     except (EOFError, ValueError, TypeError):  # no answer, or not a whole one
         return None
-    if shown != display or seen != text:
+    if seen != text:
         return None
     from licenzy_sync.yamlsource import SourceMap
 
