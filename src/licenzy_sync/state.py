@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from licenzy_sync.config.models import ProductKind
 from licenzy_sync.keys import Mode
@@ -20,7 +21,28 @@ if TYPE_CHECKING:
 
 PriceType = Literal["one_time", "recurring"]
 
-_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+def _canonical_writer() -> Callable[[dict[str, Any]], str]:
+    """The canonical JSON of an object's fields: keys sorted, no spaces, UTF-8 as is.
+
+    `JSONEncoder.encode` builds a new C encoder on every call, a third of a fingerprint's
+    time; this keeps one and writes exactly the same text (the same C encoder, without the
+    check for reference cycles that data parsed from JSON cannot have). A Python without the
+    C encoder uses `encode` itself.
+    """
+    encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return encoder.encode
+    # markers, default, string encoder, indent, separators, sort_keys, skipkeys, allow_nan
+    chunks = make(
+        None, encoder.default, json.encoder.encode_basestring, None, ":", ",", True, False, True
+    )
+    join = "".join
+    return lambda value: join(chunks(value, 0))
+
+
+_canonical_json = _canonical_writer()
 
 
 class Fingerprinted:
@@ -43,7 +65,7 @@ class Fingerprinted:
         attributes = vars(self)
         found: str | None = attributes.get(_FINGERPRINT)
         if found is None:  # the attributes are still exactly the fields
-            text = _CANONICAL_JSON.encode(attributes)
+            text = _canonical_json(attributes)
             found = hashlib.sha256(text.encode()).hexdigest()
             attributes[_FINGERPRINT] = found
         return found

@@ -153,6 +153,8 @@ READ_OBJECTS = [
                    "Café ✓", {"managed_by": "licenzy-sync", "last4": "abcd"}),
     LicenzyConnection("live", True, "acct_1", "secret", None, True, "wxyz"),
     LicenzyProduct("PRO", "test", "time_pass", "price_1", None, "active", None, 30, {}),
+    LicenzyProduct("ODD", "live", "usage_pack", "price_2", 'q"\\\n\t\u2028\x7f 😀', "archived",
+                   -7, None, {"é": "\u0000", "z": "", "a": "</script>"}),
 ]
 
 
