@@ -27,3 +27,13 @@ def test_a_benchmark_runs_at_its_smallest_size(name: str) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.startswith("## "), done.stdout[:500]
     assert (BENCH / "RESULTS.md").read_text() == results
+
+
+def test_the_host_speed_section_shows_the_loop_before_and_after() -> None:
+    run_all = runpy.run_path(str(BENCH / "run_all.py"))
+    times = run_all["yardstick"]()
+    assert len(times) == run_all["YARDSTICK_RUNS"] and times == sorted(times) and times[0] > 0
+    section = run_all["host_section"]([400.0, 410.0, 500.0], [380.0, 390.0, 395.0])
+    assert section.startswith("## Host speed\n")
+    assert "| before | 410 ms (fastest 400, slowest 500) |" in section
+    assert "| after | 390 ms (fastest 380, slowest 395) |" in section
