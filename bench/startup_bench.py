@@ -157,15 +157,23 @@ def floors(rows: list[Row]) -> str:
     for label, (libraries, _) in FLOORS.items():
         target = CASES[label][1]
         floor = medians[f"imports alone: {libraries}"] / base
-        verdict = (
-            "above the target: no command built on them can meet it"
-            if target is not None and floor > target else "within the target"
-        )
+        multiple = medians[label] / base
         lines.append(
-            f"- `{label}`: {medians[label] / base:.1f}x against {target:g}x; importing "
-            f"{libraries} alone takes {floor:.1f}x, {verdict}."
+            f"- `{label}`: {multiple:.1f}x against {target:g}x; importing "
+            f"{libraries} alone takes {floor:.1f}x, {verdict(multiple, floor, target)}."
         )
     return "\n".join(lines) + "\n"
+
+
+def verdict(multiple: float, floor: float, target: float | None) -> str:
+    """What the libraries' import alone says about the target. The program ends its process
+    without the interpreter's teardown, which a bare import pays: a command may meet a target
+    its import alone misses by those few milliseconds."""
+    if target is None or floor <= target:
+        return "within the target"
+    if multiple <= target:
+        return "above the target, which the command still meets: it skips the teardown"
+    return "above the target: no command built on them can meet it"
 
 
 def main(argv: list[str]) -> int:

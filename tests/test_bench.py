@@ -37,3 +37,13 @@ def test_the_host_speed_section_shows_the_loop_before_and_after() -> None:
     assert section.startswith("## Host speed\n")
     assert "| before | 410 ms (fastest 400, slowest 500) |" in section
     assert "| after | 390 ms (fastest 380, slowest 395) |" in section
+
+
+def test_startup_says_a_target_unreachable_only_when_the_command_misses_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.syspath_prepend(str(BENCH))
+    verdict = runpy.run_path(str(BENCH / "startup_bench.py"))["verdict"]
+    assert verdict(3.5, 3.9, 4.0) == "within the target"
+    assert verdict(3.8, 4.1, 4.0).startswith("above the target, which the command still meets")
+    assert verdict(13.0, 10.4, 8.0) == "above the target: no command built on them can meet it"
