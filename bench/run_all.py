@@ -59,8 +59,8 @@ def run(name: str, smoke: bool) -> float:
 
 
 def yardstick() -> list[float]:
-    """CPU milliseconds of the fixed loop, each in a new interpreter (its own process time,
-    so the wait for the other core is not counted; time stolen by a shared host is)."""
+    """CPU milliseconds of the fixed loop, each in a new interpreter: its own process time,
+    so waiting for a free core is not counted, and a core slowed by its neighbours is."""
     timed = f"import time\nbegan = time.process_time()\n{YARDSTICK}\n" + (
         "print((time.process_time() - began) * 1000)"
     )
