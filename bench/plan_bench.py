@@ -5,8 +5,8 @@ per 100 objects listed plus a small constant per mode (issue 4); at 2,000 and 10
 per mode its median wall time, start-up included, is within 1.5x of the concurrent network
 floor (issue 15), with 50 ms added to every request and Stripe's rate limit on. The floor is
 the longest chain of requests that must follow one another (a list's pages: each needs the
-cursor the one before returned; Licenzy's catalog also waits for the project it belongs to),
-or the time the CLI's own pace takes to spend a mode's requests, whichever is longer. Beside
+cursor the one before returned; the file names its Licenzy project by id, so the catalog does
+not wait for the project list), or the time the CLI's own pace takes to spend a mode's requests, whichever is longer. Beside
 each plan a bare httpx client walks the price list against the same server: its page time is
 what this machine makes of a 50 ms request, shown with the ratio at a floor of such requests.
 
@@ -125,9 +125,9 @@ class Row:
     @property
     def chain(self) -> int:
         """The longest chain of requests that must follow one another: Stripe's price
-        pages, or the Licenzy project and then its catalog's pages."""
+        pages, or the Licenzy catalog's (read with the project list: the file gives its id)."""
         licenzy_listed = self.size if self.state == "converged" else 0
-        return max(math.ceil(self.size / PAGE), 1 + max(1, math.ceil(licenzy_listed / PAGE)))
+        return max(math.ceil(self.size / PAGE), math.ceil(licenzy_listed / PAGE), 1)
 
     def floor_at(self, round_trip: float) -> float:
         """Seconds no plan can beat with requests of ``round_trip`` each: the chain, or a
@@ -349,7 +349,8 @@ def section(rows: list[Row], repeats: int) -> str:
         f"the budget is one per {PAGE} objects listed plus {PER_MODE} per mode and {SHARED} "
         "shared. The floor is the longest chain of requests that must follow one another at "
         f"{LATENCY * 1000:.0f} ms each (a list's pages, each after the cursor of the one "
-        "before; Licenzy's catalog after its project), or a system's requests past its burst "
+        "before; the file names its Licenzy project by id, so the catalog is read with the "
+        "project list), or a system's requests past its burst "
         "at the CLI's pace, whichever is longer; the ratio is the median over the floor. "
         "\"CLI CPU\" is the plan process's own user and system time (median): where it "
         "approaches the wall time, the plan is bound by its own work, not the network. "

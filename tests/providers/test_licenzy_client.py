@@ -76,6 +76,45 @@ def test_an_unknown_project_lists_what_the_token_sees(
     )
 
 
+def test_a_project_named_by_id_is_read_at_once_with_its_catalog(
+    endpoints: Endpoints, client: LicenzyClient, channels: Channels
+) -> None:
+    """The project list and the catalog go out together: every portal request refused, the
+    catalog's were made all the same (before, they waited for the project list), and what is
+    reported is the project list's refusal."""
+    seed(endpoints.sandbox, SeedSpec(modes=("test",)))
+    endpoints.sandbox.control.add_fault(
+        FaultSpec.error("/licenzy/portal/projects", 400, times=None)
+    )
+    with pytest.raises(LicenzyApiError, match=r": GET /projects was refused: HTTP 400 "):
+        client.read_project("proj_sandbox", ["test"])
+    assert channels.counter.counts() == {"licenzy": 1 + 3}
+
+
+def test_a_project_named_like_an_id_is_read_under_its_own_id(
+    endpoints: Endpoints, client: LicenzyClient, channels: Channels
+) -> None:
+    seed(endpoints.sandbox, SeedSpec(modes=("test",)))
+    add_projects(endpoints, ("proj_other", "proj_named"))
+    project, snapshot = client.read_project("proj_named", ["test"])
+    assert project.id == "proj_other"
+    assert snapshot["test"].connection.connected is False
+    project, snapshot = client.read_project("proj_sandbox", ["test"])
+    assert project.id == "proj_sandbox"
+    assert snapshot["test"].connection.connected is True
+
+
+def test_an_unknown_project_id_is_reported_like_any_unknown_project(
+    endpoints: Endpoints, client: LicenzyClient
+) -> None:
+    with pytest.raises(ProviderError) as caught:
+        client.read_project("proj_gone", ["test", "live"])
+    assert str(caught.value) == (
+        "No Licenzy project has the id or name 'proj_gone'; the portal token in "
+        "${LICENZY_PORTAL_TOKEN} sees: proj_sandbox (sandbox)"
+    )
+
+
 def test_a_name_shared_by_several_projects_is_refused(
     endpoints: Endpoints, client: LicenzyClient
 ) -> None:

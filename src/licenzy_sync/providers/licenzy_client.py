@@ -53,6 +53,8 @@ __all__ = [
 ]
 
 PAGE_LIMIT = 100
+PROJECT_ID_PREFIX = "proj_"
+"""What every project id starts with (the contract's ``proj_...``)."""
 PRODUCT_STATUSES: tuple[Literal["active", "archived"], ...] = ("active", "archived")
 SHOWN_PROJECTS = 10
 
@@ -172,6 +174,26 @@ class LicenzyClient(LicenzyHttp):
             f"No Licenzy project has the id or name {ref!r}; {self._credential} sees: "
             f"{shown}{more}"
         )
+
+    def read_project(
+        self, ref: str, modes: list[Mode], fingerprinter: Fingerprinter | None = None
+    ) -> tuple[LicenzyProject, dict[Mode, LicenzyModeSnapshot]]:
+        """The project ``ref`` names (`resolve_project`) and its `snapshot`.
+
+        A ``ref`` shaped like an id is almost always one: its snapshot is read while the
+        project list confirms it, one round trip sooner than after it. That early read counts
+        only when the project found has exactly that id; a project merely named like one is
+        read again under its own id, and a failed lookup is reported, not the early read.
+        """
+        if not ref.startswith(PROJECT_ID_PREFIX):
+            project = self.resolve_project(ref)
+            return project, self.snapshot(project.id, modes, fingerprinter)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            early = pool.submit(self.snapshot, ref, modes, fingerprinter)
+            project = self.resolve_project(ref)  # raised, it waits for the early read first
+        if project.id != ref:
+            return project, self.snapshot(project.id, modes, fingerprinter)
+        return project, early.result()
 
     def connection(self, project_id: str, mode: Mode) -> LicenzyConnection:
         path = f"/projects/{_segment(project_id)}/stripe-connection/{mode}"

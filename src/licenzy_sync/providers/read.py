@@ -1,8 +1,9 @@
 """Reading everything a plan compares against: Licenzy and every Stripe mode, concurrently.
 
-A run's wall time is that of its slowest system, not the sum: Licenzy (project, then every
-mode's connection, catalog and API keys) and each Stripe mode (account, endpoints, prices)
-are read at the same time, each through the run's shared rate limiters and counter.
+A run's wall time is that of its slowest system, not the sum: Licenzy (project and every
+mode's connection, catalog and API keys, all at once when the file names the project by id)
+and each Stripe mode (account, endpoints, prices) are read at the same time, each through the
+run's shared rate limiters and counter.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ def _read_both(
         licenzy_read = (
             None
             if licenzy is None
-            else pool.submit(_read_licenzy, licenzy, ref, modes, fingerprinter)
+            else pool.submit(licenzy.read_project, ref, modes, fingerprinter)
         )
         stripe_read = pool.submit(read_stripe)
         reads = [read for read in (licenzy_read, stripe_read) if read is not None]
@@ -103,13 +104,6 @@ def _read_both(
     if licenzy_read is None:
         return (LicenzyProject(ref, ""), {}), stripe_read.result()
     return licenzy_read.result(), stripe_read.result()
-
-
-def _read_licenzy(
-    client: LicenzyClient, ref: str, modes: list[Mode], fingerprinter: Fingerprinter | None
-) -> _LicenzyRead:
-    project = client.resolve_project(ref)
-    return project, client.snapshot(project.id, modes, fingerprinter)
 
 
 def _read_stripe(
