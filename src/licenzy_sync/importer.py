@@ -132,8 +132,7 @@ def read_existing(
     with LicenzyClient(
         targets.licenzy_url, targets.portal(), channels, run.transports
     ) as licenzy:
-        found = licenzy.resolve_project(targets.project)
-        catalogs = licenzy.snapshot(found.id, modes)
+        found, catalogs = licenzy.read_project(targets.project, modes)
     readers = [StripeReader(targets.stripe[mode], channels, run.transports) for mode in modes]
     wanted = [
         {p.stripe_price_id for p in catalogs[mode].products.values() if p.status == "active"}

@@ -20,6 +20,7 @@ from licenzy_sync.config.load import load_config
 from licenzy_sync.keys import Mode
 from licenzy_sync.plan.ownership import endpoint_markers, markers
 from licenzy_sync.sandbox import stripe_api
+from licenzy_sync.sandbox.faults import FaultSpec
 from licenzy_sync.sandbox.licenzy_base import get_connection, iso, mode_scope
 from tests.cli_runner import Result, run_cli
 from tests.world import PLANTED, PROJECT, World, served
@@ -363,6 +364,19 @@ def test_project_by_name_and_from_the_environment(
     unknown = world.import_("--mode", "test", "--project", "nope", "-o", "-")
     assert unknown.code == 1
     assert "No Licenzy project has the id or name 'nope'" in unknown.err
+
+
+def test_a_project_given_by_id_is_read_with_its_catalogs(world: ImportWorld) -> None:
+    """Every portal request refused: the catalogs of a project given by id were asked with
+    the project list, not after it; the project list's refusal is what is reported."""
+    world.converge()
+    world.sandbox.control.add_fault(FaultSpec.error("/licenzy/portal/projects", 400, times=None))
+    world.sandbox.control.clear_request_counts()
+    result = world.import_all()
+    assert result.code == 1
+    assert "GET /projects was refused: HTTP 400" in result.err
+    assert sum(world.sandbox.control.request_counts()["licenzy"].values()) == 1 + 3 * 2
+    assert not world.out.exists()
 
 
 def test_project_is_required_without_the_sandbox(world: ImportWorld) -> None:
