@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator
 
@@ -113,6 +115,34 @@ def test_an_unknown_project_id_is_reported_like_any_unknown_project(
         "No Licenzy project has the id or name 'proj_gone'; the portal token in "
         "${LICENZY_PORTAL_TOKEN} sees: proj_sandbox (sandbox)"
     )
+
+
+def test_a_failed_lookup_stops_the_catalog_read_begun_with_it(channels: Channels) -> None:
+    """The project list is refused once the catalog's second page was asked for; the catalog
+    (40 pages, each taking 50 ms) asks for no page after the one in flight then."""
+    asked: list[str] = []
+    second_page = threading.Event()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path == "/portal/projects":
+            second_page.wait(timeout=5)
+            return httpx.Response(400, json={"error": {"code": "bad_request", "message": "no"}})
+        if path.endswith("/stripe-connection/test"):
+            return httpx.Response(200, json={"mode": "test", "connected": False})
+        if path.endswith("/api-keys"):
+            return httpx.Response(200, json={"data": [], "next_cursor": None})
+        asked.append(request.url.params.get("cursor", ""))
+        if len(asked) == 2:
+            second_page.set()
+        time.sleep(0.05)
+        more = f"page{len(asked)}" if len(asked) < 40 else None
+        return httpx.Response(200, json={"data": [], "next_cursor": more})
+
+    with _answering(handler, channels) as client, pytest.raises(LicenzyApiError) as caught:
+        client.read_project("proj_x", ["test"])
+    assert "GET /projects was refused: HTTP 400" in str(caught.value)
+    assert 2 <= len(asked) <= 3
 
 
 def test_a_name_shared_by_several_projects_is_refused(

@@ -9,6 +9,7 @@ call of it.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -183,14 +184,22 @@ class LicenzyClient(LicenzyHttp):
         A ``ref`` shaped like an id is almost always one: its snapshot is read while the
         project list confirms it, one round trip sooner than after it. That early read counts
         only when the project found has exactly that id; a project merely named like one is
-        read again under its own id, and a failed lookup is reported, not the early read.
+        read again under its own id, and a failed lookup is reported, not the early read,
+        which stops at the pages in flight.
         """
         if not ref.startswith(PROJECT_ID_PREFIX):
             project = self.resolve_project(ref)
             return project, self.snapshot(project.id, modes, fingerprinter)
+        abandoned = threading.Event()
         with ThreadPoolExecutor(max_workers=1) as pool:
-            early = pool.submit(self.snapshot, ref, modes, fingerprinter)
-            project = self.resolve_project(ref)  # raised, it waits for the early read first
+            early = pool.submit(self.snapshot, ref, modes, fingerprinter, abandoned)
+            try:
+                project = self.resolve_project(ref)
+            except BaseException:
+                abandoned.set()
+                raise
+            if project.id != ref:
+                abandoned.set()
         if project.id != ref:
             return project, self.snapshot(project.id, modes, fingerprinter)
         return project, early.result()
@@ -201,14 +210,21 @@ class LicenzyClient(LicenzyHttp):
         return self._parse(f"GET {path}", _connection_of, body)
 
     def products(
-        self, project_id: str, mode: Mode, fingerprinter: Fingerprinter | None = None
+        self,
+        project_id: str,
+        mode: Mode,
+        fingerprinter: Fingerprinter | None = None,
+        abandoned: threading.Event | None = None,
     ) -> dict[str, LicenzyProduct]:
         """Every product of the mode, archived ones included (they block reusing a code);
-        ``fingerprinter`` gets each page's products as soon as they are parsed."""
+        ``fingerprinter`` gets each page's products as soon as they are parsed. Once
+        ``abandoned`` is set, no further page is asked for (`read_project`)."""
         path = f"/projects/{_segment(project_id)}/products"
         request = f"GET {path}"
         products: dict[str, LicenzyProduct] = {}
         for items in self._pages(path, {"mode": mode, "status": "all"}):
+            if abandoned is not None and abandoned.is_set():
+                raise ProviderError(f"{request}: abandoned")
             page = [self._parse(request, _listed_product, item) for item in items]
             if fingerprinter is not None:
                 fingerprinter.add(page)
@@ -223,7 +239,11 @@ class LicenzyClient(LicenzyHttp):
         ]
 
     def snapshot(
-        self, project_id: str, modes: list[Mode], fingerprinter: Fingerprinter | None = None
+        self,
+        project_id: str,
+        modes: list[Mode],
+        fingerprinter: Fingerprinter | None = None,
+        abandoned: threading.Event | None = None,
     ) -> dict[Mode, LicenzyModeSnapshot]:
         """Connection, catalog and API keys of every mode, all read concurrently;
         ``fingerprinter`` gets the products as they arrive, then the connections."""
@@ -231,7 +251,7 @@ class LicenzyClient(LicenzyHttp):
             reads: dict[Mode, tuple[Future[Any], Future[Any], Future[Any]]] = {
                 mode: (
                     pool.submit(self.connection, project_id, mode),
-                    pool.submit(self.products, project_id, mode, fingerprinter),
+                    pool.submit(self.products, project_id, mode, fingerprinter, abandoned),
                     pool.submit(self.api_keys, project_id, mode),
                 )
                 for mode in modes
