@@ -195,12 +195,12 @@ class LicenzyClient(LicenzyHttp):
             early = pool.submit(self.snapshot, ref, modes, fingerprinter, abandoned)
             try:
                 project = self.resolve_project(ref)
+                if project.id != ref:
+                    abandoned.set()
             except BaseException:
                 abandoned.set()
                 raise
-            if project.id != ref:
-                abandoned.set()
-        if project.id != ref:
+        if abandoned.is_set():
             return project, self.snapshot(project.id, modes, fingerprinter)
         return project, early.result()
 
