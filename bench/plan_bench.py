@@ -6,9 +6,10 @@ per mode its median wall time, start-up included, is within 1.5x of the concurre
 floor (issue 15), with 50 ms added to every request and Stripe's rate limit on. The floor is
 the longest chain of requests that must follow one another (a list's pages: each needs the
 cursor the one before returned; the file names its Licenzy project by id, so the catalog does
-not wait for the project list), or the time the CLI's own pace takes to spend a mode's requests, whichever is longer. Beside
-each plan a bare httpx client walks the price list against the same server: its page time is
-what this machine makes of a 50 ms request, shown with the ratio at a floor of such requests.
+not wait for the project list), or the time the CLI's own pace takes to spend a mode's
+requests, whichever is longer. Beside each plan a bare httpx client walks the price list
+against the same server: its page time is what this machine makes of a 50 ms request, shown
+with the ratio at a floor of such requests.
 
 Each case gets its own sandbox directory, seeded in-process before its server starts (a
 catalog of thousands of objects costs one transaction, not thousands of requests), then served
