@@ -222,3 +222,64 @@ def test_shell_completion_parses_nothing_ahead(tmp_path: Path) -> None:
         large_config(tmp_path),
     )
     assert said == "plain,--detailed-exitcode\n"
+
+
+def test_the_child_parses_with_the_collector_off(tmp_path: Path) -> None:
+    """The child ends once it has answered: collections there would only delay the answer
+    (each walks everything the fork copied, and the document as it grows)."""
+    said = in_program(
+        """
+        import gc
+        from licenzy_sync import yamlsource
+
+        yamlsource.load_yaml = lambda text, file: (
+            {"collecting": gc.isenabled()}, yamlsource.SourceMap(file)
+        )
+        parse_ahead.start((path,))
+        data, _ = parse_ahead.parsed(str(path), path.read_text())
+        print(data, gc.isenabled())
+        """,
+        large_config(tmp_path),
+    )
+    assert said == "{'collecting': False} True\n"
+
+
+def test_work_meanwhile_is_done_only_while_a_child_parses(tmp_path: Path) -> None:
+    """Work done while waiting for the answer costs no time; once the answer is there (or
+    with no child at all) it waits until it is needed, in case the command never needs it."""
+    said = in_program(
+        """
+        import select
+        done = []
+        parse_ahead.meanwhile(lambda: done.append("no child"))
+        parse_ahead.start((path,))
+        parse_ahead.meanwhile(lambda: done.append("parsing"))
+        select.select([parse_ahead._Process.child.answers], [], [], 60)
+        parse_ahead.meanwhile(lambda: done.append("answered"))
+        print(done)
+        """,
+        large_config(tmp_path),
+    )
+    assert said == "['parsing']\n"
+
+
+def test_a_command_imports_what_reads_while_the_child_parses(tmp_path: Path) -> None:
+    """`load_checked` of a file parsed ahead: the readers and the planner are imported
+    while waiting for the answer, not after it, in front of the first request."""
+    said = in_program(
+        """
+        from licenzy_sync import workflow
+
+        def loaded_readers():
+            return sorted(set(workflow.READING_MODULES) & set(sys.modules))
+
+        before = loaded_readers()
+        parse_ahead.ANSWER_SECONDS = 0.3
+        parse_ahead._parse_and_answer = hang
+        parse_ahead.start((path,))
+        loaded, _ = workflow.load_checked(path)
+        print(before, loaded_readers() == sorted(workflow.READING_MODULES))
+        """,
+        large_config(tmp_path),
+    )
+    assert said == "[] True\n"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import gc
 import importlib
 import marshal
 import os
@@ -26,6 +27,7 @@ import time
 from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from licenzy_sync.yamlsource import SourceMap
@@ -101,7 +103,10 @@ def _worth_forking(path: Path) -> bool:
 
 def _parse_and_answer(path: Path, answer: int) -> NoReturn:
     """The child: parse, answer, and end without running anything of the parent's (exit
-    functions, buffered output, finalizers). Any failure is an empty answer."""
+    functions, buffered output, finalizers). Any failure is an empty answer. The collector
+    stays off: the child ends as soon as it has answered, and a collection pass over the
+    growing document would only slow the answer down."""
+    gc.disable()
     try:
         from licenzy_sync.reading import CONFIG_MAX_BYTES, decode_config, read_config_source
         from licenzy_sync.yamlsource import load_yaml
@@ -129,6 +134,18 @@ def _roomy(pipe: int, size: int) -> None:
     if resize is not None:
         with contextlib.suppress(OSError):  # above the system's limit: written in parts
             fcntl.fcntl(pipe, resize, size)
+
+
+def meanwhile(work: Callable[[], object]) -> None:
+    """Do ``work`` now if a child is still parsing, while this process would otherwise wait
+    for its answer: for work the command does next anyway (importing what reads the
+    services), which then costs no wall time. Without a child, or once it has answered, the
+    work is left to when it is needed."""
+    import select
+
+    child = _Process.child
+    if child is not None and not select.select([child.answers], [], [], 0)[0]:
+        work()
 
 
 def parsed(display: str, text: str) -> tuple[Any, SourceMap] | None:

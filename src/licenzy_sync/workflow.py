@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,6 +14,7 @@ from licenzy_sync.errors import EXIT_INVALID, ConfigInvalid, LicenzySyncError
 from licenzy_sync.findings import Finding, sort_key
 from licenzy_sync.keys import Mode
 from licenzy_sync.output import Console
+from licenzy_sync.parse_ahead import meanwhile
 from licenzy_sync.plan.model import Plan
 from licenzy_sync.rules.static import static_findings
 from licenzy_sync.runtime import Emulators, Run, prepare, select_modes
@@ -57,13 +59,32 @@ def declared_prices(
 
 def load_checked(config_path: Path) -> tuple[LoadedConfig, list[Finding]]:
     """The config and its static findings; refuses (ConfigInvalid, exit 3) when it has errors,
-    so no request is ever made for a broken file."""
+    so no request is ever made for a broken file. While a large file is parsed in a child
+    process (`parse_ahead`), this one imports what reads and plans meanwhile."""
+    meanwhile(_import_reading)
     with collector_paused():
         loaded = load_config(config_path)
         static = static_findings(loaded)
     if any(finding.is_error for finding in static):
         raise ConfigInvalid(static)
     return loaded, static
+
+
+READING_MODULES = (
+    "licenzy_sync.plan.permissions",
+    "licenzy_sync.plan.planner",
+    "licenzy_sync.providers.read",
+    "licenzy_sync.providers.stripe_http",
+    "licenzy_sync.providers.sockets",
+)
+"""What `plan_loaded` imports before its first request: the kinds, the planner, the readers,
+the stripe SDK and httpx with httpcore (each reader thread would otherwise import the SDK
+before its first request)."""
+
+
+def _import_reading() -> None:
+    for module in READING_MODULES:
+        importlib.import_module(module)
 
 
 def plan_loaded(
