@@ -61,7 +61,7 @@ def load_checked(config_path: Path) -> tuple[LoadedConfig, list[Finding]]:
     """The config and its static findings; refuses (ConfigInvalid, exit 3) when it has errors,
     so no request is ever made for a broken file. While a large file is parsed in a child
     process (`parse_ahead`), this one imports what reads and plans meanwhile."""
-    meanwhile(_import_reading)
+    meanwhile(partial(_import, READING_MODULES))
     with collector_paused():
         loaded = load_config(config_path)
         static = static_findings(loaded)
@@ -70,20 +70,21 @@ def load_checked(config_path: Path) -> tuple[LoadedConfig, list[Finding]]:
     return loaded, static
 
 
+PLANNING_MODULES = ("licenzy_sync.plan.permissions", "licenzy_sync.plan.planner")
+"""What `plan_loaded` needs once the reads are done (the kinds, the planner): imported while
+they are under way, not in front of the first request."""
 READING_MODULES = (
-    "licenzy_sync.plan.permissions",
-    "licenzy_sync.plan.planner",
+    *PLANNING_MODULES,
     "licenzy_sync.providers.read",
     "licenzy_sync.providers.stripe_http",
     "licenzy_sync.providers.sockets",
 )
-"""What `plan_loaded` imports before its first request: the kinds, the planner, the readers,
-the stripe SDK and httpx with httpcore (each reader thread would otherwise import the SDK
-before its first request)."""
+"""What `plan_loaded` imports in all: the above, the readers, the stripe SDK and httpx with
+httpcore (each reader thread would otherwise import the SDK before its first request)."""
 
 
-def _import_reading() -> None:
-    for module in READING_MODULES:
+def _import(modules: tuple[str, ...]) -> None:
+    for module in modules:
         importlib.import_module(module)
 
 
@@ -101,8 +102,6 @@ def plan_loaded(
     """Resolve, read and plan a config that ``load_checked`` accepted. ``fingerprint``: for
     a plan that will record every object's fingerprint (a JSON plan, a staleness check),
     compute them while the reads go on."""
-    from licenzy_sync.plan.permissions import write_access_findings
-    from licenzy_sync.plan.planner import build_plan
     from licenzy_sync.providers.read import read_remote
     from licenzy_sync.providers.retry import Channels
 
@@ -119,7 +118,11 @@ def plan_loaded(
             channels=channels,
             declared=declared_prices(loaded, modes),
             fingerprint=fingerprint,
+            meanwhile=partial(_import, PLANNING_MODULES),
         )
+        from licenzy_sync.plan.permissions import write_access_findings
+        from licenzy_sync.plan.planner import build_plan
+
         for system, count in sorted(state.requests.items()):
             console.debug(f"requests: {system}: {count}")
         plan = build_plan(

@@ -33,6 +33,7 @@ def read_remote(
     channels: Channels | None = None,
     declared: Mapping[Mode, Mapping[str, PriceDeclaration]] | None = None,
     fingerprint: bool = False,
+    meanwhile: Callable[[], object] = lambda: None,
 ) -> RemoteState:
     """Read Licenzy and Stripe for ``modes``; ``price_ids`` are the ids the config references.
 
@@ -42,7 +43,8 @@ def read_remote(
     each mode by lookup key. Pass ``channels`` to share rate limits
     and request counts with later writes; ``requests`` counts every attempt so far.
     ``fingerprint`` has the objects read fingerprinted while the reads go on, for a plan that
-    records them all (see `Fingerprinter`).
+    records them all (see `Fingerprinter`). ``meanwhile`` is done by the calling thread once
+    the reads are under way, while it would otherwise wait for their answers.
     """
     channels = channels or Channels()
     unconfigured = [mode for mode in modes if mode not in targets.stripe]
@@ -65,7 +67,7 @@ def read_remote(
         else LicenzyClient(targets.licenzy_url, targets.portal(), channels, transports)
     )
     (project, licenzy_modes), (stripe, other_mode_prices) = _read_both(
-        licenzy, read_stripe, targets.project, modes, fingerprinter
+        licenzy, read_stripe, targets.project, modes, fingerprinter, meanwhile=meanwhile
     )
     return RemoteState(
         project_id=project.id,
@@ -87,9 +89,12 @@ def _read_both(
     ref: str,
     modes: list[Mode],
     fingerprinter: Fingerprinter | None,
+    *,
+    meanwhile: Callable[[], object],
 ) -> tuple[_LicenzyRead, _StripeRead]:
     """Licenzy (unless there is no client for it) and Stripe, read at once; meanwhile the
-    calling thread fingerprints what they read, when a `Fingerprinter` asks for that."""
+    calling thread does ``meanwhile``, then fingerprints what they read, when a
+    `Fingerprinter` asks for that."""
     with licenzy or nullcontext(), ThreadPoolExecutor(max_workers=2) as pool:
         licenzy_read = (
             None
@@ -98,6 +103,7 @@ def _read_both(
         )
         stripe_read = pool.submit(read_stripe)
         reads = [read for read in (licenzy_read, stripe_read) if read is not None]
+        meanwhile()
         if fingerprinter is not None:
             fingerprinter.wait(reads)
     raise_failures(reads)

@@ -13,11 +13,12 @@ from licenzy_sync.config.models import (
     MAX_INTERVAL_COUNT,
     REQUIRED_EVENTS,
     PriceDeclaration,
+    Product,
 )
 from licenzy_sync.config.secrets import Secret, lookup
 from licenzy_sync.endpoints import in_file, unusable
 from licenzy_sync.findings import Finding
-from licenzy_sync.keys import MODES, KeyKind, Mode, classify
+from licenzy_sync.keys import KeyKind, Mode, classify
 from licenzy_sync.rules import catalog as r
 
 SUPPORTED_VERSIONS = (1,)
@@ -88,51 +89,25 @@ def _modes(loaded: LoadedConfig) -> Iterator[Finding]:
 
 
 def _products(loaded: LoadedConfig) -> Iterator[Finding]:
-    config = loaded.config
-    declared = config.modes.declared()
+    """Each product's own checks, then prices mapped to more than one product."""
+    declared = loaded.config.modes.declared()
     owners: dict[tuple[Mode, str], list[str]] = {}
-    for code, product in config.products.items():
+    for code, product in loaded.config.products.items():
         at = ("products", code)
-        if STRIPE_ID.match(code):
+        if CODE.match(code):  # the common case first: a valid code cannot match STRIPE_ID
+            pass
+        elif STRIPE_ID.match(code):
             yield r.CODE_LOOKS_LIKE_STRIPE_ID.finding(
                 f"'{code}' looks like a Stripe id, not a product code",
                 f"products.{code}",
                 loaded.position(*at),
             )
-        elif not CODE.match(code):
+        else:
             yield r.CODE_FORMAT.finding(
                 f"'{code}' is not a valid product code", f"products.{code}", loaded.position(*at)
             )
-        yield from _kind_fields(loaded, code)
-        priced = [mode for mode in MODES if product.price.get(mode)]
-        if not priced and product.declared_price is None:
-            yield r.NO_PRICE.finding(
-                f"{code} has no price for test or live",
-                f"products.{code}.price",
-                loaded.position(*at, "price"),
-            )
-        for mode in priced:
-            price_id = product.price.get(mode)
-            assert price_id is not None
-            where = (*at, "price", mode)
-            field = f"products.{code}.price.{mode}"
-            if not PRICE_ID.match(price_id):
-                yield r.PRICE_ID_FORMAT.finding(
-                    f"'{price_id}' is not a price id", field, loaded.position(*where)
-                )
-            if mode not in declared:
-                yield r.MODE_NOT_DECLARED.finding(
-                    f"{code} has a {mode} price but `modes.{mode}` is not declared",
-                    field,
-                    loaded.position(*where),
-                )
-            owners.setdefault((mode, price_id), []).append(code)
-        if product.price.get("test") and product.price.get("test") == product.price.get("live"):
-            yield r.PRICE_IN_BOTH_MODES.finding(
-                f"{code} uses '{product.price.get('test')}' in both modes",
-                f"products.{code}.price.live",
-                loaded.position(*at, "price", "live"),
-            )
+        yield from _kind_fields(loaded, code, product)
+        yield from _mapped_prices(loaded, code, product, declared, owners)
         for key in RESERVED_METADATA_KEYS:
             if key in product.metadata:
                 yield r.RESERVED_METADATA.finding(
@@ -147,6 +122,46 @@ def _products(loaded: LoadedConfig) -> Iterator[Finding]:
                 f"products.{code}.price.{mode}",
                 loaded.position("products", code, "price", mode),
             )
+
+
+def _mapped_prices(
+    loaded: LoadedConfig,
+    code: str,
+    product: Product,
+    declared: list[Mode],
+    owners: dict[tuple[Mode, str], list[str]],
+) -> Iterator[Finding]:
+    """The ids a product maps, per mode; each is noted in ``owners`` (mode and id: codes)."""
+    test, live = product.price.get("test"), product.price.get("live")
+    ids: tuple[tuple[Mode, str | None], ...] = (("test", test), ("live", live))
+    if not test and not live and product.declared_price is None:
+        yield r.NO_PRICE.finding(
+            f"{code} has no price for test or live",
+            f"products.{code}.price",
+            loaded.position("products", code, "price"),
+        )
+    for mode, price_id in ids:
+        if not price_id:
+            continue
+        if not PRICE_ID.match(price_id):
+            yield r.PRICE_ID_FORMAT.finding(
+                f"'{price_id}' is not a price id",
+                f"products.{code}.price.{mode}",
+                loaded.position("products", code, "price", mode),
+            )
+        if mode not in declared:
+            yield r.MODE_NOT_DECLARED.finding(
+                f"{code} has a {mode} price but `modes.{mode}` is not declared",
+                f"products.{code}.price.{mode}",
+                loaded.position("products", code, "price", mode),
+            )
+        owners.setdefault((mode, price_id), []).append(code)
+    if test and test == live:
+        yield r.PRICE_IN_BOTH_MODES.finding(
+            f"{code} uses '{test}' in both modes",
+            f"products.{code}.price.live",
+            loaded.position("products", code, "price", "live"),
+        )
 
 
 def _declared_prices(loaded: LoadedConfig) -> Iterator[Finding]:
@@ -240,19 +255,26 @@ def _declaration(
         )
 
 
-def _kind_fields(loaded: LoadedConfig, code: str) -> Iterator[Finding]:
-    product = loaded.config.products[code]
-    needs = {"usage_pack": "units", "time_pass": "duration_days"}.get(product.kind)
+_KIND_FIELDS = {"usage_pack": "units", "time_pass": "duration_days"}
+"""The field each kind needs; the other kinds take neither."""
+
+
+def _kind_fields(loaded: LoadedConfig, code: str, product: Product) -> Iterator[Finding]:
+    needs = _KIND_FIELDS.get(product.kind)
     at = ("products", code)
-    for field_name in ("units", "duration_days"):
-        present = getattr(product, field_name) is not None
-        if field_name == needs and not present:
+    for field_name, present in (
+        ("units", product.units is not None),
+        ("duration_days", product.duration_days is not None),
+    ):
+        if (field_name == needs) == present:
+            continue
+        if not present:
             yield r.KIND_FIELD_MISSING.finding(
                 f"a {product.kind} needs `{field_name}`",
                 f"products.{code}.{field_name}",
                 loaded.position(*at),
             )
-        elif field_name != needs and present:
+        else:
             yield r.KIND_FIELD_UNEXPECTED.finding(
                 f"`{field_name}` does not apply to a {product.kind}",
                 f"products.{code}.{field_name}",
