@@ -186,6 +186,19 @@ def test_without_the_other_modes_key_nothing_is_claimed(
     assert "stripe.live" not in state.requests
 
 
+def timed_read(endpoints: Endpoints, **options: Any) -> tuple[RemoteState, float]:
+    """Both modes read for one referenced price each, and the seconds that took."""
+    started = time.monotonic()
+    state = read_remote(
+        make_targets(endpoints, ("test", "live")),
+        {"test": {"price_test_pro"}, "live": {"price_live_pro"}},
+        transports(endpoints),
+        modes=["test", "live"],
+        **options,
+    )
+    return state, time.monotonic() - started
+
+
 def test_stripe_and_licenzy_are_read_concurrently(endpoints: Endpoints) -> None:
     """Licenzy needs one round of 0.5 s (project and per-mode reads at once: the file names
     the project by id), at most two; each Stripe mode one round of 1 s. Read one after the
@@ -195,14 +208,7 @@ def test_stripe_and_licenzy_are_read_concurrently(endpoints: Endpoints) -> None:
     control = endpoints.sandbox.control
     control.add_fault(FaultSpec.slow("/licenzy", 0.5))
     control.add_fault(FaultSpec.slow("/stripe", 1.0))
-    started = time.monotonic()
-    state = read_remote(
-        make_targets(endpoints, ("test", "live")),
-        {"test": {"price_test_pro"}, "live": {"price_live_pro"}},
-        transports(endpoints),
-        modes=["test", "live"],
-    )
-    elapsed = time.monotonic() - started
+    state, elapsed = timed_read(endpoints)
     assert state.requests == {"licenzy": 7, "stripe.live": 3, "stripe.test": 3}
     assert 1.0 <= elapsed < 2.4
 
@@ -220,15 +226,7 @@ def test_work_meanwhile_is_done_while_the_reads_wait(endpoints: Endpoints) -> No
         time.sleep(1.0)
 
     before = served(endpoints)
-    started = time.monotonic()
-    state = read_remote(
-        make_targets(endpoints, ("test", "live")),
-        {"test": {"price_test_pro"}, "live": {"price_live_pro"}},
-        transports(endpoints),
-        modes=["test", "live"],
-        meanwhile=work,
-    )
-    elapsed = time.monotonic() - started
+    state, elapsed = timed_read(endpoints, meanwhile=work)
     assert len(begun) == 1 and begun[0] - before != state.requests
     assert 1.0 <= elapsed < 1.9
 
