@@ -10,16 +10,14 @@ either way.
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from types import FrameType
 
 from licenzy_sync.errors import EXIT_ERROR
+from licenzy_sync.stop_signals import on_stop_signals
 
-SIGNALS = (signal.SIGINT, signal.SIGTERM)
 AT_ONCE = (
     "second signal: stopping now; the writes in flight may or may not have landed. "
     "Run `licenzy-sync apply` again: it is idempotent and converges from here.\n"
@@ -30,14 +28,13 @@ class StopRequest:
     """Set once by the first signal; every worker checks it before starting a write."""
 
     def __init__(self) -> None:
-        self._event = threading.Event()
         self._lock = threading.Lock()
         self._signal: str | None = None
         self._announced = False
 
     @property
     def requested(self) -> bool:
-        return self._event.is_set()
+        return self._signal is not None
 
     @property
     def signal(self) -> str | None:
@@ -45,10 +42,9 @@ class StopRequest:
         return self._signal
 
     def request(self, name: str) -> None:
-        with self._lock:
-            if self._signal is None:
-                self._signal = name
-        self._event.set()
+        """Takes no lock: it is called from a signal handler (`stop_signals`)."""
+        if self._signal is None:
+            self._signal = name
 
     def announce_once(self) -> bool:
         """True for exactly one caller after a stop was requested: the one that says so."""
@@ -61,25 +57,17 @@ class StopRequest:
 
 @contextmanager
 def stop_on_signals() -> Iterator[StopRequest]:
-    """A `StopRequest` that SIGINT and SIGTERM set while the block runs; the previous handlers
-    are back afterwards. Off the main thread (where Python allows no handlers) the request is
-    never set and signals act as before."""
+    """A `StopRequest` that SIGINT and SIGTERM set while the block runs; a second one ends
+    the process at once."""
     stop = StopRequest()
-    if threading.current_thread() is not threading.main_thread():
-        yield stop
-        return
 
-    def on_signal(signum: int, frame: FrameType | None) -> None:
+    def record(name: str) -> None:
         if stop.requested:
             _exit_now()
-        stop.request(signal.Signals(signum).name)
+        stop.request(name)
 
-    previous = {sig: signal.signal(sig, on_signal) for sig in SIGNALS}
-    try:
+    with on_stop_signals(record):
         yield stop
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
 
 def _exit_now() -> None:

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import errno
 import json
-import signal
 import sqlite3
-import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
 from typing import Any, TypeVar
 
 import click
@@ -30,6 +28,7 @@ from licenzy_sync.sandbox.defaults import (
 from licenzy_sync.sandbox.inprocess import LICENZY_BASE
 from licenzy_sync.sandbox.seed import follow_licenzy, seed, spec_from_config
 from licenzy_sync.sandbox.server import LOOPBACK, SandboxServer
+from licenzy_sync.stop_signals import on_stop_signals
 
 DEFAULT_PORT = 7421
 STARTER_VARIABLES = {
@@ -38,6 +37,8 @@ STARTER_VARIABLES = {
     "STRIPE_LIVE_SECRET_KEY": SANDBOX_STRIPE_KEYS["live"],
 }
 """What a plan against the served sandbox needs set (`--sandbox` defaults them itself)."""
+STOP_POLL_SECONDS = 0.1
+"""How often `serve` looks whether Ctrl-C or SIGTERM came: its handler only records it."""
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -88,16 +89,24 @@ def serve(port: int, directory: Path | None) -> None:
                 "(--port 0 picks a free one)."
             ) from None
         raise click.ClickException(f"Cannot listen on {LOOPBACK}:{port}: {exc.strerror}.") from None
+    caught: list[str] = []
     # Handlers and the listener are in place before the banner: whoever reads "Press Ctrl-C"
     # may signal at once.
-    stop = threading.Event()
+    with on_stop_signals(caught.append):
+        server.start()
+        try:
+            _banner(server.base_url, state, box)
+            while not caught:
+                time.sleep(STOP_POLL_SECONDS)
+        finally:
+            server.stop()
+            follow_licenzy(box, LICENZY_BASE)
+            box.store.close()
+    click.echo("Sandbox stopped.")
 
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
 
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    server.start()
-    base = server.base_url
+def _banner(base: str, state: Path, box: Sandbox) -> None:
+    """Where the sandbox listens and how to point licenzy-sync at it."""
     moved = follow_licenzy(box, f"{base}/licenzy")
     click.echo(f"Sandbox listening on {base} (state in {state})")
     for mode, endpoint_id in moved:
@@ -119,16 +128,6 @@ def serve(port: int, directory: Path | None) -> None:
         f"{', '.join(SANDBOX_STRIPE_KEYS.values())} (register others: POST /_sandbox/stripe/keys)."
     )
     click.echo("Press Ctrl-C to stop.")
-    try:
-        while not stop.wait(0.5):
-            pass
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        server.stop()
-        follow_licenzy(box, LICENZY_BASE)
-        box.store.close()
-    click.echo("Sandbox stopped.")
 
 
 @sandbox.command()
