@@ -358,6 +358,71 @@ def test_a_misfit_in_a_page_of_prices_is_named(servers: list[Hostile]) -> None:
     assert server.seen == ["GET /v1/prices?limit=100&active=true"]
 
 
+ENDLESS_PAGES = {
+    "stripe": b'{"object": "list", "has_more": true, "data": [{"id": "we_1", "livemode": false,'
+    b' "url": "https://x.example/h", "enabled_events": ["*"], "status": "enabled",'
+    b' "api_version": null, "description": null, "metadata": {}}]}',
+    "licenzy": b'{"data": [{"id": "proj_a", "name": "a"}], "next_cursor": "c1"}',
+    "github": b'[{"id": 1, "body": "x", "html_url": "https://github.test/c/1"}]',
+}
+"""A first page that says more follow, which a server ignoring the cursor sends again."""
+ENDLESS_AFTER = 5
+"""Requests after which the server ignoring cursors gives up (with a 404): a client that
+would page forever fails the test instead of hanging it."""
+
+
+def ignoring_the_cursor(page: bytes, holder: list[Hostile]) -> Behaviour:
+    """Every request answered with ``page`` (GitHub's with a link to a second page)."""
+
+    def behave(connection: socket.socket, stopping: threading.Event) -> None:
+        if len(holder[0].seen) > ENDLESS_AFTER:
+            answer(404, b"{}")(connection, stopping)
+            return
+        following = f'<{holder[0].base}/repos/o/r/issues/7/comments?page=2>; rel="next"'
+        answer(200, page, Link=following)(connection, stopping)
+
+    return behave
+
+
+@pytest.mark.parametrize("client", sorted(CLIENTS))
+def test_a_server_that_ignores_the_page_cursor_is_not_paged_forever(
+    servers: list[Hostile], client: str
+) -> None:
+    """A list whose next page is the one just read again (a server or proxy that drops the
+    cursor) was paged by the Stripe and Licenzy readers until the command's deadline."""
+    holder: list[Hostile] = []
+    holder.append(serve(servers, ignoring_the_cursor(ENDLESS_PAGES[client], holder)))
+    read, request = CLIENTS[client]
+
+    message, _ = failure_of(lambda: read(holder[0].base))
+
+    assert "the pages do not end" in message
+    assert request.split("/")[-1] in message
+    assert len(holder[0].seen) == 2
+
+
+def test_a_price_listing_that_ignores_the_cursor_is_not_paged_forever(
+    servers: list[Hostile],
+) -> None:
+    page = (
+        b'{"object": "list", "has_more": true, "data": [{"id": "price_9", "livemode": false,'
+        b' "active": true, "type": "one_time", "currency": "eur", "unit_amount": 5,'
+        b' "product": "prod_1", "lookup_key": null}]}'
+    )
+    holder: list[Hostile] = []
+    holder.append(serve(servers, ignoring_the_cursor(page, holder)))
+    target = StripeTarget("test", holder[0].base, Secret(STRIPE_KEY, "K"), "K")
+    reader = StripeReader(target, channels(), Transports())
+
+    message, _ = failure_of(lambda: reader.prices({f"price_{n}" for n in range(40)}))
+
+    assert "GET /v1/prices: the pages do not end" in message
+    assert holder[0].seen == [
+        "GET /v1/prices?limit=100&active=true",
+        "GET /v1/prices?limit=100&active=true&starting_after=price_9",
+    ]
+
+
 def test_a_proxy_error_page_on_a_5xx_is_retried(servers: list[Hostile]) -> None:
     """An HTML 502 from something in front of Stripe is transient, like Stripe's own 5xx."""
     server = serve(servers, answer(502, b"<html>Bad gateway</html>", "text/html"))

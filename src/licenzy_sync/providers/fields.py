@@ -90,6 +90,24 @@ def one_of(obj: Mapping[str, Any], name: str, allowed: tuple[L, ...]) -> L:
     raise Malformed(f"field {name!r} is not one of: {', '.join(allowed)}")
 
 
+class PageCursors:
+    """The cursors one list was paged with. A server that hands one back again (one that
+    ignores the cursor it is sent, say) would be paged until the command's deadline: that
+    answer is off the contract, and refused at once."""
+
+    __slots__ = ("_followed",)
+
+    def __init__(self) -> None:
+        self._followed: set[str] = set()
+
+    def follow(self, cursor: str) -> str:
+        """``cursor``, for the next page; refused when a page of this list was asked with it."""
+        if cursor in self._followed:
+            raise Malformed("the pages do not end: the next page's cursor was followed before")
+        self._followed.add(cursor)
+        return cursor
+
+
 def json_kind(value: object) -> str:
     """What a decoded JSON value is, in JSON's words with an article, for messages."""
     if value is None:

@@ -22,6 +22,7 @@ from licenzy_sync.config.secrets import Secret
 from licenzy_sync.keys import MODES, Mode
 from licenzy_sync.providers import ProviderError, raise_failures, safe_text
 from licenzy_sync.providers.fields import (
+    PageCursors,
     as_list,
     as_object,
     boolean,
@@ -138,10 +139,11 @@ class LicenzyClient(LicenzyHttp):
         """The items of a paginated list as they came (each still to check), a page at a
         time, each page fetched when asked for."""
         cursor: str | None = None
+        cursors = PageCursors()
         while True:
             query: dict[str, str | int] = {**params, "limit": PAGE_LIMIT}
             if cursor is not None:
-                query["cursor"] = cursor
+                query["cursor"] = self._parse(f"GET {path}", cursors.follow, cursor)
             body = self.request("GET", path, params=query)
             page, cursor = self._parse(f"GET {path}", _page_of, body)
             yield page

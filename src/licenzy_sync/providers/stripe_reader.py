@@ -36,6 +36,7 @@ from licenzy_sync.providers import (
 )
 from licenzy_sync.providers.fields import (
     Malformed,
+    PageCursors,
     as_list,
     as_object,
     boolean,
@@ -321,6 +322,7 @@ class StripeReader:
         """Every endpoint of the mode; Stripe allows 16, so this is one page."""
         endpoints: list[StripeEndpoint] = []
         params: dict[str, str | int] = {"limit": PAGE_LIMIT}
+        cursors = PageCursors()
         while True:
             answer = self._get("list webhook endpoints", "/v1/webhook_endpoints", params)
             request = "GET /v1/webhook_endpoints"
@@ -330,7 +332,7 @@ class StripeReader:
             endpoints.extend(page)
             if not has_more or not page:
                 return endpoints
-            params["starting_after"] = page[-1].id
+            params["starting_after"] = self._after(request, cursors, page[-1].id)
 
     def prices(self, price_ids: Collection[str]) -> dict[str, StripePrice]:
         """The prices among ``price_ids`` that exist in this mode; the others are absent.
@@ -343,6 +345,7 @@ class StripeReader:
         pages = 0
         for active in (True, False):
             cursor: str | None = None
+            cursors = PageCursors()
             while not self._retrieving_is_cheaper(len(ids.wanted), pages):
                 params: PriceListParams = {"limit": PAGE_LIMIT, "active": active}
                 if cursor is not None:
@@ -352,7 +355,7 @@ class StripeReader:
                 ids.keep(page)
                 if not has_more or not page:
                     break
-                cursor = page[-1].id
+                cursor = self._after("GET /v1/prices", cursors, page[-1].id)
             else:
                 ids.stopped = True
                 break
@@ -457,6 +460,7 @@ class StripeReader:
         keys_on = True
         for active in (True, False):
             cursor: str | None = None
+            cursors = PageCursors()
             in_pass = 0
             while True:
                 if not ids.stopped and self._retrieving_is_cheaper(len(ids.wanted), pages):
@@ -475,7 +479,7 @@ class StripeReader:
                 if not has_more or not page:
                     ended.add(active)
                     break
-                cursor = page[-1].id
+                cursor = self._after("GET /v1/prices", cursors, page[-1].id)
             if ids.stopped and not keys_on:
                 break
         return pages, tuple(active for active in (True, False) if active not in ended)
@@ -483,6 +487,7 @@ class StripeReader:
     def _list_for_keys(self, found: _Found, active: bool) -> bool:
         """Pages of the price list while cheaper than lookups; whether it reached the end."""
         cursor: str | None = None
+        cursors = PageCursors()
         pages = 0
         while _listing_for_keys_pays(found, active, pages):
             params: dict[str, Any] = {"limit": PAGE_LIMIT, "active": active}
@@ -493,7 +498,7 @@ class StripeReader:
             found.keep(page)
             if not has_more or not page:
                 return True
-            cursor = page[-1][0].id
+            cursor = self._after("GET /v1/prices", cursors, page[-1][0].id)
         return not found.wanted
 
     def _look_up_keys(self, found: _Found, passes: tuple[bool, ...]) -> None:
@@ -572,6 +577,7 @@ class StripeReader:
             "created": {"gte": created_gte},
             "limit": PAGE_LIMIT,
         }
+        cursors = PageCursors()
         while True:
             answer = self._get("list events", "/v1/events", params)
             items, has_more = self._parse("GET /v1/events", answer, _page_of)
@@ -579,7 +585,7 @@ class StripeReader:
             events.extend(listed)
             if not has_more or not listed:
                 return events
-            params["starting_after"] = listed[-1].id
+            params["starting_after"] = self._after("GET /v1/events", cursors, listed[-1].id)
 
     # Plumbing: every SDK call, errors, parsing.
 
@@ -661,9 +667,20 @@ class StripeReader:
         try:
             return build(as_object(body, "the answer"))
         except Malformed as problem:
-            raise ProviderError(
-                f"{self._who}: unexpected answer to {request}: {safe_text(str(problem))}"
-            ) from None
+            raise self._off_contract(request, problem) from None
+
+    def _after(self, request: str, cursors: PageCursors, last: str) -> str:
+        """The cursor of the page after one that ended at ``last``, once it is known to be
+        new to the list."""
+        try:
+            return cursors.follow(last)
+        except Malformed as problem:
+            raise self._off_contract(request, problem) from None
+
+    def _off_contract(self, request: str, problem: Malformed) -> ProviderError:
+        return ProviderError(
+            f"{self._who}: unexpected answer to {request}: {safe_text(str(problem))}"
+        )
 
     def _price(self, body: Any, request: str) -> StripePrice:
         price = self._parse(request, body, _price_of)
