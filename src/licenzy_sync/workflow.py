@@ -61,7 +61,7 @@ def load_checked(config_path: Path) -> tuple[LoadedConfig, list[Finding]]:
     """The config and its static findings; refuses (ConfigInvalid, exit 3) when it has errors,
     so no request is ever made for a broken file. While a large file is parsed in a child
     process (`parse_ahead`), this one imports what reads and plans meanwhile."""
-    meanwhile(partial(_import, READING_MODULES))
+    meanwhile(_prepare_reading)
     with collector_paused():
         loaded = load_config(config_path)
         static = static_findings(loaded)
@@ -86,6 +86,15 @@ httpcore (each reader thread would otherwise import the SDK before its first req
 def _import(modules: tuple[str, ...]) -> None:
     for module in modules:
         importlib.import_module(module)
+
+
+def _prepare_reading() -> None:
+    """READING_MODULES, and the stripe SDK's client class, which the SDK imports only when
+    it is first named."""
+    _import(READING_MODULES)
+    from licenzy_sync.providers.stripe_client import sdk_client
+
+    sdk_client()
 
 
 def plan_loaded(
