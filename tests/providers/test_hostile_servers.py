@@ -316,6 +316,10 @@ STRIPE_SHAPES = {
         "field 'id' is not a string",
     ),
     "error-without-error-object": (b'{"error": "no"}', "without Stripe's error object"),
+    "empty-page-with-more": (
+        b'{"object": "list", "data": [], "has_more": true}',
+        "an empty page says more follow",
+    ),
 }
 
 
@@ -399,6 +403,19 @@ def test_a_server_that_ignores_the_page_cursor_is_not_paged_forever(
     assert "the pages do not end" in message
     assert request.split("/")[-1] in message
     assert len(holder[0].seen) == 2
+
+
+def test_a_price_listing_cut_short_by_an_empty_page_is_refused(servers: list[Hostile]) -> None:
+    """An empty page that says more follow was taken for the end of the list: prices on the
+    pages Stripe never sent would have been planned as missing."""
+    server = serve(servers, answer(200, b'{"object": "list", "data": [], "has_more": true}'))
+    target = StripeTarget("test", server.base, Secret(STRIPE_KEY, "K"), "K")
+    reader = StripeReader(target, channels(), Transports())
+
+    message, _ = failure_of(lambda: reader.prices({f"price_{n}" for n in range(40)}))
+
+    assert "GET /v1/prices: an empty page says more follow" in message
+    assert server.seen == ["GET /v1/prices?limit=100&active=true"]
 
 
 def test_a_price_listing_that_ignores_the_cursor_is_not_paged_forever(

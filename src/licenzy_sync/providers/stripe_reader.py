@@ -18,7 +18,7 @@ critical path of sequential paging.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sized
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -330,7 +330,7 @@ class StripeReader:
             page = [self._endpoint(item, request) for item in items]
             self._read(page)
             endpoints.extend(page)
-            if not has_more or not page:
+            if not self._more(request, has_more, page):
                 return endpoints
             params["starting_after"] = self._after(request, cursors, page[-1].id)
 
@@ -353,7 +353,7 @@ class StripeReader:
                 page, has_more = self._price_page(params)
                 pages += 1
                 ids.keep(page)
-                if not has_more or not page:
+                if not self._more("GET /v1/prices", has_more, page):
                     break
                 cursor = self._after("GET /v1/prices", cursors, page[-1].id)
             else:
@@ -476,7 +476,7 @@ class StripeReader:
                 page = [self._price(item, "GET /v1/prices") for item in items]
                 ids.keep(page)
                 found.keep([self._detail(item) for item in items])
-                if not has_more or not page:
+                if not self._more("GET /v1/prices", has_more, page):
                     ended.add(active)
                     break
                 cursor = self._after("GET /v1/prices", cursors, page[-1].id)
@@ -496,7 +496,7 @@ class StripeReader:
             page, has_more = self._detail_page("list prices", params)
             pages += 1
             found.keep(page)
-            if not has_more or not page:
+            if not self._more("GET /v1/prices", has_more, page):
                 return True
             cursor = self._after("GET /v1/prices", cursors, page[-1][0].id)
         return not found.wanted
@@ -583,7 +583,7 @@ class StripeReader:
             items, has_more = self._parse("GET /v1/events", answer, _page_of)
             listed = [self._parse("GET /v1/events", item, _event_of) for item in items]
             events.extend(listed)
-            if not has_more or not listed:
+            if not self._more("GET /v1/events", has_more, listed):
                 return events
             params["starting_after"] = self._after("GET /v1/events", cursors, listed[-1].id)
 
@@ -676,6 +676,13 @@ class StripeReader:
             return cursors.follow(last)
         except Malformed as problem:
             raise self._off_contract(request, problem) from None
+
+    def _more(self, request: str, has_more: bool, page: Sized) -> bool:
+        """Whether another page follows this one. An empty page that says so leaves no cursor
+        to go on from, and taking it for the end would read the list short."""
+        if has_more and not page:
+            raise self._off_contract(request, Malformed("an empty page says more follow"))
+        return has_more
 
     def _off_contract(self, request: str, problem: Malformed) -> ProviderError:
         return ProviderError(
