@@ -386,6 +386,54 @@ def test_a_list_item_that_is_no_object_is_named_as_such(
             )
 
 
+LISTED = {"kind": "subscription", "stripe_price_id": "price_1", "status": "active"}
+
+
+@pytest.mark.parametrize(
+    ("listed", "problem"),
+    [
+        (
+            [{"code": "PRO", "mode": "test"}, {"code": "PRO", "mode": "live"}],
+            "product PRO of live mode is in the test list",
+        ),
+        (
+            [{"code": "PRO", "mode": "test"}, {"code": "PRO", "mode": "test", "name": "again"}],
+            "product PRO is listed twice",
+        ),
+    ],
+    ids=["other-mode", "twice"],
+)
+def test_a_catalog_list_holds_one_mode_and_each_code_once(
+    channels: Channels, listed: list[dict[str, str]], problem: str
+) -> None:
+    """A portal that ignored ?mode= listed the live PRO after the test one, and the test
+    plan compared against the live product: the later of two answers for a code won."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        data = [{**LISTED, **product} for product in listed]
+        return httpx.Response(200, json={"data": data, "next_cursor": None})
+
+    with _answering(handler, channels) as client, pytest.raises(ProviderError) as caught:
+        client.products("proj_x", "test")
+    assert str(caught.value) == (
+        "Licenzy (https://licenzy.example): unexpected answer to GET "
+        f"/projects/proj_x/products: {problem}"
+    )
+
+
+def test_an_api_key_list_holds_one_mode(channels: Channels) -> None:
+    key = {"id": "key_9", "name": "prod", "mode": "live", "prefix": "lz_live_", "revoked": False}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"data": [key], "next_cursor": None})
+
+    with _answering(handler, channels) as client, pytest.raises(ProviderError) as caught:
+        client.api_keys("proj_x", "test")
+    assert str(caught.value).endswith(
+        "GET /projects/proj_x/api-keys: API key key_9 of live mode is in the test list"
+    )
+
+
 def test_a_url_that_is_not_http_is_reported_not_retried(channels: Channels) -> None:
     with (
         LicenzyClient(

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urlsplit
 
@@ -22,6 +23,7 @@ from licenzy_sync.config.secrets import Secret
 from licenzy_sync.keys import MODES, Mode
 from licenzy_sync.providers import ProviderError, raise_failures, safe_text
 from licenzy_sync.providers.fields import (
+    Malformed,
     PageCursors,
     as_list,
     as_object,
@@ -228,17 +230,20 @@ class LicenzyClient(LicenzyHttp):
             if abandoned is not None and abandoned.is_set():
                 raise ProviderError(f"{request}: abandoned")
             page = [self._parse(request, _listed_product, item) for item in items]
+            self._parse(request, partial(_add_listed, products, mode), page)
             if fingerprinter is not None:
                 fingerprinter.add(page)
-            products.update((product.code, product) for product in page)
         return products
 
     def api_keys(self, project_id: str, mode: Mode) -> list[LicenzyApiKey]:
         path = f"/projects/{_segment(project_id)}/api-keys"
-        return [
+        keys = [
             self._parse(f"GET {path}", _api_key_of, item)
             for item in self._items(path, {"mode": mode})
         ]
+        for key in keys:
+            self._parse(f"GET {path}", partial(_listed_in, mode, f"API key {key.id}"), key.mode)
+        return keys
 
     def snapshot(
         self,
@@ -378,6 +383,25 @@ def _product_of(body: Mapping[str, Any]) -> LicenzyProduct:
 
 def _listed_product(value: Any) -> LicenzyProduct:
     return _product_of(_item_of(value))
+
+
+def _add_listed(
+    products: dict[str, LicenzyProduct], mode: Mode, page: list[LicenzyProduct]
+) -> None:
+    """A page of one mode's catalog into ``products``, by code. The list holds that mode's
+    products only, each code once (codes are unique per project and mode): a server that
+    ignored the mode asked for would otherwise have the other mode's product stand in for
+    this one's."""
+    for product in page:
+        _listed_in(mode, f"product {product.code}", product.mode)
+        if product.code in products:
+            raise Malformed(f"product {product.code} is listed twice")
+        products[product.code] = product
+
+
+def _listed_in(mode: Mode, what: str, its_mode: Mode) -> None:
+    if its_mode != mode:
+        raise Malformed(f"{what} of {its_mode} mode is in the {mode} list")
 
 
 def _product_answer(answer: Any) -> LicenzyProduct:
