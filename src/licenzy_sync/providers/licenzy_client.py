@@ -393,7 +393,8 @@ def _add_listed(
     ignored the mode asked for would otherwise have the other mode's product stand in for
     this one's."""
     for product in page:
-        _listed_in(mode, f"product {product.code}", product.mode)
+        if product.mode != mode:
+            _listed_in(mode, f"product {product.code}", product.mode)
         if product.code in products:
             raise Malformed(f"product {product.code} is listed twice")
         products[product.code] = product
