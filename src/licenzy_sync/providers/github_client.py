@@ -23,6 +23,7 @@ from licenzy_sync import __version__, redact
 from licenzy_sync.endpoints import GITHUB, display, refusal
 from licenzy_sync.errors import LicenzySyncError
 from licenzy_sync.providers import HttpOwner, deadline, safe_text
+from licenzy_sync.providers.fields import Malformed, PageCursors
 from licenzy_sync.providers.network import attempts
 from licenzy_sync.providers.retry import (
     FALLBACK_RATE,
@@ -292,7 +293,7 @@ class GitHub(HttpOwner):
         URLs GitHub gives, but only to the API's own origin (the token goes with them)."""
         url: str = self._repo + path
         query: Mapping[str, Any] | None = {**params, "per_page": PER_PAGE}
-        seen: set[str] = set()
+        cursors = PageCursors()
         for _ in range(MAX_PAGES):
             what = f"GET {_path(url)}"
             response = self._send("GET", url, params=query)
@@ -311,10 +312,10 @@ class GitHub(HttpOwner):
                     f"GitHub ({self._where}): {what}: the next page is on another host; "
                     "not following it (the token would go along)"
                 )
-            if next_url in seen:
+            try:
+                url, query = cursors.follow(next_url), None
+            except Malformed:
                 break
-            seen.add(next_url)
-            url, query = next_url, None
         raise GitHubError(f"GitHub ({self._where}): GET {path}: the pages do not end")
 
     def _refusal(self, what: str, response: httpx.Response) -> GitHubError:
