@@ -93,10 +93,17 @@ def test_the_childs_answer_is_what_parsing_in_the_process_gives(tmp_path: Path) 
     assert said == "same\n"
 
 
-def test_positions_sent_as_bytes_are_rebuilt_when_first_asked_for() -> None:
-    text = HEADER + "  P00001: {kind: subscription, price: {test: price_1}}\n"
-    _, positions = load_yaml(text, "licenzy.yaml")
-    sent = SourceMap.from_bytes("licenzy.yaml", positions.to_bytes())
+@pytest.mark.parametrize(
+    "product",
+    [
+        "  P00001: {kind: subscription, price: {test: price_1}}\n",
+        # An anchor: the composer's path, whose positions are sent as they are.
+        "  P00001: {kind: subscription, price: &p {test: price_1}}\n",
+    ],
+)
+def test_positions_sent_as_bytes_are_rebuilt_when_first_asked_for(product: str) -> None:
+    data, positions = load_yaml(HEADER + product, "licenzy.yaml")
+    sent = SourceMap.from_bytes("licenzy.yaml", positions.to_bytes(), data)
     assert "values" not in vars(sent) and "keys" not in vars(sent)
     assert sent.of_key(("products", "P00001", "price")) == Position("licenzy.yaml", 9, 32)
     assert (sent.values, sent.keys) == (positions.values, positions.keys)

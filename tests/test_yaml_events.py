@@ -104,3 +104,11 @@ def test_a_merge_and_an_alias_still_load() -> None:
     data, source = load_yaml("base: &b {x: 1}\nuse:\n  <<: *b\n  y: 2\n", FILE)
     assert data == {"base": {"x": 1}, "use": {"x": 1, "y": 2}}
     assert source.of_key(("use", "y")) is not None
+
+
+def test_a_plain_documents_positions_are_made_only_when_first_asked_for() -> None:
+    text = "products:\n  P1: {kind: subscription, price: {test: price_1}}\n  P2: [a, {b: c}]\n"
+    data, source = load_yaml(text, FILE)
+    assert "values" not in vars(source) and "keys" not in vars(source)
+    assert source.of_key(("products", "P2", 1, "b")).line == 3
+    assert (data, source.values, source.keys) == _composed(text)

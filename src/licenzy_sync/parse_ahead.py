@@ -164,7 +164,7 @@ def parsed(display: str, text: str) -> tuple[Any, SourceMap] | None:
         return None
     from licenzy_sync.yamlsource import SourceMap
 
-    return data, SourceMap.from_bytes(display, positions)
+    return data, SourceMap.from_bytes(display, positions, data)
 
 
 def _answer_of(child: _Child) -> bytes:

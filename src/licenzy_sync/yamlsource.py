@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import marshal
 import re
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol
 
 import yaml
@@ -89,28 +91,50 @@ class SourceMap:
     def to_bytes(self) -> bytes:
         """The positions as bytes that another process can turn back into them
         (`from_bytes`), for the same interpreter."""
-        return marshal.dumps((self.values, self.keys))
+        return _AS_DICTS + marshal.dumps((self.values, self.keys))
 
     @staticmethod
-    def from_bytes(file: str, sent: bytes) -> SourceMap:
-        """Positions from `to_bytes`, rebuilt only when first asked for: rebuilding those of a
-        large catalog takes as long as its data, and most runs report no finding."""
-        return _SentSourceMap(file, sent)
+    def from_bytes(file: str, sent: bytes, data: Any) -> SourceMap:
+        """Positions from `to_bytes` of the document ``data``, rebuilt only when first asked
+        for: rebuilding those of a large catalog takes as long as its data, and most runs
+        report no finding."""
+        if sent.startswith(_AS_MARKS):
+            return _replayed_map(file, data, array("q", sent[len(_AS_MARKS) :]))
+        return _LazySourceMap(file, partial(marshal.loads, sent[len(_AS_DICTS) :]), sent)
 
 
-class _SentSourceMap(SourceMap):
-    """Its ``values`` and ``keys`` are made from the bytes sent the first time either is read
-    (until then neither is an attribute, so `__getattr__` is asked)."""
+_AS_DICTS = b"D"
+_AS_MARKS = b"M"
+"""How `SourceMap.to_bytes` sent the positions: the dicts themselves, or a document's marks."""
 
-    def __init__(self, file: str, sent: bytes) -> None:  # the dataclass init is not called
+
+class _LazySourceMap(SourceMap):
+    """Its ``values`` and ``keys`` are made the first time either is read (until then
+    neither is an attribute, so `__getattr__` is asked); ``sent`` is its `to_bytes`."""
+
+    def __init__(  # the dataclass init is not called
+        self, file: str, make: Callable[[], tuple[dict[Path, int], dict[Path, int]]], sent: bytes
+    ) -> None:
         self.file = file
+        self._make = make
         self._sent = sent
 
     def __getattr__(self, name: str) -> dict[Path, int]:
         if name not in ("values", "keys"):
             raise AttributeError(name)
-        self.values, self.keys = marshal.loads(self._sent)
+        self.values, self.keys = self._make()
         return self.values if name == "values" else self.keys
+
+    def to_bytes(self) -> bytes:
+        return self._sent
+
+
+def _replayed_map(file: str, data: Any, marks: array[int]) -> SourceMap:
+    """The positions of a plain document (`_from_events`), from its marks in the order of the
+    text: a path for every key and value, built while parsing, slowed the parse of a large
+    catalog down, and tripled what the child parsing ahead sends, for positions most runs
+    never ask for. The document is parsed data, which nothing changes."""
+    return _LazySourceMap(file, partial(_replayed, data, marks), _AS_MARKS + marks.tobytes())
 
 
 def _unpacked(file: str, packed: int) -> Position:
@@ -346,99 +370,69 @@ def _from_events(builder: _Builder, text: str) -> Any:
     Composing a node tree and then walking it costs a catalog of thousands of products twice
     the time and, for a while, the memory of every node and mark. Most files are one
     document without anchors, aliases or merge keys, and valid: those are built here in one
-    pass, with the same values and positions. Anything else (an anchor, an alias, a merge
-    key, several documents, nesting past MAX_DEPTH, a key that is not a scalar, any error)
-    raises _Unusual or a YAML error, and the document takes the composer's path, which
-    decides what is reported. No recursion: the nesting is a stack of open collections.
+    pass, with the same values and positions (`_replayed_map`). Anything else (an
+    anchor, an alias, a merge key, several documents, nesting past MAX_DEPTH, a key that is
+    not a scalar, any error) raises _Unusual or a YAML error, and the document takes the
+    composer's path, which decides what is reported. No recursion: the nesting is a stack of
+    open collections.
     """
     parser = yaml.CSafeLoader(text)
+    marks = array("q")
     try:
-        return _built(builder, parser)
+        data = _built(builder, parser, marks)
     finally:
         parser.dispose()
+    builder.source = _replayed_map(builder.file, data, marks)
+    return data
 
 
-def _built(builder: _Builder, parser: yaml.CSafeLoader) -> Any:
-    values = builder.source.values
-    stack: list[_OpenMapping | _OpenSequence] = []
+def _built(builder: _Builder, parser: yaml.CSafeLoader, marks: array[int]) -> Any:
+    """The document's data; ``marks`` gets the packed mark of every key and value, in the
+    order of the text. A problem found here is reported by the composer's path, so what is
+    raised carries no path. The open collections are a stack, innermost last, with the key
+    whose value comes next beside each (None: a sequence, or a mapping awaiting its key)."""
+    mark = marks.append
+    stack: list[Any] = []
+    due: list[str | None] = []
     root: list[Any] = []
     next_event: Callable[[], Any] = parser.get_event  # None after the stream's end
     while (event := next_event()) is not None:
         kind = type(event)
         if kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
-            done = stack.pop()
-            _attach(stack, root, done.items)
+            value = stack.pop()
+            due.pop()
         elif kind is yaml.AliasEvent or getattr(event, "anchor", None) is not None:
             raise _Unusual
         elif kind is yaml.DocumentStartEvent and root:
             raise _Unusual  # a second document
         elif kind is yaml.ScalarEvent or kind in _COLLECTION_STARTS:
-            parent = stack[-1] if stack else None
-            if type(parent) is _OpenMapping and parent.due is None:
-                parent.due = _key_path(builder, kind, event, parent)
+            start = event.start_mark
+            mark(start.line << _COLUMN_BITS | start.column)  # `_packed`, inlined
+            if due and due[-1] is None and type(stack[-1]) is dict:
+                due[-1] = _key_of(builder, kind, event, stack[-1])
                 continue
-            path = () if parent is None else parent.child()
-            if path not in values:
-                values[path] = _packed(event.start_mark)
-            if kind is yaml.ScalarEvent:
-                _attach(stack, root, _scalar_of(builder, event, path))
-            elif len(stack) >= MAX_DEPTH:
-                raise _Unusual
-            elif kind is yaml.MappingStartEvent:
-                stack.append(_OpenMapping(path))
-            else:
-                stack.append(_OpenSequence(path))
+            if kind is not yaml.ScalarEvent:
+                if len(stack) >= MAX_DEPTH:
+                    raise _Unusual
+                stack.append({} if kind is yaml.MappingStartEvent else [])
+                due.append(None)
+                continue
+            value = _scalar_of(builder, event)
+        else:
+            continue
+        if not stack:
+            root.append(value)
+        elif due[-1] is None:
+            stack[-1].append(value)
+        else:
+            stack[-1][due[-1]] = value
+            due[-1] = None
     if len(root) != 1:
         raise _Unusual  # no document
     return root[0]
 
 
 _COLLECTION_STARTS = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
-
-
-class _OpenMapping:
-    """A mapping whose end has not come yet; ``due`` is the path of the key whose value
-    comes next (one tuple for the key's position and the value's)."""
-
-    __slots__ = ("due", "items", "path")
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.items: dict[str, Any] = {}
-        self.due: Path | None = None
-
-    def child(self) -> Path:
-        assert self.due is not None
-        return self.due
-
-    def add(self, value: Any) -> None:
-        assert self.due is not None
-        self.items[str(self.due[-1])] = value
-        self.due = None
-
-
-class _OpenSequence:
-    """A sequence whose end has not come yet."""
-
-    __slots__ = ("items", "path")
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.items: list[Any] = []
-
-    def child(self) -> Path:
-        return (*self.path, len(self.items))
-
-    def add(self, value: Any) -> None:
-        self.items.append(value)
-
-
-def _attach(stack: list[_OpenMapping | _OpenSequence], root: list[Any], value: Any) -> None:
-    """Put a finished value into the innermost open collection (or make it the document)."""
-    if stack:
-        stack[-1].add(value)
-    else:
-        root.append(value)
 
 
 def _tag_of(builder: _Builder, event: Any) -> str:
@@ -452,25 +446,45 @@ def _tag_of(builder: _Builder, event: Any) -> str:
     return tag
 
 
-def _scalar_of(builder: _Builder, event: Any, path: Path) -> Any:
+def _scalar_of(builder: _Builder, event: Any) -> Any:
     tag = _tag_of(builder, event)
     if tag == _STR_TAG:
-        return builder.text(event, path)
+        return builder.text(event, ())
     node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
-    return builder.scalar(node, path)
+    return builder.scalar(node, ())
 
 
-def _key_path(builder: _Builder, kind: type, event: Any, parent: _OpenMapping) -> Path:
-    """The path of the next key of the innermost mapping, read as `_Builder._mapping` reads
-    it. Only a plain ``<<`` or a tag can make a merge key, so a key with either is left to it."""
+def _key_of(builder: _Builder, kind: type, event: Any, mapping: dict[str, Any]) -> str:
+    """The next key of the innermost mapping, read as `_Builder._mapping` reads it. Only a
+    plain ``<<`` or a tag can make a merge key, so a key with either is left to it."""
     if kind is not yaml.ScalarEvent or event.value == "<<" or event.tag is not None:
         raise _Unusual
-    key = builder.text(event, parent.path)
-    if key in parent.items:
+    key = builder.text(event, ())
+    if key in mapping:
         raise _Unusual  # a duplicate key
-    at = (*parent.path, key)
-    builder.source.keys[at] = _packed(event.start_mark)
-    return at
+    return key
+
+
+def _replayed(data: Any, marks: array[int]) -> tuple[dict[Path, int], dict[Path, int]]:
+    """The positions by path of a document `_built` made, from its marks: its dicts and
+    lists hold keys and items in the order of the text, the order the marks were taken in."""
+    values: dict[Path, int] = {}
+    keys: dict[Path, int] = {}
+    taken = iter(marks)
+
+    def walk(value: Any, path: Path) -> None:
+        values[path] = next(taken)
+        if type(value) is dict:
+            for key, item in value.items():
+                at = (*path, key)
+                keys[at] = next(taken)
+                walk(item, at)
+        elif type(value) is list:
+            for index, item in enumerate(value):
+                walk(item, (*path, index))
+
+    walk(data, ())
+    return values, keys
 
 
 def load_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
