@@ -344,20 +344,20 @@ def _mode_key(
     loaded: LoadedConfig, key: Secret, path: tuple[str, ...], rules: _KeyRules
 ) -> Iterator[Finding]:
     """An API credential must be of its field's kind and of its block's mode (``path[1]``):
-    a key of the other mode reads or buys from the other catalog."""
-    field, position = ".".join(path), loaded.position(*path)
+    a key of the other mode reads or buys from the other catalog. The field's position is
+    looked up only for a finding: a file's positions are made when first asked for."""
     found = classify(key.reveal())
     if found is None or found.kind not in rules.kinds:
         what = f"a {found.label}" if found else rules.nothing
         yield rules.wrong_kind.finding(
-            f"${{{key.env_name}}} holds {what}{rules.needs}", field, position
+            f"${{{key.env_name}}} holds {what}{rules.needs}", ".".join(path), loaded.position(*path)
         )
     elif found.mode != path[1]:
         yield rules.wrong_mode.finding(
             f"${{{key.env_name}}} holds a {found.mode} {found.label} ({found.prefix}...) "
             f"in the {path[1]} block",
-            field,
-            position,
+            ".".join(path),
+            loaded.position(*path),
         )
 
 
