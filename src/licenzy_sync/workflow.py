@@ -47,10 +47,7 @@ def declared_prices(
     config = loaded.config
     in_file = config.modes.declared()
     wanted: dict[Mode, dict[str, PriceDeclaration]] = {mode: {} for mode in modes}
-    for code, product in config.products.items():
-        declared = product.declared_price
-        if declared is None:
-            continue
+    for code, declared in config.declared_prices.items():
         for mode in declared.in_modes(in_file):
             if mode in wanted:
                 wanted[mode][declared.lookup_key_for(config.project, code)] = declared

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -362,3 +363,13 @@ class Config(_Model):
     products: dict[str, Product] = Field(
         default_factory=dict, description="The catalog, keyed by Licenzy product code."
     )
+
+    @cached_property
+    def declared_prices(self) -> dict[str, PriceDeclaration]:
+        """The declared prices by product code. Several steps of every plan look for them,
+        and a catalog of thousands of products mostly maps existing ids: found in one pass."""
+        return {
+            code: product.price
+            for code, product in self.products.items()
+            if isinstance(product.price, PriceDeclaration)
+        }

@@ -80,11 +80,11 @@ BREAKING_FIELDS = {
 
 def declared_in(ctx: PlanContext, mode: Mode) -> Iterator[tuple[str, Product, PriceDeclaration]]:
     """The products whose price is declared and exists in ``mode``."""
-    in_file = ctx.loaded.config.modes.declared()
-    for code, product in ctx.loaded.config.products.items():
-        declared = product.declared_price
-        if declared is not None and mode in declared.in_modes(in_file):
-            yield code, product, declared
+    config = ctx.loaded.config
+    in_file = config.modes.declared()
+    for code, declared in config.declared_prices.items():
+        if mode in declared.in_modes(in_file):
+            yield code, config.products[code], declared
 
 
 def price_id_for(ctx: PlanContext, mode: Mode, code: str) -> str | None:

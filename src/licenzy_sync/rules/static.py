@@ -170,11 +170,8 @@ def _declared_prices(loaded: LoadedConfig) -> Iterator[Finding]:
     config = loaded.config
     declared = config.modes.declared()
     holders: dict[tuple[Mode, str], list[str]] = {}
-    for code, product in config.products.items():
-        price = product.declared_price
-        if price is None:
-            continue
-        yield from _declaration(loaded, code, product.kind, price)
+    for code, price in config.declared_prices.items():
+        yield from _declaration(loaded, code, config.products[code].kind, price)
         modes = price.in_modes(declared)
         if price.modes is not None:
             for mode in price.modes:
