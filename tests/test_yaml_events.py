@@ -112,3 +112,27 @@ def test_a_plain_documents_positions_are_made_only_when_first_asked_for() -> Non
     assert "values" not in vars(source) and "keys" not in vars(source)
     assert source.of_key(("products", "P2", 1, "b")).line == 3
     assert (data, source.values, source.keys) == _composed(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'a: "x\\uFFFE"\n',  # ASCII, but an escape makes a noncharacter
+        'a: ["\\0"]\n',  # ASCII, an escaped NUL
+        "a: {b: x\ufdd0}\n",  # a noncharacter written as it is
+        '"x\\uFFFE": 1\n',  # in a key
+    ],
+)
+def test_a_string_with_an_unwanted_character_is_refused_whichever_way_it_came(text: str) -> None:
+    with pytest.raises(yamlsource.YamlError) as refused:
+        _from_events(text)
+    with pytest.raises(yamlsource.YamlError) as composed:
+        _composed(text)
+    assert refused.value.finding.message == composed.value.finding.message
+    assert "invalid character" in refused.value.finding.message
+
+
+def test_only_a_text_that_may_make_an_unwanted_character_has_its_strings_searched() -> None:
+    assert yamlsource._holds_none_unwanted("a: 'b'\nc: [d, \"e\"]\n")
+    for text in ('a: "\\u00e9"\n', "a: \u00e9\n", "a: b\x00\n"):
+        assert not yamlsource._holds_none_unwanted(text)

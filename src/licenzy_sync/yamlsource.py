@@ -195,6 +195,9 @@ class _Builder:
         self.scalars = yaml.SafeLoader("")
         self._open: set[int] = set()
         """Collections being built: an alias back to one of them would recurse forever."""
+        self.clean = False
+        """The whole text holds no unwanted character (`_holds_none_unwanted`): its strings
+        are not searched one by one."""
 
     def build(self, node: yaml.Node, path: Path) -> Any:
         if id(node) in self._open:
@@ -260,6 +263,8 @@ class _Builder:
     def text(self, node: _Scalar, path: Path) -> str:
         """A string scalar (a value or a key), refused when it holds an unwanted character."""
         text = str(node.value)
+        if self.clean:
+            return text
         found = _UNWANTED.search(text)
         if found is not None:
             raise _error(
@@ -378,12 +383,21 @@ def _from_events(builder: _Builder, text: str) -> Any:
     """
     parser = yaml.CSafeLoader(text)
     marks = array("q")
+    builder.clean = _holds_none_unwanted(text)
     try:
         data = _built(builder, parser, marks)
     finally:
         parser.dispose()
     builder.source = _replayed_map(builder.file, data, marks)
     return data
+
+
+def _holds_none_unwanted(text: str) -> bool:
+    """Whether no string of the document can hold an unwanted character, decided for the
+    whole text at once, which is much faster than searching each string: of the unwanted
+    characters, ASCII has only NUL, and only an escape (after a backslash, in a double-quoted
+    string) makes a character that is not in the text."""
+    return text.isascii() and "\x00" not in text and "\\" not in text
 
 
 def _built(builder: _Builder, parser: yaml.CSafeLoader, marks: array[int]) -> Any:
