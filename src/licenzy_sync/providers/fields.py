@@ -29,9 +29,10 @@ def as_list(value: Any, where: str) -> list[Any]:
 
 
 def _get(obj: Mapping[str, Any], name: str) -> Any:
-    if name not in obj:
-        raise Malformed(f"field {name!r} is missing")
-    return obj[name]
+    try:
+        return obj[name]
+    except KeyError:
+        raise Malformed(f"field {name!r} is missing") from None
 
 
 def string(obj: Mapping[str, Any], name: str) -> str:
@@ -84,9 +85,9 @@ def strings(obj: Mapping[str, Any], name: str) -> tuple[str, ...]:
 
 def one_of(obj: Mapping[str, Any], name: str, allowed: tuple[L, ...]) -> L:
     value = _get(obj, name)
-    for option in allowed:
-        if value == option:
-            return option
+    if type(value) is str and value in allowed:  # the answer's own string, equal to one
+        found: L = value
+        return found
     raise Malformed(f"field {name!r} is not one of: {', '.join(allowed)}")
 
 
