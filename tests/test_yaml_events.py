@@ -62,13 +62,17 @@ _documents = st.recursive(
 @settings(max_examples=200, deadline=None)
 @given(_documents, st.booleans())
 @example({"<<": None}, False)  # a quoted "<<" key: the events path leaves it to the composer
+@example({"<<": {"\x00": None}}, False)  # left to the composer, which refuses the NUL
 def test_any_dumped_document_builds_as_the_composer_builds_it(data: Any, flow: bool) -> None:
     text = yaml.safe_dump(data, default_flow_style=flow, allow_unicode=True)
     try:
         composed = _composed(text)
-    except yamlsource.YamlError:  # a character the builder refuses
-        with pytest.raises(yamlsource.YamlError):
+    except yamlsource.YamlError as refused:  # a character the builder refuses
+        with pytest.raises((yamlsource.YamlError, yamlsource._Unusual)):
             _from_events(text)
+        with pytest.raises(yamlsource.YamlError) as loaded:
+            load_yaml(text, FILE)
+        assert loaded.value.finding == refused.finding
         return
     try:
         built = _from_events(text)
