@@ -343,17 +343,17 @@ def _mode_key(
     """An API credential must be of its field's kind and of its block's mode (``path[1]``):
     a key of the other mode reads or buys from the other catalog. The field's position is
     looked up only for a finding: a file's positions are made when first asked for."""
-    found = classify(key.reveal())
+    field, found = ".".join(path), classify(key.reveal())
     if found is None or found.kind not in rules.kinds:
         what = f"a {found.label}" if found else rules.nothing
         yield rules.wrong_kind.finding(
-            f"${{{key.env_name}}} holds {what}{rules.needs}", ".".join(path), loaded.position(*path)
+            f"${{{key.env_name}}} holds {what}{rules.needs}", field, loaded.position(*path)
         )
     elif found.mode != path[1]:
         yield rules.wrong_mode.finding(
             f"${{{key.env_name}}} holds a {found.mode} {found.label} ({found.prefix}...) "
             f"in the {path[1]} block",
-            ".".join(path),
+            field,
             loaded.position(*path),
         )
 
