@@ -15,7 +15,12 @@ from licenzy_sync.collector import collector_paused
 from licenzy_sync.config.models import LITERAL_SECRET, Config
 from licenzy_sync.errors import ConfigInvalid, LicenzySyncError
 from licenzy_sync.findings import Finding, Position, Severity
-from licenzy_sync.keys import looks_like_secret, secret_shaped_words, without_secret_words
+from licenzy_sync.keys import (
+    holds_a_prefix,
+    looks_like_secret,
+    secret_shaped_words,
+    without_secret_words,
+)
 from licenzy_sync.parse_ahead import parsed
 from licenzy_sync.reading import CONFIG_MAX_BYTES, decode_config, read_config_source
 from licenzy_sync.rules.catalog import LITERAL_SECRET as LITERAL_SECRET_RULE
@@ -108,7 +113,7 @@ def _parse(path: Path, display: str, text: str) -> LoadedConfig:
                 *in_text,
             ]
         )
-    findings = _literal_secrets(data, (), source)
+    findings = _literal_secrets(data, (), source) if _may_hold_secret_values(text) else []
     reported = {f.position.line for f in findings if f.position is not None}
     findings += [f for f in in_text if f.position is None or f.position.line not in reported]
     try:
@@ -119,6 +124,14 @@ def _parse(path: Path, display: str, text: str) -> LoadedConfig:
     if findings:
         raise ConfigInvalid(findings)
     return LoadedConfig(path, config, source)
+
+
+def _may_hold_secret_values(text: str) -> bool:
+    """Whether a value of the document may be shaped like a secret, which means it starts
+    with a credential prefix. Only an escape (after a backslash) makes a character that is not
+    written in the text, so a text with neither holds no such value, and the walk over every
+    value of a large catalog is skipped."""
+    return "\\" in text or holds_a_prefix(text)
 
 
 def _literal_secrets(
