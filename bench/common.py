@@ -51,12 +51,6 @@ PLAN_LIBRARIES = (
 )
 """What every plan imports before its first request (names, then the code importing them):
 no plan built on these libraries starts faster than they import."""
-
-
-def importing(code: str) -> list[str]:
-    """The command that runs ``code`` (imports) with the collector off, as the program's own
-    process all but has it: the least time any command built on those modules can take."""
-    return [sys.executable, "-c", f"import gc; gc.disable(); {code}"]
 SERVER_START_TIMEOUT = 30.0
 RESULTS = Path(__file__).with_name("RESULTS.md")
 CLI = Path(sys.executable).with_name("licenzy-sync")
@@ -68,6 +62,12 @@ class Product:
     kind: str
     name: str
     prices: Mapping[Mode, str]
+
+
+def importing(code: str) -> list[str]:
+    """The command that runs ``code`` (imports) with the collector off, as the program's own
+    process all but has it: the least time any command built on those modules can take."""
+    return [sys.executable, "-c", f"import gc; gc.disable(); {code}"]
 
 
 def catalog(size: int) -> list[Product]:

@@ -121,16 +121,15 @@ it holds one of these."""
 
 
 def holds_a_prefix(text: str) -> bool:
-    """Whether any credential prefix is written in ``text``. A substring search per prefix
-    takes a millisecond over a catalog of thousands of products, `_PREFIXED_WORD` thirty, and
-    such a file nearly never holds one."""
+    """Whether any credential prefix is written in ``text``, where `secret_shaped_words`
+    could find one. A substring search per prefix takes a millisecond over a catalog of
+    thousands of products, `secret_shaped_words` thirty, and such a file nearly never holds
+    one."""
     return any(root in text for root in _ROOTS)
 
 
 def secret_shaped_words(text: str) -> Iterator[re.Match[str]]:
     """Words of free text (a whole file, comments included) shaped like a credential."""
-    if not holds_a_prefix(text):
-        return
     for word in _PREFIXED_WORD.finditer(text):
         value = word.group()
         if not looks_like_secret(value):

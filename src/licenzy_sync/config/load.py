@@ -95,7 +95,8 @@ def _load(given: Path) -> LoadedConfig:
 
 
 def _parse(path: Path, display: str, text: str) -> LoadedConfig:
-    in_text = _secrets_in_text(text, display)
+    prefixed = holds_a_prefix(text)  # most files, large ones above all, hold no prefix
+    in_text = _secrets_in_text(text, display) if prefixed else []
     try:
         data, source = parsed(display, text) or load_yaml(text, display)
     except YamlError as exc:
@@ -113,7 +114,8 @@ def _parse(path: Path, display: str, text: str) -> LoadedConfig:
                 *in_text,
             ]
         )
-    findings = _literal_secrets(data, (), source) if _may_hold_secret_values(text) else []
+    escaped = "\\" in text
+    findings = _literal_secrets(data, (), source) if prefixed or escaped else []
     reported = {f.position.line for f in findings if f.position is not None}
     findings += [f for f in in_text if f.position is None or f.position.line not in reported]
     try:
@@ -126,18 +128,12 @@ def _parse(path: Path, display: str, text: str) -> LoadedConfig:
     return LoadedConfig(path, config, source)
 
 
-def _may_hold_secret_values(text: str) -> bool:
-    """Whether a value of the document may be shaped like a secret, which means it starts
-    with a credential prefix. Only an escape (after a backslash) makes a character that is not
-    written in the text, so a text with neither holds no such value, and the walk over every
-    value of a large catalog is skipped."""
-    return "\\" in text or holds_a_prefix(text)
-
-
 def _literal_secrets(
     data: dict[str, Any] | list[Any], path: DataPath, source: SourceMap
 ) -> list[Finding]:
-    """Secret-shaped strings anywhere in the file, not only in secret fields."""
+    """Secret-shaped strings anywhere in the file, not only in secret fields. Such a value
+    starts with a credential prefix, and only an escape (after a backslash) makes a character
+    that is not written in the text: a text with neither is not walked."""
     found: list[Finding] = []
     items = data.items() if isinstance(data, dict) else enumerate(data)
     for key, value in items:
