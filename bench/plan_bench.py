@@ -251,11 +251,13 @@ def bare_pages(http: httpx.Client) -> float:
         params["starting_after"] = page["data"][-1]["id"]
 
 
-def libraries_alone() -> float:
+def libraries_alone(base: str) -> float:
     """Seconds an interpreter takes to import what every plan imports before its first
-    request, and exit, timed as a plan is (spawn to exit)."""
+    request, and exit, timed as a plan is (spawn to exit, in the plan's environment)."""
     began = time.perf_counter()
-    subprocess.run(importing(PLAN_LIBRARIES[1]), env=cli_env(""), check=True, timeout=PLAN_TIMEOUT)
+    subprocess.run(
+        importing(PLAN_LIBRARIES[1]), env=cli_env(base), check=True, timeout=PLAN_TIMEOUT
+    )
     return time.perf_counter() - began
 
 
@@ -283,7 +285,7 @@ def run(sizes: list[int], repeats: int) -> list[Row]:
                     for _ in range(repeats):
                         runs.append(plan_once(base, config, http))
                         round_trips.append(bare_pages(http))
-                        libraries.append(libraries_alone())
+                        libraries.append(libraries_alone(base))
                 if len({(r.changes, tuple(r.requests.items())) for r in runs}) != 1:
                     raise SystemExit(f"{size} {state}: repeated plans differ: {runs}")
                 if state == "converged" and runs[0].changes:
