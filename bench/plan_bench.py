@@ -161,8 +161,8 @@ class Row:
     @property
     def least(self) -> float:
         """Seconds no plan built on `PLAN_LIBRARIES` can beat on this machine, even one that
-        did nothing of its own: importing them, then the chain at the bare client's page."""
-        return self.libraries + self.chain * self.round_trip
+        did nothing of its own: importing them, then the floor at the bare client's page."""
+        return self.libraries + self.floor_at(self.round_trip)
 
     @property
     def least_ratio(self) -> float:
@@ -392,7 +392,7 @@ def section(rows: list[Row], repeats: int) -> str:
         "that length, the part of the ratio that is the plan's own. \"libraries\" is what an "
         f"interpreter takes to import {PLAN_LIBRARIES[0]} and exit, timed beside each plan "
         "(median): every plan imports them before its first request. \"least\" is those "
-        "imports plus the chain at the bare page, the time no plan built on these libraries "
+        "imports plus the floor at the bare page, the time no plan built on these libraries "
         "can beat on this machine even if it did no work of its own (reading and validating "
         "the file, planning, rendering); \"least ratio\" is it over the floor, so the room a "
         "target leaves for that work is the target minus it. The targets are judged "
